@@ -1,0 +1,139 @@
+// core: Result/Error, the owning Fd, a copyable heap box, and clock helpers.
+#pragma once
+
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace socklab {
+
+/// A failure: the system error and what we were doing ("connect 127.0.0.1:9").
+struct Error {
+    std::error_code code;
+    std::string context;
+
+    /// "context: Connection refused", or just the reason when context is empty.
+    [[nodiscard]] std::string message() const;
+};
+
+/// An Error from errno (or the given value), with context.
+[[nodiscard]] Error errno_error(std::string context, int err = errno);
+/// An Error for a condition that has no errno: code is std::errc::invalid_argument etc.
+[[nodiscard]] Error make_error(std::errc code, std::string context);
+
+/// Value or Error: g++ 12 has no std::expected in C++20.
+template <class T>
+class [[nodiscard]] Result {
+public:
+    Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+    Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
+
+    [[nodiscard]] bool ok() const noexcept { return v_.index() == 0; }
+    explicit operator bool() const noexcept { return ok(); }
+
+    T& value() & { return std::get<0>(v_); }
+    const T& value() const& { return std::get<0>(v_); }
+    T&& value() && { return std::get<0>(std::move(v_)); }
+    T* operator->() { return &std::get<0>(v_); }
+    const T* operator->() const { return &std::get<0>(v_); }
+    T& operator*() & { return std::get<0>(v_); }
+    const T& operator*() const& { return std::get<0>(v_); }
+
+    [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
+
+private:
+    std::variant<T, Error> v_;
+};
+
+template <>
+class [[nodiscard]] Result<void> {
+public:
+    Result() = default;
+    Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
+
+    [[nodiscard]] bool ok() const noexcept { return !failed_; }
+    explicit operator bool() const noexcept { return ok(); }
+    [[nodiscard]] const Error& error() const { return error_; }
+
+private:
+    Error error_;
+    bool failed_ = false;
+};
+
+/// Owns one file descriptor; closes it once. Never retries close() on EINTR
+/// (Linux releases the descriptor even when close reports EINTR).
+class Fd {
+public:
+    Fd() noexcept = default;
+    explicit Fd(int fd) noexcept : fd_(fd) {}
+    ~Fd() { reset(); }
+    Fd(Fd&& other) noexcept : fd_(other.release()) {}
+    Fd& operator=(Fd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+
+    [[nodiscard]] int get() const noexcept { return fd_; }
+    [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+    explicit operator bool() const noexcept { return valid(); }
+    /// Gives up ownership without closing.
+    int release() noexcept { return std::exchange(fd_, -1); }
+    /// Closes the current descriptor (if any) and owns `fd`.
+    void reset(int fd = -1) noexcept;
+
+private:
+    int fd_ = -1;
+};
+
+/// A copyable, nullable heap box: keeps rarely-filled parts of a record out of line
+/// so a vector of 100k records stays small, while records remain plain values.
+template <class T>
+class Box {
+public:
+    Box() = default;
+    Box(T value) : p_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit by design
+    Box(const Box& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+    Box(Box&&) noexcept = default;
+    Box& operator=(const Box& o) {
+        if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+        return *this;
+    }
+    Box& operator=(Box&&) noexcept = default;
+    ~Box() = default;
+
+    [[nodiscard]] bool has_value() const noexcept { return p_ != nullptr; }
+    explicit operator bool() const noexcept { return has_value(); }
+    T& operator*() { return *p_; }
+    const T& operator*() const { return *p_; }
+    T* operator->() { return p_.get(); }
+    const T* operator->() const { return p_.get(); }
+    T& emplace() {
+        p_ = std::make_unique<T>();
+        return *p_;
+    }
+    void reset() { p_.reset(); }
+
+private:
+    std::unique_ptr<T> p_;
+};
+
+/// RFC 3339 with microseconds in local time: "2026-11-23T12:00:01.123456+01:00"
+/// when `with_offset`, else without the zone ("2026-11-23T12:00:01.123456").
+[[nodiscard]] std::string format_time_us(std::chrono::system_clock::time_point t,
+                                         bool with_offset = true);
+
+/// Parses a whole decimal unsigned number in [lo, hi]; no sign, no spaces, no wrap.
+[[nodiscard]] Result<unsigned long long> parse_uint(std::string_view text, unsigned long long lo,
+                                                    unsigned long long hi);
+
+/// Parses a duration: "1.5", "250ms", "2s", "1m", "1h" (bare numbers are seconds).
+[[nodiscard]] Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
+
+}  // namespace socklab

@@ -1,0 +1,173 @@
+// model: SocketRecord, endpoints, and the ONE state table with every spelling.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "socklab/core.hpp"
+
+namespace socklab {
+
+/// Kernel TCP state numbers (include/net/tcp_states.h). UDP and unix sockets reuse
+/// them: an unconnected UDP socket is CLOSE, a connected one ESTABLISHED.
+enum class TcpState : std::uint8_t {
+    unknown = 0,
+    established = 1,
+    syn_sent = 2,
+    syn_recv = 3,
+    fin_wait1 = 4,
+    fin_wait2 = 5,
+    time_wait = 6,
+    close = 7,
+    close_wait = 8,
+    last_ack = 9,
+    listen = 10,
+    closing = 11,
+    new_syn_recv = 12,    ///< request socket; inet_diag reports it as SYN_RECV
+    bound_inactive = 13,  ///< bound, not listening (Linux 6.5+); shown as CLOSE
+};
+inline constexpr int kernel_state_count = 14;
+
+/// Bit n set = kernel state n selected (the mask inet_diag takes).
+using StateMask = std::uint32_t;
+constexpr StateMask state_bit(TcpState s) { return StateMask{1} << static_cast<unsigned>(s); }
+
+/// One row of the state table: every dialect's spelling of one state.
+struct StateInfo {
+    TcpState state;
+    std::string_view json;     ///< contract name: ESTABLISHED, SYN_RECV, FIN_WAIT1, CLOSE...
+    std::string_view ss;       ///< ss: ESTAB, SYN-RECV, FIN-WAIT-1, UNCONN...
+    std::string_view netstat;  ///< Linux netstat: ESTABLISHED, FIN_WAIT1, CLOSE...
+    std::string_view windows;  ///< Windows netstat -an: LISTENING, SYN_RECEIVED, CLOSED...
+    std::string_view tcpview;  ///< TCPView: Listen, Syn Received, Fin Wait 1...
+    std::string_view label;    ///< what people write in prose: FIN_WAIT_1, SYN_RECV, CLOSED
+};
+
+/// All rows, in kernel-number order (index = kernel number).
+[[nodiscard]] std::span<const StateInfo> state_table();
+/// The row for a state; unknown numbers get the "UNKNOWN" row.
+[[nodiscard]] const StateInfo& state_info(TcpState state);
+/// The state for a kernel number (out-of-range numbers give unknown).
+[[nodiscard]] TcpState state_from_kernel(unsigned number);
+/// The state we display: new_syn_recv as syn_recv, bound_inactive as close.
+[[nodiscard]] TcpState display_state(TcpState state);
+
+/// Named sets of states (ss's groups plus ours).
+struct StateGroup {
+    std::string_view name;
+    StateMask mask;
+};
+[[nodiscard]] std::span<const StateGroup> state_groups();
+
+/// Every state ss can show (kernel 1..12): what `-a` selects.
+inline constexpr StateMask all_states_mask = 0x1ffe;
+/// ss's `connected`: all but LISTEN, CLOSE, TIME_WAIT and SYN_RECV.
+[[nodiscard]] StateMask connected_mask();
+
+/// Parses a state word or group in any spelling people type, case-insensitively:
+/// "established", "estab", "ESTAB", "TIME_WAIT", "time-wait", "LISTENING",
+/// "listen", "syn-received", "fin_wait_1", "closed", "unconn", "all", "bucket"...
+/// Returns the mask, or nullopt when the word is not a state.
+[[nodiscard]] std::optional<StateMask> parse_state_word(std::string_view word);
+/// Parses one state name (not a group) in any spelling.
+[[nodiscard]] std::optional<TcpState> parse_state(std::string_view word);
+
+enum class Netid : std::uint8_t { tcp, udp, raw, unix_ };
+enum class Family : std::uint8_t { inet, inet6, unix_ };
+enum class UnixType : std::uint8_t { none, stream, dgram, seqpacket };
+
+[[nodiscard]] std::string_view netid_name(Netid n);       ///< "tcp" "udp" "raw" "unix"
+[[nodiscard]] std::string_view family_name(Family f);     ///< "inet" "inet6" "unix"
+[[nodiscard]] std::string_view unix_type_name(UnixType t);  ///< "stream" "dgram" "seqpacket"
+/// ss's Netid column: tcp udp raw u_str u_dgr u_seq.
+[[nodiscard]] std::string_view ss_netid(Netid n, UnixType t);
+
+/// An IPv4 or IPv6 address in network byte order (IPv4 in the first 4 bytes).
+struct IpAddr {
+    Family family = Family::inet;
+    std::array<std::uint8_t, 16> bytes{};
+
+    [[nodiscard]] bool is_any() const;
+    [[nodiscard]] bool is_v4_mapped() const;
+    /// "127.0.0.1", "::1", "::ffff:127.0.0.1"; "*" is the caller's choice for any.
+    [[nodiscard]] std::string to_string() const;
+    static std::optional<IpAddr> parse(std::string_view text);
+    static IpAddr v4(std::uint32_t host_order);
+    friend bool operator==(const IpAddr&, const IpAddr&) = default;
+};
+
+/// One end of a socket. Unix sockets use `path` ("@name" for abstract) and put
+/// the inode in `port` as ss does.
+struct Endpoint {
+    IpAddr addr;
+    std::uint32_t port = 0;
+    std::string path;
+    friend bool operator==(const Endpoint&, const Endpoint&) = default;
+};
+
+/// Kernel timer of a socket (inet_diag idiag_timer, /proc/net/tcp "tr").
+struct TimerInfo {
+    enum class Kind : std::uint8_t { off, on, keepalive, timewait, persist, unknown };
+    Kind kind = Kind::off;
+    std::uint32_t expires_ms = 0;
+    std::uint32_t retrans = 0;
+};
+[[nodiscard]] std::string_view timer_kind_name(TimerInfo::Kind k);  ///< ss's: on keepalive timewait persist
+
+/// The tcp_info fields we show (struct tcp_info, include/uapi/linux/tcp.h).
+struct TcpInfo {
+    std::uint8_t ca_state = 0, retransmits = 0, probes = 0, backoff = 0, options = 0;
+    std::uint8_t snd_wscale = 0, rcv_wscale = 0;
+    std::uint32_t rto_us = 0, ato_us = 0, snd_mss = 0, rcv_mss = 0;
+    std::uint32_t unacked = 0, sacked = 0, lost = 0, retrans = 0;
+    std::uint32_t last_data_sent_ms = 0, last_data_recv_ms = 0, last_ack_recv_ms = 0;
+    std::uint32_t pmtu = 0, rcv_ssthresh = 0, rtt_us = 0, rttvar_us = 0, snd_ssthresh = 0;
+    std::uint32_t snd_cwnd = 0, advmss = 0, reordering = 0, rcv_rtt_us = 0, rcv_space = 0;
+    std::uint32_t total_retrans = 0, segs_out = 0, segs_in = 0, min_rtt_us = 0;
+    std::uint64_t bytes_acked = 0, bytes_received = 0, bytes_sent = 0, bytes_retrans = 0;
+    std::uint64_t delivery_rate = 0, pacing_rate = 0, busy_time_us = 0;
+    std::uint32_t delivered = 0, notsent_bytes = 0, data_segs_out = 0, data_segs_in = 0;
+    std::string congestion;  ///< INET_DIAG_CONG, e.g. "cubic"
+};
+
+/// Socket memory (INET_DIAG_SKMEMINFO / SK_MEMINFO_*).
+struct MemInfo {
+    std::uint32_t rmem_alloc = 0, rcvbuf = 0, wmem_alloc = 0, sndbuf = 0, fwd_alloc = 0;
+    std::uint32_t wmem_queued = 0, optmem = 0, backlog = 0, drops = 0;
+};
+
+/// A process holding a socket open: one entry per (pid, fd).
+struct Owner {
+    int pid = 0;
+    std::string comm;
+    int fd = -1;
+    friend bool operator==(const Owner&, const Owner&) = default;
+};
+
+/// One socket as every source reports it and every renderer shows it.
+struct SocketRecord {
+    Netid netid = Netid::tcp;
+    Family family = Family::inet;
+    TcpState state = TcpState::unknown;  ///< as the kernel said; see display_state()
+    UnixType unix_type = UnixType::none;
+    Endpoint local;
+    Endpoint peer;
+    std::uint32_t recv_q = 0;
+    std::uint32_t send_q = 0;
+    std::uint64_t inode = 0;  ///< 0 for TIME_WAIT and request sockets: they have no file
+    std::uint32_t uid = 0;
+    std::uint64_t cookie = 0;  ///< the kernel's socket cookie; stable for the socket's life
+    std::uint32_t ifindex = 0;  ///< SO_BINDTODEVICE interface, 0 for none
+    std::uint64_t peer_inode = 0;  ///< unix: the peer's inode
+    std::optional<TimerInfo> timer;
+    Box<TcpInfo> tcp_info;
+    Box<MemInfo> mem;
+    std::vector<Owner> owners;
+};
+
+}  // namespace socklab

@@ -1,0 +1,70 @@
+// output: renderers (ss, netstat, windows, json, jsonl, csv) over one row model.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "socklab/model.hpp"
+
+namespace socklab::output {
+
+enum class Format { ss, netstat, windows, json, jsonl, csv };
+/// "ss" "netstat" "windows" "json" "jsonl" "csv".
+[[nodiscard]] std::optional<Format> parse_format(std::string_view name);
+
+/// Name look-ups, behind an interface so renderers stay pure in tests.
+class Resolver {
+public:
+    virtual ~Resolver() = default;
+    /// Service name for a port ("http"), or empty for none.
+    [[nodiscard]] virtual std::string service(std::uint32_t port, Netid netid) const = 0;
+    /// Host name for an address, or empty for none.
+    [[nodiscard]] virtual std::string host(const IpAddr& addr) const = 0;
+};
+/// getservbyport(3) and getnameinfo(3); may block on DNS for host().
+[[nodiscard]] std::unique_ptr<Resolver> make_system_resolver();
+
+struct RenderOptions {
+    Format format = Format::ss;
+    bool header = true;          ///< -H turns it off
+    bool numeric_ports = false;  ///< -n: no service names
+    bool resolve_hosts = false;  ///< -r
+    bool show_netid = true;      ///< ss: the Netid column when several tables are shown
+    bool processes = false;      ///< -p
+    bool extended = false;       ///< -e: uid, inode, cookie
+    bool timers = false;         ///< -o
+    bool info = false;           ///< -i
+    bool memory = false;         ///< -m
+    bool one_line = false;       ///< -O
+    bool color = false;          ///< never when not on a terminal
+    const Resolver* resolver = nullptr;  ///< null: numeric everything
+};
+
+/// Receives output in chunks; called many times per render.
+using Sink = std::function<void(std::string_view)>;
+
+/// Renders the rows in the chosen format. Pure: same records and options, same text.
+void render(std::span<const SocketRecord> records, const RenderOptions& options, const Sink& sink);
+[[nodiscard]] std::string render_to_string(std::span<const SocketRecord> records,
+                                           const RenderOptions& options);
+
+/// -s: one line per state with its count (in the chosen dialect; JSON formats
+/// give an object of JSON state names).
+void render_summary(std::span<const SocketRecord> records, const RenderOptions& options,
+                    const Sink& sink);
+
+enum class GroupBy { port, process, peer };
+[[nodiscard]] std::optional<GroupBy> parse_group_by(std::string_view name);
+/// --by: counts per local port / owning process / peer address, each split by state.
+void render_groups(std::span<const SocketRecord> records, GroupBy by, const RenderOptions& options,
+                   const Sink& sink);
+
+/// The JSON keys of one socket object, in order: the contract of DESIGN.md section 5.
+[[nodiscard]] std::span<const std::string_view> json_keys();
+
+}  // namespace socklab::output

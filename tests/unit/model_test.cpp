@@ -1,0 +1,84 @@
+// Unit tests for the model module: the state table, state words, addresses.
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "socklab/model.hpp"
+
+using namespace socklab;
+
+TEST_CASE("every dialect spelling parses back to its own state", "[model]") {
+    for (const auto& row : state_table()) {
+        if (row.state == TcpState::unknown) continue;
+        for (auto spelling : {row.json, row.ss, row.netstat, row.windows, row.tcpview, row.label}) {
+            INFO(spelling);
+            const auto parsed = parse_state(spelling);
+            REQUIRE(parsed);
+            CHECK(display_state(*parsed) == row.state);
+        }
+    }
+}
+
+TEST_CASE("the table is indexed by kernel number", "[model]") {
+    const auto table = state_table();
+    for (std::size_t i = 0; i < table.size(); ++i)
+        CHECK(static_cast<std::size_t>(table[i].state) == i);
+    CHECK(state_info(TcpState::new_syn_recv).json == "SYN_RECV");
+    CHECK(state_info(TcpState::bound_inactive).json == "CLOSE");
+    CHECK(state_from_kernel(99) == TcpState::unknown);
+}
+
+TEST_CASE("JSON names are the kernel's, unique and upper case", "[model]") {
+    std::set<std::string_view> seen;
+    for (const auto& row : state_table()) {
+        CHECK(seen.insert(row.json).second);
+        for (char c : row.json) CHECK((std::isupper(static_cast<unsigned char>(c)) || c == '_' ||
+                                       std::isdigit(static_cast<unsigned char>(c))));
+    }
+    CHECK(state_info(TcpState::fin_wait1).json == "FIN_WAIT1");
+    CHECK(state_info(TcpState::close).json == "CLOSE");
+}
+
+TEST_CASE("the spellings people type are accepted", "[model]") {
+    CHECK(parse_state_word("listen") == state_bit(TcpState::listen));
+    CHECK(parse_state_word("LISTENING") == state_bit(TcpState::listen));
+    CHECK(parse_state_word("estab") == state_bit(TcpState::established));
+    CHECK(parse_state_word("TIME_WAIT") == state_bit(TcpState::time_wait));
+    CHECK(parse_state_word("time-wait") == state_bit(TcpState::time_wait));
+    CHECK(parse_state_word("fin-wait-1") == state_bit(TcpState::fin_wait1));
+    CHECK(parse_state_word("SYN_RECEIVED") ==
+          (state_bit(TcpState::syn_recv) | state_bit(TcpState::new_syn_recv)));
+    CHECK_FALSE(parse_state_word("establishd"));
+    CHECK_FALSE(parse_state_word(""));
+}
+
+TEST_CASE("ss state groups have ss's meaning", "[model]") {
+    const StateMask connected = *parse_state_word("connected");
+    CHECK((connected & state_bit(TcpState::established)) != 0);
+    CHECK((connected & state_bit(TcpState::syn_sent)) != 0);
+    CHECK((connected & state_bit(TcpState::listen)) == 0);
+    CHECK((connected & state_bit(TcpState::time_wait)) == 0);
+    CHECK((connected & state_bit(TcpState::syn_recv)) == 0);
+    const StateMask sync = *parse_state_word("synchronized");
+    CHECK((sync & state_bit(TcpState::syn_sent)) == 0);
+    CHECK(*parse_state_word("bucket") ==
+          (state_bit(TcpState::syn_recv) | state_bit(TcpState::new_syn_recv) |
+           state_bit(TcpState::time_wait)));
+    CHECK((*parse_state_word("big") & *parse_state_word("bucket")) == 0);
+    CHECK(*parse_state_word("all") == all_states_mask);
+}
+
+TEST_CASE("addresses parse and print", "[model]") {
+    auto a = IpAddr::parse("127.0.0.1");
+    REQUIRE(a);
+    CHECK(a->family == Family::inet);
+    CHECK(a->to_string() == "127.0.0.1");
+    auto b = IpAddr::parse("::1");
+    REQUIRE(b);
+    CHECK(b->family == Family::inet6);
+    CHECK(b->to_string() == "::1");
+    CHECK(IpAddr::parse("::ffff:10.0.0.1")->is_v4_mapped());
+    CHECK(IpAddr::parse("0.0.0.0")->is_any());
+    CHECK_FALSE(IpAddr::parse("300.1.1.1"));
+    CHECK(IpAddr::v4(0x7f000001) == *a);
+}
