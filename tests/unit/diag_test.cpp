@@ -1,0 +1,419 @@
+// Unit tests for the diag module: netlink, procfs and replay sources on real loopback sockets.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "socklab/detail/netlink_decode.hpp"
+#include "socklab/diag.hpp"
+
+using namespace socklab;
+using namespace socklab::diag;
+
+namespace {
+
+struct Addr {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+};
+
+Addr loopback(int family, std::uint16_t port) {
+    Addr a;
+    if (family == AF_INET) {
+        sockaddr_in in{};
+        in.sin_family = AF_INET;
+        in.sin_port = htons(port);
+        in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        std::memcpy(&a.ss, &in, sizeof in);
+        a.len = sizeof in;
+    } else {
+        sockaddr_in6 in6{};
+        in6.sin6_family = AF_INET6;
+        in6.sin6_port = htons(port);
+        in6.sin6_addr = in6addr_loopback;
+        std::memcpy(&a.ss, &in6, sizeof in6);
+        a.len = sizeof in6;
+    }
+    return a;
+}
+
+std::uint16_t local_port(const Fd& fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) == 0);
+    if (ss.ss_family == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, &ss, sizeof in);
+        return ntohs(in.sin_port);
+    }
+    sockaddr_in6 in6{};
+    std::memcpy(&in6, &ss, sizeof in6);
+    return ntohs(in6.sin6_port);
+}
+
+std::uint64_t inode_of(const Fd& fd) {
+    struct stat st {};
+    REQUIRE(::fstat(fd.get(), &st) == 0);
+    return st.st_ino;
+}
+
+Fd make_socket(int family, int type) {
+    Fd fd(::socket(family, type | SOCK_CLOEXEC, 0));
+    REQUIRE(fd.valid());
+    return fd;
+}
+
+Fd tcp_listener(int family, int backlog = 16) {
+    Fd fd = make_socket(family, SOCK_STREAM);
+    const Addr a = loopback(family, 0);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<const sockaddr*>(&a.ss), a.len) == 0);
+    REQUIRE(::listen(fd.get(), backlog) == 0);
+    return fd;
+}
+
+Fd tcp_connect(int family, std::uint16_t port) {
+    Fd fd = make_socket(family, SOCK_STREAM);
+    const Addr a = loopback(family, port);
+    REQUIRE(::connect(fd.get(), reinterpret_cast<const sockaddr*>(&a.ss), a.len) == 0);
+    return fd;
+}
+
+Fd accept_one(const Fd& listener) {
+    Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(fd.valid());
+    return fd;
+}
+
+IpAddr loopback_ip(int family) {
+    return family == AF_INET ? IpAddr::v4(INADDR_LOOPBACK) : *IpAddr::parse("::1");
+}
+
+std::vector<SocketRecord> dump_all(SocketSource& source, Query q) {
+    auto res = source.dump(q);
+    INFO((res ? std::string() : res.error().message()));
+    REQUIRE(res.ok());
+    return std::move(res).value();
+}
+
+using Pred = std::function<bool(const SocketRecord&)>;
+
+std::optional<SocketRecord> find(const std::vector<SocketRecord>& rs, const Pred& pred) {
+    for (const auto& r : rs) {
+        if (pred(r)) return r;
+    }
+    return std::nullopt;
+}
+
+/// Dumps until a record matches (state changes after a FIN take a moment), with a deadline.
+std::optional<SocketRecord> wait_for_record(SocketSource& source, const Query& q,
+                                            const Pred& pred) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (int i = 0; i < 500 && std::chrono::steady_clock::now() < deadline; ++i) {
+        if (auto r = find(dump_all(source, q), pred)) return r;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+}
+
+Pred by_ports(std::uint32_t local, std::uint32_t peer) {
+    return [=](const SocketRecord& r) {
+        return r.netid != Netid::unix_ && r.local.port == local && r.peer.port == peer;
+    };
+}
+
+Query tcp_query() {
+    Query q;
+    q.tcp = true;
+    q.states = all_states_mask;
+    return q;
+}
+
+std::unique_ptr<SocketSource> netlink() {
+    auto src = make_netlink_source();
+    REQUIRE(src.ok());
+    return std::move(src).value();
+}
+
+}  // namespace
+
+TEST_CASE("netlink shows a listener with its address, inode, uid and queues", "[diag]") {
+    for (const int family : {AF_INET, AF_INET6}) {
+        const Fd lst = tcp_listener(family, 7);
+        const auto port = local_port(lst);
+        const Fd cli = tcp_connect(family, port);  // not accepted: accept queue 1
+        auto src = netlink();
+        Query q = tcp_query();
+        q.states = state_bit(TcpState::listen);
+        const auto rec = wait_for_record(
+            *src, q, [&](const SocketRecord& r) { return r.local.port == port && r.recv_q == 1; });
+        REQUIRE(rec);
+        CHECK(rec->netid == Netid::tcp);
+        CHECK(rec->family == (family == AF_INET ? Family::inet : Family::inet6));
+        CHECK(rec->state == TcpState::listen);
+        CHECK(rec->local.addr == loopback_ip(family));
+        CHECK(rec->peer.addr.is_any());
+        CHECK(rec->peer.port == 0);
+        CHECK(rec->send_q == 7);  // the backlog, as ss shows it
+        CHECK(rec->inode == inode_of(lst));
+        CHECK(rec->uid == ::getuid());
+        CHECK(rec->cookie != 0);
+        CHECK_FALSE(rec->timer);
+    }
+}
+
+TEST_CASE("netlink shows both ends of an established connection", "[diag]") {
+    for (const int family : {AF_INET, AF_INET6}) {
+        const Fd lst = tcp_listener(family);
+        const Fd cli = tcp_connect(family, local_port(lst));
+        const Fd srv = accept_one(lst);
+        const auto cport = local_port(cli);
+        const auto sport = local_port(lst);
+        auto src = netlink();
+        const auto all = dump_all(*src, tcp_query());
+        const auto c = find(all, by_ports(cport, sport));
+        const auto s = find(all, by_ports(sport, cport));
+        REQUIRE(c);
+        REQUIRE(s);
+        CHECK(c->state == TcpState::established);
+        CHECK(s->state == TcpState::established);
+        CHECK(c->inode == inode_of(cli));
+        CHECK(s->inode == inode_of(srv));
+        CHECK(c->peer.addr == loopback_ip(family));
+        CHECK(c->cookie != s->cookie);
+        CHECK_FALSE(c->tcp_info);
+    }
+}
+
+TEST_CASE("netlink sends the state mask to the kernel", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    const Fd srv = accept_one(lst);
+    auto src = netlink();
+    Query q = tcp_query();
+    q.ipv6 = false;
+    q.states = state_bit(TcpState::established);
+    const auto rs = dump_all(*src, q);
+    CHECK(find(rs, by_ports(local_port(cli), local_port(lst))));
+    for (const auto& r : rs)
+        CHECK(r.state == TcpState::established);
+    q.states = state_bit(TcpState::listen);
+    for (const auto& r : dump_all(*src, q))
+        CHECK(r.state == TcpState::listen);
+}
+
+TEST_CASE("netlink shows FIN_WAIT2 and CLOSE_WAIT after a half close", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    const Fd srv = accept_one(lst);
+    REQUIRE(::shutdown(cli.get(), SHUT_WR) == 0);
+    auto src = netlink();
+    const auto cport = local_port(cli);
+    const auto sport = local_port(lst);
+    const auto c = wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return by_ports(cport, sport)(r) && r.state == TcpState::fin_wait2;
+    });
+    const auto s = wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return by_ports(sport, cport)(r) && r.state == TcpState::close_wait;
+    });
+    REQUIRE(c);
+    REQUIRE(s);
+    CHECK(c->inode == inode_of(cli));
+    CHECK(s->inode == inode_of(srv));
+}
+
+TEST_CASE("netlink shows TIME_WAIT on the active closer, without an inode", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    Fd cli = tcp_connect(AF_INET, local_port(lst));
+    Fd srv = accept_one(lst);
+    const auto cport = local_port(cli);
+    const auto sport = local_port(lst);
+    cli.reset();  // active close: FIN_WAIT2 until the server closes too
+    auto src = netlink();
+    REQUIRE(wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return by_ports(sport, cport)(r) && r.state == TcpState::close_wait;
+    }));
+    srv.reset();
+    const auto tw = wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return by_ports(cport, sport)(r) && r.state == TcpState::time_wait;
+    });
+    REQUIRE(tw);
+    CHECK(tw->inode == 0);
+    REQUIRE(tw->timer);
+    CHECK(tw->timer->kind == TimerInfo::Kind::timewait);
+    CHECK(tw->timer->expires_ms > 0);
+}
+
+TEST_CASE("netlink fills tcp_info, congestion and memory when asked", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    const Fd srv = accept_one(lst);
+    auto src = netlink();
+    Query q = tcp_query();
+    q.want_info = true;
+    q.want_memory = true;
+    const auto c = find(dump_all(*src, q), by_ports(local_port(cli), local_port(lst)));
+    REQUIRE(c);
+    REQUIRE(c->tcp_info);
+    CHECK_FALSE(c->tcp_info->congestion.empty());
+    CHECK(c->tcp_info->snd_mss > 0);
+    CHECK(c->tcp_info->rto_us > 0);
+    REQUIRE(c->mem);
+    CHECK(c->mem->rcvbuf > 0);
+    CHECK(c->mem->sndbuf > 0);
+}
+
+TEST_CASE("netlink shows UDP sockets unconnected as CLOSE and connected as ESTABLISHED", "[diag]") {
+    Fd a = make_socket(AF_INET, SOCK_DGRAM);
+    const Addr any = loopback(AF_INET, 0);
+    REQUIRE(::bind(a.get(), reinterpret_cast<const sockaddr*>(&any.ss), any.len) == 0);
+    Fd b = make_socket(AF_INET, SOCK_DGRAM);
+    const Addr to = loopback(AF_INET, local_port(a));
+    REQUIRE(::connect(b.get(), reinterpret_cast<const sockaddr*>(&to.ss), to.len) == 0);
+    auto src = netlink();
+    Query q;
+    q.tcp = false;
+    q.udp = true;
+    const auto rs = dump_all(*src, q);
+    const auto ra = find(rs, by_ports(local_port(a), 0));
+    const auto rb = find(rs, by_ports(local_port(b), local_port(a)));
+    REQUIRE(ra);
+    REQUIRE(rb);
+    CHECK(ra->netid == Netid::udp);
+    CHECK(ra->state == TcpState::close);
+    CHECK(rb->state == TcpState::established);
+    CHECK(ra->inode == inode_of(a));
+    CHECK(rb->inode == inode_of(b));
+}
+
+TEST_CASE("netlink shows unix sockets with path, type, peer inode and queues", "[diag]") {
+    const std::string name = "socklab-diag-test-" + std::to_string(::getpid());
+    Fd lst = make_socket(AF_UNIX, SOCK_STREAM);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path + 1, name.data(), name.size());  // abstract: no file to clean up
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    REQUIRE(::bind(lst.get(), reinterpret_cast<const sockaddr*>(&sun), len) == 0);
+    REQUIRE(::listen(lst.get(), 4) == 0);
+    int pair[2] = {-1, -1};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0);
+    const Fd p0(pair[0]);
+    const Fd p1(pair[1]);
+    REQUIRE(::send(p0.get(), "hello", 5, 0) == 5);
+    auto src = netlink();
+    Query q;
+    q.tcp = false;
+    q.unix_ = true;
+    const auto rs = dump_all(*src, q);
+    const auto l = find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(lst); });
+    const auto r1 = find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(p1); });
+    REQUIRE(l);
+    REQUIRE(r1);
+    CHECK(l->netid == Netid::unix_);
+    CHECK(l->unix_type == UnixType::stream);
+    CHECK(l->state == TcpState::listen);
+    CHECK(l->local.path == "@" + name);
+    CHECK(l->local.port == inode_of(lst));
+    CHECK(l->uid == ::getuid());
+    CHECK(r1->unix_type == UnixType::seqpacket);
+    CHECK(r1->state == TcpState::established);
+    CHECK(r1->peer_inode == inode_of(p0));
+    CHECK(r1->recv_q > 0);  // p1 has "hello" waiting
+}
+
+TEST_CASE("decoder rejects malformed replies without reading past the end", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    auto src = make_netlink_source();
+    REQUIRE(src.ok());
+    std::vector<SocketRecord> out;
+    const detail::DumpRequest req{Netid::tcp, Family::inet};
+
+    // A header cut short.
+    std::vector<std::byte> bytes(10, std::byte{0});
+    CHECK_FALSE(detail::decode_replies(bytes, req, out).ok());
+
+    // nlmsg_len larger than the datagram.
+    bytes.assign(16, std::byte{0});
+    const std::uint32_t big = 4096;
+    std::memcpy(bytes.data(), &big, sizeof big);
+    CHECK_FALSE(detail::decode_replies(bytes, req, out).ok());
+
+    // A well-formed header around a payload too short for inet_diag_msg.
+    bytes.assign(16 + 8, std::byte{0});
+    const std::uint32_t len = 24;
+    const std::uint16_t type = 20;  // SOCK_DIAG_BY_FAMILY
+    std::memcpy(bytes.data(), &len, sizeof len);
+    std::memcpy(bytes.data() + 4, &type, sizeof type);
+    CHECK_FALSE(detail::decode_replies(bytes, req, out).ok());
+    CHECK(out.empty());
+}
+
+TEST_CASE("decoder rejects an attribute whose length runs past the message", "[diag]") {
+    // inet_diag_msg is 72 bytes; an attribute header follows claiming 200 bytes.
+    const std::size_t msg_len = 16 + 72 + 4;
+    std::vector<std::byte> bytes(msg_len, std::byte{0});
+    const auto len = static_cast<std::uint32_t>(msg_len);
+    const std::uint16_t type = 20;
+    std::memcpy(bytes.data(), &len, sizeof len);
+    std::memcpy(bytes.data() + 4, &type, sizeof type);
+    bytes[16] = std::byte{AF_INET};
+    const std::uint16_t rta_len = 200;
+    std::memcpy(bytes.data() + 16 + 72, &rta_len, sizeof rta_len);
+    std::vector<SocketRecord> out;
+    const auto res = detail::decode_replies(bytes, {Netid::tcp, Family::inet}, out);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().message().find("attribute") != std::string::npos);
+    CHECK(out.empty());
+
+    // Same for a unix message (unix_diag_msg is 16 bytes).
+    std::vector<std::byte> ux(16 + 16 + 4, std::byte{0});
+    const auto ulen = static_cast<std::uint32_t>(ux.size());
+    std::memcpy(ux.data(), &ulen, sizeof ulen);
+    std::memcpy(ux.data() + 4, &type, sizeof type);
+    std::memcpy(ux.data() + 32, &rta_len, sizeof rta_len);
+    CHECK_FALSE(detail::decode_replies(ux, {Netid::unix_, Family::unix_}, out).ok());
+    CHECK(out.empty());
+}
+
+TEST_CASE("request asks for request sockets when SYN_RECV is wanted", "[diag]") {
+    Query q;
+    q.states = state_bit(TcpState::syn_recv);
+    CHECK((detail::kernel_states(q, Netid::tcp) & state_bit(TcpState::new_syn_recv)) != 0);
+    CHECK((detail::kernel_states(q, Netid::tcp) & state_bit(TcpState::bound_inactive)) == 0);
+    q.states = state_bit(TcpState::listen);
+    CHECK(detail::kernel_states(q, Netid::tcp) == state_bit(TcpState::listen));
+    q.states |= state_bit(TcpState::bound_inactive);
+    CHECK((detail::kernel_states(q, Netid::tcp) & state_bit(TcpState::bound_inactive)) != 0);
+}
+
+TEST_CASE("netlink shows a request socket as SYN_RECV when that state is asked for", "[diag]") {
+    // TCP_DEFER_ACCEPT keeps the request socket in SYN_RECV until data arrives,
+    // although the client side is already ESTABLISHED.
+    const Fd lst = make_socket(AF_INET, SOCK_STREAM);
+    const int defer = 5;
+    REQUIRE(::setsockopt(lst.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) == 0);
+    const Addr a = loopback(AF_INET, 0);
+    REQUIRE(::bind(lst.get(), reinterpret_cast<const sockaddr*>(&a.ss), a.len) == 0);
+    REQUIRE(::listen(lst.get(), 4) == 0);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    auto src = netlink();
+    Query q = tcp_query();
+    q.states = state_bit(TcpState::syn_recv);
+    const auto rec = wait_for_record(*src, q, by_ports(local_port(lst), local_port(cli)));
+    REQUIRE(rec);
+    CHECK(rec->state == TcpState::syn_recv);
+    CHECK(rec->inode == 0);
+    REQUIRE(rec->timer);
+    CHECK(rec->timer->kind == TimerInfo::Kind::on);
+}
