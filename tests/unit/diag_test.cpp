@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -416,4 +417,193 @@ TEST_CASE("netlink shows a request socket as SYN_RECV when that state is asked f
     CHECK(rec->inode == 0);
     REQUIRE(rec->timer);
     CHECK(rec->timer->kind == TimerInfo::Kind::on);
+}
+
+namespace {
+
+/// The fields both sources must agree on (procfs has no cookie, queues differ for listeners).
+struct Key {
+    Netid netid;
+    TcpState state;
+    Endpoint local;
+    Endpoint peer;
+    std::uint64_t inode;
+    std::uint32_t uid;
+    friend bool operator==(const Key&, const Key&) = default;
+};
+
+Key key_of(const SocketRecord& r) {
+    const bool has_uid = r.netid != Netid::unix_;  // /proc/net/unix has no uid column
+    Endpoint peer = r.peer;
+    if (r.netid == Netid::unix_) peer.port = 0;  // nor a peer inode
+    return {r.netid, r.state, r.local, peer, r.inode, has_uid ? r.uid : 0U};
+}
+
+std::string describe(const Key& k) {
+    return std::string(netid_name(k.netid)) + " " + std::string(state_info(k.state).json) + " " +
+           k.local.addr.to_string() + ":" + std::to_string(k.local.port) + k.local.path + " " +
+           k.peer.addr.to_string() + ":" + std::to_string(k.peer.port) + " ino " +
+           std::to_string(k.inode);
+}
+
+}  // namespace
+
+TEST_CASE("netlink and procfs give the same records for the same sockets", "[diag]") {
+    const Fd lst4 = tcp_listener(AF_INET);
+    const Fd lst6 = tcp_listener(AF_INET6);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst4));
+    const Fd srv = accept_one(lst4);
+    const Fd cli6 = tcp_connect(AF_INET6, local_port(lst6));
+    Fd udp = make_socket(AF_INET6, SOCK_DGRAM);
+    const Addr any6 = loopback(AF_INET6, 0);
+    REQUIRE(::bind(udp.get(), reinterpret_cast<const sockaddr*>(&any6.ss), any6.len) == 0);
+    int pair[2] = {-1, -1};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    const Fd u0(pair[0]);
+    const Fd u1(pair[1]);
+    const std::string name = "socklab-cmp-" + std::to_string(::getpid());
+    Fd ul = make_socket(AF_UNIX, SOCK_STREAM);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    REQUIRE(::bind(ul.get(), reinterpret_cast<const sockaddr*>(&sun), len) == 0);
+    REQUIRE(::listen(ul.get(), 2) == 0);
+
+    Query q;
+    q.tcp = q.udp = q.unix_ = true;
+    auto nl = netlink();
+    auto pf = make_procfs_source();
+    CHECK(pf->name() == "procfs");
+    const auto a = dump_all(*nl, q);
+    const auto b = dump_all(*pf, q);
+    std::vector<std::uint64_t> inodes = {inode_of(lst4), inode_of(lst6), inode_of(cli),
+                                         inode_of(srv),  inode_of(cli6), inode_of(udp),
+                                         inode_of(u0),   inode_of(u1),   inode_of(ul)};
+    for (const auto ino : inodes) {
+        const auto ra = find(a, [&](const SocketRecord& r) { return r.inode == ino; });
+        const auto rb = find(b, [&](const SocketRecord& r) { return r.inode == ino; });
+        REQUIRE(ra);
+        REQUIRE(rb);
+        INFO(describe(key_of(*ra)) + " vs " + describe(key_of(*rb)));
+        CHECK(key_of(*ra) == key_of(*rb));
+        CHECK(ra->family == rb->family);
+        CHECK(ra->unix_type == rb->unix_type);
+        CHECK(rb->cookie == 0);
+    }
+}
+
+namespace {
+
+/// A fake proc root in a temp dir, removed at the end.
+class FakeProc {
+  public:
+    FakeProc() {
+        std::string tmpl = "/tmp/socklab-procfs-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        root_ = tmpl;
+        REQUIRE(::mkdir((root_ + "/net").c_str(), 0755) == 0);
+    }
+    ~FakeProc() {
+        for (const char* f : {"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix"}) {
+            ::unlink((root_ + "/net/" + f).c_str());
+        }
+        ::rmdir((root_ + "/net").c_str());
+        ::rmdir(root_.c_str());
+    }
+    FakeProc(const FakeProc&) = delete;
+    FakeProc& operator=(const FakeProc&) = delete;
+
+    void write(const std::string& name, const std::string& text) const {
+        const Fd fd(::open((root_ + "/net/" + name).c_str(),
+                           O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        REQUIRE(fd.valid());
+        REQUIRE(::write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    }
+    const std::string& root() const { return root_; }
+
+  private:
+    std::string root_;
+};
+
+constexpr const char* tcp_header =
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout "
+    "inode\n";
+
+}  // namespace
+
+TEST_CASE("procfs parses addresses, states, queues, timers and unix lines", "[diag]") {
+    FakeProc fake;
+    fake.write("tcp", std::string(tcp_header) +
+                          "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000003 00:00000000 "
+                          "00000000  1000        0 4242 1 0000000000000000 100 0 0 10 0\n"
+                          "   1: 0100007F:A000 0100007F:1F90 06 00000000:00000000 03:00000BB8 "
+                          "00000000     0        0 0 3 0000000000000000\n");
+    fake.write("tcp6", std::string(tcp_header) +
+                           "   0: 00000000000000000000000001000000:0050 "
+                           "00000000000000000000000001000000:C000 01 00000010:00000020 02:00000064 "
+                           "00000002     0        0 77 1 0000000000000000 20 4 30 10 -1\n");
+    fake.write("unix",
+               "Num       RefCount Protocol Flags    Type St Inode Path\n"
+               "0000000000000000: 00000002 00000000 00010000 0001 01 900 /run/x.sock\n"
+               "0000000000000000: 00000002 00000000 00000000 0005 03 901 @abs@name\n"
+               "0000000000000000: 00000002 00000000 00000000 0002 01 902\n");
+    auto src = make_procfs_source(fake.root());
+    Query q;
+    q.unix_ = true;
+    const auto rs = dump_all(*src, q);
+    REQUIRE(rs.size() == 6);
+    CHECK(rs[0].state == TcpState::listen);
+    CHECK(rs[0].local.addr.to_string() == "127.0.0.1");
+    CHECK(rs[0].local.port == 8080);
+    CHECK(rs[0].recv_q == 3);
+    CHECK(rs[0].uid == 1000);
+    CHECK(rs[0].inode == 4242);
+    CHECK_FALSE(rs[0].timer);
+    CHECK(rs[1].state == TcpState::time_wait);
+    CHECK(rs[1].peer.port == 8080);
+    REQUIRE(rs[1].timer);
+    CHECK(rs[1].timer->kind == TimerInfo::Kind::timewait);
+    CHECK(rs[1].timer->expires_ms == 3000 * 1000 / static_cast<unsigned>(::sysconf(_SC_CLK_TCK)));
+    CHECK(rs[2].family == Family::inet6);
+    CHECK(rs[2].local.addr.to_string() == "::1");
+    CHECK(rs[2].peer.port == 0xC000);
+    CHECK(rs[2].send_q == 16);
+    CHECK(rs[2].recv_q == 32);
+    REQUIRE(rs[2].timer);
+    CHECK(rs[2].timer->kind == TimerInfo::Kind::keepalive);
+    CHECK(rs[2].timer->retrans == 2);
+    CHECK(rs[3].netid == Netid::unix_);
+    CHECK(rs[3].state == TcpState::listen);
+    CHECK(rs[3].unix_type == UnixType::stream);
+    CHECK(rs[3].local.path == "/run/x.sock");
+    CHECK(rs[3].local.port == 900);
+    CHECK(rs[4].state == TcpState::established);
+    CHECK(rs[4].unix_type == UnixType::seqpacket);
+    CHECK(rs[4].local.path == "@abs@name");
+    CHECK(rs[5].state == TcpState::close);
+    CHECK(rs[5].local.path.empty());
+
+    q.states = state_bit(TcpState::listen);
+    CHECK(dump_all(*src, q).size() == 2);
+}
+
+TEST_CASE("procfs reports an unparsable line as an error naming the file and line", "[diag]") {
+    FakeProc fake;
+    fake.write("tcp", std::string(tcp_header) + "   0: 0100007F:1F90 garbage\n");
+    auto src = make_procfs_source(fake.root());
+    Query q;
+    q.ipv6 = false;
+    const auto res = src->dump(q);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().message().find("/net/tcp line 2") != std::string::npos);
+}
+
+TEST_CASE("open_source picks the kind asked for", "[diag]") {
+    auto a = open_source(SourceKind::automatic);
+    REQUIRE(a.ok());
+    CHECK((*a)->name() == "netlink");
+    auto p = open_source(SourceKind::procfs);
+    REQUIRE(p.ok());
+    CHECK((*p)->name() == "procfs");
 }
