@@ -3,8 +3,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -387,6 +390,37 @@ TEST_CASE("decoder rejects an attribute whose length runs past the message", "[d
     CHECK(out.empty());
 }
 
+TEST_CASE("decoder reports a dump the kernel ended with an error", "[diag]") {
+    // NLMSG_DONE whose status is -ENOENT: what a kernel without raw_diag sends.
+    std::vector<std::byte> bytes(20, std::byte{0});
+    const std::uint32_t len = 20;
+    const std::uint16_t type = 3;  // NLMSG_DONE
+    const int status = -ENOENT;
+    std::memcpy(bytes.data(), &len, sizeof len);
+    std::memcpy(bytes.data() + 4, &type, sizeof type);
+    std::memcpy(bytes.data() + 16, &status, sizeof status);
+    std::vector<SocketRecord> out;
+    const auto res = detail::decode_replies(bytes, {Netid::raw, Family::inet}, out);
+    REQUIRE_FALSE(res.ok());
+    CHECK(res.error().code == std::errc::no_such_file_or_directory);
+    CHECK(res.error().context == "sock_diag dump raw4");
+}
+
+TEST_CASE("netlink shows raw sockets, from /proc/net when the kernel has no raw_diag", "[diag]") {
+    const Fd raw(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
+    REQUIRE(raw.valid());  // tests run as root
+    auto src = netlink();
+    Query q;
+    q.tcp = false;
+    q.raw = true;
+    const auto r =
+        find(dump_all(*src, q), [&](const SocketRecord& x) { return x.inode == inode_of(raw); });
+    REQUIRE(r);
+    CHECK(r->netid == Netid::raw);
+    CHECK(r->state == TcpState::close);
+    CHECK(r->local.port == IPPROTO_ICMP);
+}
+
 TEST_CASE("request asks for request sockets when SYN_RECV is wanted", "[diag]") {
     Query q;
     q.states = state_bit(TcpState::syn_recv);
@@ -606,4 +640,290 @@ TEST_CASE("open_source picks the kind asked for", "[diag]") {
     auto p = open_source(SourceKind::procfs);
     REQUIRE(p.ok());
     CHECK((*p)->name() == "procfs");
+}
+
+namespace {
+
+std::string endpoint_text(const SocketRecord& r, const Endpoint& e) {
+    if (r.netid == Netid::unix_)
+        return (e.path.empty() ? "*" : e.path) + ":" + std::to_string(e.port);
+    return e.addr.to_string() + ":" + std::to_string(e.port);
+}
+
+/// One line of a .expected file: what the generator knew about a socket it made.
+std::string expected_line(const SocketRecord& r) {
+    return std::string(netid_name(r.netid)) + " " + std::string(state_info(r.state).json) + " " +
+           endpoint_text(r, r.local) + " " + endpoint_text(r, r.peer) + " " +
+           std::to_string(r.inode);
+}
+
+std::vector<std::string> read_lines(const std::string& path) {
+    std::vector<std::string> lines;
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(fd.valid());
+    std::string text(1 << 16, '\0');
+    const auto n = ::read(fd.get(), text.data(), text.size());
+    REQUIRE(n >= 0);
+    text.resize(static_cast<std::size_t>(n));
+    for (std::size_t at = 0; at < text.size();) {
+        auto nl = text.find('\n', at);
+        if (nl == std::string::npos) nl = text.size();
+        if (nl > at) lines.push_back(text.substr(at, nl - at));
+        at = nl + 1;
+    }
+    return lines;
+}
+
+Query everything() {
+    Query q;
+    q.tcp = q.udp = q.raw = q.unix_ = true;
+    return q;
+}
+
+std::string golden_dump(const std::string& name) {
+    return std::string(SOCKLAB_GOLDEN_DIR) + "/dumps/" + name;
+}
+
+}  // namespace
+
+TEST_CASE("record_dump then replay gives the live records", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET6);
+    const Fd cli = tcp_connect(AF_INET6, local_port(lst));
+    std::string path = "/tmp/socklab-dump-XXXXXX";
+    const Fd tmp(::mkstemp(path.data()));
+    REQUIRE(tmp.valid());
+    Query q = tcp_query();
+    q.want_info = true;
+    REQUIRE(record_dump(q, path).ok());
+    auto replay = make_replay_source(path);
+    ::unlink(path.c_str());
+    REQUIRE(replay.ok());
+    CHECK((*replay)->name() == "replay");
+    const auto rs = dump_all(**replay, q);
+    const auto l = find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(lst); });
+    const auto c = find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(cli); });
+    REQUIRE(l);
+    REQUIRE(c);
+    CHECK(l->state == TcpState::listen);
+    CHECK(c->state == TcpState::established);
+    REQUIRE(c->tcp_info);
+    CHECK_FALSE(c->tcp_info->congestion.empty());
+    Query v4 = q;
+    v4.ipv6 = false;
+    CHECK_FALSE(find(dump_all(**replay, v4),
+                     [&](const SocketRecord& r) { return r.inode == inode_of(lst); }));
+}
+
+TEST_CASE("replay of the recorded golden dumps gives the sockets the generator made", "[diag]") {
+    for (const char* name : {"mix", "mix-plain"}) {
+        INFO(name);
+        auto src = make_replay_source(golden_dump(std::string(name) + ".dump"));
+        REQUIRE(src.ok());
+        const auto rs = dump_all(**src, everything());
+        const auto expected = read_lines(golden_dump("mix.expected"));
+        REQUIRE(expected.size() > 10);
+        // The dump was made in a fresh netns: nothing but the generator's sockets.
+        CHECK(rs.size() == expected.size());
+        std::vector<std::string> got;
+        for (const auto& r : rs)
+            got.push_back(expected_line(r));
+        for (const auto& line : expected) {
+            INFO(line);
+            CHECK(std::find(got.begin(), got.end(), line) != got.end());
+        }
+        const bool with_info = std::string(name) == "mix";
+        for (const auto& r : rs) {
+            if (r.netid == Netid::tcp && r.state == TcpState::established) {
+                CHECK(r.tcp_info.has_value() == with_info);
+                CHECK(r.mem.has_value() == with_info);
+            }
+        }
+    }
+}
+
+TEST_CASE("replay applies the query's protocols and state mask", "[diag]") {
+    auto src = make_replay_source(golden_dump("mix-plain.dump"));
+    REQUIRE(src.ok());
+    Query q = everything();
+    q.states = state_bit(TcpState::listen);
+    const auto listeners = dump_all(**src, q);
+    REQUIRE_FALSE(listeners.empty());
+    for (const auto& r : listeners)
+        CHECK(r.state == TcpState::listen);
+    q = tcp_query();
+    q.states = state_bit(TcpState::syn_recv);
+    const auto syn = dump_all(**src, q);
+    REQUIRE(syn.size() == 1);
+    CHECK(syn[0].inode == 0);
+    q.tcp = false;
+    q.unix_ = true;
+    q.states = all_states_mask;
+    for (const auto& r : dump_all(**src, q))
+        CHECK(r.netid == Netid::unix_);
+}
+
+TEST_CASE("replay rejects a file that is not a dump or is cut short", "[diag]") {
+    FakeProc dir;
+    dir.write("tcp", "not a dump at all\n");
+    auto bad = make_replay_source(dir.root() + "/net/tcp");
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message().find("magic") != std::string::npos);
+    dir.write("udp", std::string(detail::dump_magic) + std::string("\0\0\0\0\xff\0\0\0abc", 11));
+    auto cut = make_replay_source(dir.root() + "/net/udp");
+    REQUIRE_FALSE(cut.ok());
+    CHECK(cut.error().message().find("past the end") != std::string::npos);
+    CHECK_FALSE(make_replay_source(dir.root() + "/missing").ok());
+}
+
+namespace {
+
+/// "tcp LISTEN 127.0.0.1:P 0.0.0.0:0 INODE" from what the kernel told the fd itself.
+std::string inet_line(Netid netid, TcpState state, const Fd& fd, bool has_inode = true) {
+    SocketRecord r;
+    r.netid = netid;
+    r.state = state;
+    sockaddr_storage ss{};
+    for (Endpoint* e : {&r.local, &r.peer}) {
+        socklen_t len = sizeof ss;
+        ss = {};
+        const int rc = e == &r.local
+                           ? ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len)
+                           : ::getpeername(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+        const bool v6 =
+            ss.ss_family == AF_INET6 || (rc != 0 && r.local.addr.family == Family::inet6);
+        e->addr.family = v6 ? Family::inet6 : Family::inet;
+        if (rc != 0) continue;
+        sockaddr_in6 in6{};
+        sockaddr_in in{};
+        if (v6) {
+            std::memcpy(&in6, &ss, sizeof in6);
+            std::memcpy(e->addr.bytes.data(), &in6.sin6_addr, 16);
+            e->port = ntohs(in6.sin6_port);
+        } else {
+            std::memcpy(&in, &ss, sizeof in);
+            std::memcpy(e->addr.bytes.data(), &in.sin_addr, 4);
+            e->port = ntohs(in.sin_port);
+        }
+    }
+    if (netid == Netid::raw) r.local.port = IPPROTO_ICMP;
+    r.inode = has_inode ? inode_of(fd) : 0;
+    return expected_line(r);
+}
+
+std::string unix_line(TcpState state, const std::string& path, const Fd& fd, std::uint64_t peer) {
+    SocketRecord r;
+    r.netid = Netid::unix_;
+    r.state = state;
+    r.local.path = path;
+    r.inode = inode_of(fd);
+    r.local.port = static_cast<std::uint32_t>(r.inode);
+    r.peer.port = static_cast<std::uint32_t>(peer);
+    return expected_line(r);
+}
+
+}  // namespace
+
+// Regenerates tests/golden/dumps (see its README.md): run explicitly, as root,
+// `unit_diag "[.generate]"`. Moves this process into a fresh netns first.
+TEST_CASE("generate the golden dumps", "[.generate]") {
+    REQUIRE(::unshare(CLONE_NEWNET) == 0);
+    {
+        const Fd ctl = make_socket(AF_INET, SOCK_DGRAM);
+        ifreq ifr{};
+        std::strcpy(ifr.ifr_name, "lo");
+        ifr.ifr_flags = IFF_UP;
+        REQUIRE(::ioctl(ctl.get(), SIOCSIFFLAGS, &ifr) == 0);
+    }
+    std::vector<std::string> lines;
+    const auto add = [&](std::string line) { lines.push_back(std::move(line)); };
+    const Fd l4 = tcp_listener(AF_INET, 8), l6 = tcp_listener(AF_INET6, 8);
+    const Fd c4 = tcp_connect(AF_INET, local_port(l4)), s4 = accept_one(l4);
+    const Fd c6 = tcp_connect(AF_INET6, local_port(l6)), s6 = accept_one(l6);
+    const Fd hc = tcp_connect(AF_INET, local_port(l4)), hs = accept_one(l4);
+    REQUIRE(::shutdown(hc.get(), SHUT_WR) == 0);
+    Fd tc = tcp_connect(AF_INET6, local_port(l6)), ts = accept_one(l6);
+    add(inet_line(Netid::tcp, TcpState::time_wait, tc, false));
+    tc.reset();
+    auto src = netlink();
+    REQUIRE(wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return r.state == TcpState::close_wait && r.local.port == local_port(l6);
+    }));
+    ts.reset();
+    REQUIRE(wait_for_record(*src, tcp_query(),
+                            [](const SocketRecord& r) { return r.state == TcpState::time_wait; }));
+    const Fd dl = make_socket(AF_INET, SOCK_STREAM);
+    const int defer = 30;
+    REQUIRE(::setsockopt(dl.get(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer, sizeof defer) == 0);
+    const Addr a4 = loopback(AF_INET, 0), a6 = loopback(AF_INET6, 0);
+    REQUIRE(::bind(dl.get(), reinterpret_cast<const sockaddr*>(&a4.ss), a4.len) == 0);
+    REQUIRE(::listen(dl.get(), 4) == 0);
+    const Fd dc = tcp_connect(AF_INET, local_port(dl));
+    const Fd u4 = make_socket(AF_INET, SOCK_DGRAM), u6 = make_socket(AF_INET6, SOCK_DGRAM);
+    const Fd u6c = make_socket(AF_INET6, SOCK_DGRAM);
+    REQUIRE(::bind(u4.get(), reinterpret_cast<const sockaddr*>(&a4.ss), a4.len) == 0);
+    REQUIRE(::bind(u6.get(), reinterpret_cast<const sockaddr*>(&a6.ss), a6.len) == 0);
+    const Addr to6 = loopback(AF_INET6, local_port(u6));
+    REQUIRE(::connect(u6c.get(), reinterpret_cast<const sockaddr*>(&to6.ss), to6.len) == 0);
+    const Fd raw(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP));
+    REQUIRE(raw.valid());
+    const std::string name = "socklab-golden";
+    const Fd ul = make_socket(AF_UNIX, SOCK_STREAM), uc = make_socket(AF_UNIX, SOCK_STREAM);
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path + 1, name.data(), name.size());
+    const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+    REQUIRE(::bind(ul.get(), reinterpret_cast<const sockaddr*>(&sun), len) == 0);
+    REQUIRE(::listen(ul.get(), 4) == 0);
+    REQUIRE(::connect(uc.get(), reinterpret_cast<const sockaddr*>(&sun), len) == 0);
+    const Fd ua = accept_one(ul);
+    int dg[2] = {-1, -1}, sp[2] = {-1, -1};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, dg) == 0);
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == 0);
+    const Fd dg0(dg[0]), dg1(dg[1]), sp0(sp[0]), sp1(sp[1]);
+    REQUIRE(wait_for_record(*src, tcp_query(), [&](const SocketRecord& r) {
+        return r.state == TcpState::fin_wait2 && r.local.port == local_port(hc);
+    }));
+
+    add(inet_line(Netid::tcp, TcpState::listen, l4));
+    add(inet_line(Netid::tcp, TcpState::listen, l6));
+    add(inet_line(Netid::tcp, TcpState::listen, dl));
+    for (const Fd* fd : {&c4, &s4, &c6, &s6, &dc})
+        add(inet_line(Netid::tcp, TcpState::established, *fd));
+    add(inet_line(Netid::tcp, TcpState::fin_wait2, hc));
+    add(inet_line(Netid::tcp, TcpState::close_wait, hs));
+    SocketRecord req;  // the request socket: the listener's address, the client's as peer
+    req.netid = Netid::tcp;
+    req.state = TcpState::syn_recv;
+    req.local = {IpAddr::v4(INADDR_LOOPBACK), local_port(dl), {}};
+    req.peer = {IpAddr::v4(INADDR_LOOPBACK), local_port(dc), {}};
+    add(expected_line(req));
+    add(inet_line(Netid::udp, TcpState::close, u4));
+    add(inet_line(Netid::udp, TcpState::close, u6));
+    add(inet_line(Netid::udp, TcpState::established, u6c));
+    add(unix_line(TcpState::listen, "@" + name, ul, 0));
+    add(unix_line(TcpState::established, "", uc, inode_of(ua)));
+    add(unix_line(TcpState::established, "@" + name, ua, inode_of(uc)));
+    add(unix_line(TcpState::established, "", dg0, inode_of(dg1)));
+    add(unix_line(TcpState::established, "", dg1, inode_of(dg0)));
+    add(unix_line(TcpState::established, "", sp0, inode_of(sp1)));
+    add(unix_line(TcpState::established, "", sp1, inode_of(sp0)));
+
+    Query q = everything();
+    q.want_info = q.want_memory = true;
+    REQUIRE(record_dump(q, golden_dump("mix.dump")).ok());
+    REQUIRE(record_dump(everything(), golden_dump("mix-plain.dump")).ok());
+    // Kernels without raw_diag answer ENOENT and the recording leaves raw out.
+    auto replay = make_replay_source(golden_dump("mix.dump"));
+    REQUIRE(replay.ok());
+    if (find(dump_all(**replay, everything()),
+             [](const SocketRecord& r) { return r.netid == Netid::raw; })) {
+        add(inet_line(Netid::raw, TcpState::close, raw));
+    }
+    std::string text;
+    for (const auto& l : lines)
+        text += l + "\n";
+    const Fd out(::open(golden_dump("mix.expected").c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    REQUIRE(out.valid());
+    REQUIRE(::write(out.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()));
 }

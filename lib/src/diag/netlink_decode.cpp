@@ -317,6 +317,13 @@ Result<void> decode_unix(std::span<const std::byte> payload, std::vector<SocketR
 
 }  // namespace
 
+std::string describe(DumpRequest request) {
+    std::string s = "sock_diag dump ";
+    s += netid_name(request.netid);
+    if (request.family != Family::unix_) s += request.family == Family::inet ? "4" : "6";
+    return s;
+}
+
 std::vector<DumpRequest> plan_requests(const Query& query) {
     std::vector<DumpRequest> plan;
     for (const auto& [want, netid] :
@@ -431,14 +438,18 @@ Result<bool> decode_replies(std::span<const std::byte> chunk, DumpRequest reques
         }
         const auto payload = chunk.subspan(NLMSG_HDRLEN, head.nlmsg_len - NLMSG_HDRLEN);
         chunk = chunk.subspan(std::min<std::size_t>(NLMSG_ALIGN(head.nlmsg_len), chunk.size()));
-        if (head.nlmsg_type == NLMSG_DONE) return true;
-        if (head.nlmsg_type == NLMSG_ERROR) {
-            if (payload.size() < sizeof(int)) return malformed("short NLMSG_ERROR");
+        if (head.nlmsg_type == NLMSG_DONE || head.nlmsg_type == NLMSG_ERROR) {
+            // NLMSG_DONE carries the dump's status: a negative errno when the dump
+            // failed, e.g. -ENOENT when no diag module handles the protocol
+            // (raw_diag not loaded). NLMSG_ERROR always carries one.
             int err = 0;
-            std::memcpy(&err, payload.data(), sizeof err);
-            return errno_error(
-                std::string("sock_diag dump ") + std::string(netid_name(request.netid)),
-                err < 0 ? -err : EPROTO);
+            if (payload.size() >= sizeof err) std::memcpy(&err, payload.data(), sizeof err);
+            if (head.nlmsg_type == NLMSG_ERROR && payload.size() < sizeof err) {
+                return malformed("short NLMSG_ERROR");
+            }
+            if (err < 0) return errno_error(describe(request), -err);
+            if (head.nlmsg_type == NLMSG_ERROR) return malformed("unexpected acknowledgement");
+            return true;
         }
         if (head.nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
         auto res = request.netid == Netid::unix_ ? decode_unix(payload, out)

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "diag/dump_file.hpp"
@@ -76,32 +78,42 @@ class DiagSocket {
     std::unique_ptr<std::byte[]> buffer_;
 };
 
-std::string dump_context(DumpRequest r) {
-    std::string s = "sock_diag dump ";
-    s += netid_name(r.netid);
-    if (r.family != Family::unix_) s += r.family == Family::inet ? "4" : "6";
-    return s;
-}
-
-/// Runs every dump the query needs and decodes the replies into `out`.
-Result<void> run_dumps(DiagSocket& sock, const Query& query, std::uint32_t& seq,
-                       std::vector<SocketRecord>& out, const ChunkSink* sink) {
-    for (const DumpRequest request : detail::plan_requests(query)) {
-        const std::string context = dump_context(request);
-        const auto message = detail::build_request(query, request, ++seq);
-        if (auto sent = sock.send(message, context.c_str()); !sent) return sent.error();
-        for (bool done = false; !done;) {
-            auto chunk = sock.receive(context.c_str());
-            if (!chunk) return chunk.error();
-            if (sink != nullptr) {
-                if (auto kept = (*sink)(request, *chunk); !kept) return kept.error();
-            }
-            auto decoded = detail::decode_replies(*chunk, request, out);
-            if (!decoded) return decoded.error();
-            done = *decoded;
+/// Runs one dump and decodes its replies into `out`; each datagram also goes to
+/// `sink` (when given) once it decoded cleanly.
+Result<void> run_dump(DiagSocket& sock, const Query& query, DumpRequest request, std::uint32_t seq,
+                      std::vector<SocketRecord>& out, const ChunkSink* sink) {
+    const std::string context = detail::describe(request);
+    const auto message = detail::build_request(query, request, seq);
+    if (auto sent = sock.send(message, context.c_str()); !sent) return sent.error();
+    for (bool done = false; !done;) {
+        auto chunk = sock.receive(context.c_str());
+        if (!chunk) return chunk.error();
+        auto decoded = detail::decode_replies(*chunk, request, out);
+        if (!decoded) return decoded.error();
+        if (sink != nullptr) {
+            if (auto kept = (*sink)(request, *chunk); !kept) return kept.error();
         }
+        done = *decoded;
     }
     return {};
+}
+
+/// The kernel answers ENOENT when no diag module handles a protocol (raw_diag
+/// is often not loaded); the dump ended cleanly and /proc/net still lists them.
+bool kernel_cannot_dump(const Error& e) {
+    return e.code == std::errc::no_such_file_or_directory;
+}
+
+/// Only `request`'s protocol and family of `query`.
+Query narrowed(const Query& query, DumpRequest request) {
+    Query q = query;
+    q.tcp = request.netid == Netid::tcp;
+    q.udp = request.netid == Netid::udp;
+    q.raw = request.netid == Netid::raw;
+    q.unix_ = request.netid == Netid::unix_;
+    q.ipv4 = request.family == Family::inet;
+    q.ipv6 = request.family == Family::inet6;
+    return q;
 }
 
 class NetlinkSource final : public SocketSource {
@@ -109,16 +121,34 @@ class NetlinkSource final : public SocketSource {
     explicit NetlinkSource(DiagSocket sock) : sock_(std::move(sock)) {}
 
     Result<std::vector<SocketRecord>> dump(const Query& query) override {
+        if (!sock_) {
+            auto reopened = DiagSocket::open();
+            if (!reopened) return reopened.error();
+            sock_ = std::move(*reopened);
+        }
         std::vector<SocketRecord> out;
         out.reserve(estimate_socket_count(query));
-        if (auto res = run_dumps(sock_, query, seq_, out, nullptr); !res) return res.error();
+        for (const DumpRequest request : detail::plan_requests(query)) {
+            const std::size_t before = out.size();
+            auto res = run_dump(*sock_, query, request, ++seq_, out, nullptr);
+            if (res) continue;
+            out.resize(before);
+            if (!kernel_cannot_dump(res.error())) {
+                // Replies of the failed dump may still be queued: start afresh next time.
+                sock_.reset();
+                return res.error();
+            }
+            auto from_proc = make_procfs_source()->dump(narrowed(query, request));
+            if (!from_proc) return from_proc.error();
+            std::move(from_proc->begin(), from_proc->end(), std::back_inserter(out));
+        }
         return out;
     }
 
     std::string_view name() const override { return "netlink"; }
 
   private:
-    DiagSocket sock_;
+    std::optional<DiagSocket> sock_;
     std::uint32_t seq_ = 0;
 };
 
@@ -140,7 +170,11 @@ Result<void> record_dump(const Query& query, const std::string& path) {
     };
     std::vector<SocketRecord> records;
     std::uint32_t seq = 0;
-    if (auto res = run_dumps(*sock, query, seq, records, &sink); !res) return res.error();
+    for (const DumpRequest request : detail::plan_requests(query)) {
+        // A protocol the kernel cannot dump is left out of the recording.
+        auto res = run_dump(*sock, query, request, ++seq, records, &sink);
+        if (!res && !kernel_cannot_dump(res.error())) return res.error();
+    }
     return writer->finish();
 }
 

@@ -21,6 +21,9 @@ struct DumpRequest {
     friend bool operator==(const DumpRequest&, const DumpRequest&) = default;
 };
 
+/// "sock_diag dump tcp4", "sock_diag dump unix": the context of a dump's errors.
+[[nodiscard]] std::string describe(DumpRequest request);
+
 /// The dumps a query needs, in the order ss prints them (tcp, udp, raw, unix; v4 before v6).
 [[nodiscard]] std::vector<DumpRequest> plan_requests(const Query& query);
 
