@@ -284,6 +284,11 @@ inline std::optional<std::string> check_words(std::span<const std::string> words
         return std::nullopt;
     }
     const std::string text = describe(*f);
+    // The rendering is itself a filter with the same meaning (and the same rendering).
+    const std::vector<std::string> again{text};
+    const auto g = parse(again, all_states_mask, options);
+    if (!g) return "describe() does not parse back: " + text + " -> " + g.error().context;
+    if (describe(*g) != text) return "describe() is not stable: " + text + " -> " + describe(*g);
     const auto bc = compile_bytecode(*f);
     if (!bc.empty() && !audit(bc)) return "bytecode fails the kernel's audit: " + text;
     for (const auto& s : samples()) {
