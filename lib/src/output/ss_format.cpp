@@ -83,16 +83,20 @@ void fill_row(const SocketRecord& r, const RenderOptions& o, Row& row) {
     row.netid = ss_netid(r.netid, r.unix_type);
     row.state = state_info(r.state).ss;
     // ss prints the queues with "%-6d": at least six wide even before column widths.
-    fmt::format_to(std::back_inserter(row.recvq), "{:<6}", r.recv_q);
-    fmt::format_to(std::back_inserter(row.sendq), "{:<6}", r.send_q);
+    append_uint(row.recvq, r.recv_q);
+    while (row.recvq.size() < 6)
+        row.recvq.push_back(' ');
+    append_uint(row.sendq, r.send_q);
+    while (row.sendq.size() < 6)
+        row.sendq.push_back(' ');
     if (r.family == Family::unix_) {
         // Unix sockets: the path (or *) with a space, and the inode as "port".
         row.laddr.append(r.local.path.empty() ? std::string_view("*") : r.local.path);
         row.laddr.push_back(' ');
-        fmt::format_to(std::back_inserter(row.lport), "{}", r.local.port);
+        append_uint(row.lport, r.local.port);
         row.raddr.append(r.peer.path.empty() ? std::string_view("*") : r.peer.path);
         row.raddr.push_back(' ');
-        fmt::format_to(std::back_inserter(row.rport), "{}", r.peer.port);
+        append_uint(row.rport, r.peer.port);
         return;
     }
     const bool v6only = implied_v6only(r);
