@@ -118,6 +118,56 @@ TEST_CASE("ss rows equal the real ss 6.1 capture for the same sockets", "[output
     check_capture("tuan.txt", render_to_string(both, opts(Format::ss)));
 }
 
+TEST_CASE("ss -i words equal ss 6.1's for the same tcp_info", "[output]") {
+    auto r = golden::tcp(TcpState::established, "127.0.0.1", 34276, "127.0.0.1", 50691);
+    TcpInfo& t = r.tcp_info.emplace();
+    t.congestion = "cubic";
+    t.options = 4;  // TCPI_OPT_WSCALE (ts and sack show only with -o)
+    t.snd_wscale = t.rcv_wscale = 10;
+    t.rto_us = 204000;
+    t.rtt_us = 22;
+    t.rttvar_us = 12;
+    t.snd_mss = 53760;
+    t.pmtu = 65535;
+    t.rcv_mss = 536;
+    t.advmss = 65483;
+    t.snd_cwnd = 10;
+    t.bytes_sent = 5000;
+    t.bytes_acked = 5001;
+    t.segs_out = 3;
+    t.segs_in = 2;
+    t.data_segs_out = 1;
+    t.last_data_sent_ms = t.last_data_recv_ms = t.last_ack_recv_ms = 208;
+    t.pacing_rate = 376026229504 / 8;
+    t.delivery_rate = 53760000000 / 8;
+    t.delivered = 2;
+    t.rcv_space = t.rcv_ssthresh = 65495;
+    t.min_rtt_us = 8;
+    t.reordering = 3;
+    t.snd_ssthresh = 0x7fffffff;
+    RenderOptions o = opts(Format::ss);
+    o.show_netid = false;
+    o.header = false;
+    o.info = true;
+    o.one_line = true;
+    // The record carries no tcpi_delivery_rate_app_limited and no tcpi_snd_wnd,
+    // so those two words of the capture cannot appear.
+    std::string expected = read_file(kGolden + "/ss61/tniOH.txt");
+    for (std::string_view missing : {" app_limited", " snd_wnd:107520"})
+        expected.erase(expected.find(missing), missing.size());
+    CHECK(render_to_string(std::vector{r}, o) == expected);
+}
+
+TEST_CASE("ss leaves out the State column when one state is asked for", "[output]") {
+    auto r = golden::tcp(TcpState::time_wait, "127.0.0.1", 39294, "127.0.0.1", 33139);
+    r.timer = TimerInfo{TimerInfo::Kind::timewait, 59500, 0};
+    RenderOptions o = opts(Format::ss);
+    o.show_netid = false;
+    o.show_state = false;
+    o.timers = true;
+    check_capture("tano_state_time_wait.txt", render_to_string(std::vector{r}, o));
+}
+
 TEST_CASE("ss widens address columns for long IPv6 and brackets v4-mapped", "[output]") {
     const auto recs = golden::netns_ss_order();
     check_capture("ns_ss_tuan.txt", render_to_string(recs, opts(Format::ss)));

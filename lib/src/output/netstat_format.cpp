@@ -157,7 +157,14 @@ void inet_row(Writer& out, const SocketRecord& r, const RenderOptions& o) {
     line.push_back(' ');
     append_left(line, view(peer), 23);
     line.push_back(' ');
-    append_left(line, inet_state(r), 11);
+    if (r.netid == Netid::raw) {
+        // netstat -w prints a raw socket's state as the kernel's number.
+        Field number;
+        append_uint(number, static_cast<unsigned>(r.state));
+        append_left(line, view(number), 11);
+    } else {
+        append_left(line, inet_state(r), 11);
+    }
     append_tail(line, r, o);
     put_trimmed(out, line);
 }

@@ -37,6 +37,8 @@ udp   UNCONN     0          0                                       0.0.0.0:53  
 	
 udp   ESTAB      768        0                                         [::1]:5353                                     [::1]:5354  ino:0 sk:0
 	
+raw   UNCONN     0          0                                       0.0.0.0:1                                      0.0.0.0:*     ino:0 sk:0
+	
 u_str LISTEN     0          4096                              /run/app.sock 7001                                         * 0
 	
 u_str ESTAB      0          0                                             * 7002                                         * 7003
