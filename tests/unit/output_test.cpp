@@ -168,6 +168,30 @@ TEST_CASE("ss leaves out the State column when one state is asked for", "[output
     check_capture("tano_state_time_wait.txt", render_to_string(std::vector{r}, o));
 }
 
+TEST_CASE("owners print in the order ss and netstat print them", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "127.0.0.1", 80, "0.0.0.0", 0);
+    r.owners = {{7169, "python3", 3}, {7210, "python3", 3}, {7210, "python3", 9}};
+    RenderOptions o = opts(Format::ss);
+    o.processes = true;
+    o.header = false;
+    // ss: highest pid and fd first (its /proc walk prepends to a hash chain).
+    CHECK(render_to_string(std::vector{r}, o)
+              .find(R"(users:(("python3",pid=7210,fd=9),("python3",pid=7210,fd=3),)"
+                    R"(("python3",pid=7169,fd=3)))") != std::string::npos);
+    // netstat: the first one its walk finds.
+    o.format = Format::netstat;
+    CHECK(render_to_string(std::vector{r}, o).find(" 7169/python3") != std::string::npos);
+}
+
+TEST_CASE("ss -e turns on timers as ss's -e does", "[output]") {
+    auto r = golden::tcp(TcpState::time_wait, "127.0.0.1", 1, "127.0.0.1", 2);
+    r.timer = TimerInfo{TimerInfo::Kind::timewait, 59000, 0};
+    RenderOptions o = opts(Format::ss);
+    o.extended = true;
+    CHECK(render_to_string(std::vector{r}, o).find("timer:(timewait,59sec,0) ino:0 sk:0") !=
+          std::string::npos);
+}
+
 TEST_CASE("ss widens address columns for long IPv6 and brackets v4-mapped", "[output]") {
     const auto recs = golden::netns_ss_order();
     check_capture("ns_ss_tuan.txt", render_to_string(recs, opts(Format::ss)));

@@ -79,13 +79,18 @@ std::string_view inet_state(const SocketRecord& r) {
 }
 
 // netstat -p's "PID/Program name", cut to 19 characters as netstat's buffer does.
+// netstat keeps the first owner its /proc walk finds: the lowest pid, lowest fd.
 void append_program(Field& f, const SocketRecord& r) {
     if (r.owners.empty()) {
         f.push_back('-');
         return;
     }
+    const Owner& first =
+        *std::min_element(r.owners.begin(), r.owners.end(), [](const Owner& a, const Owner& b) {
+            return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd;
+        });
     Field name;
-    fmt::format_to(std::back_inserter(name), "{}/{}", r.owners.front().pid, r.owners.front().comm);
+    fmt::format_to(std::back_inserter(name), "{}/{}", first.pid, first.comm);
     f.append(view(name).substr(0, kProgWidth - 1));
 }
 

@@ -1,4 +1,5 @@
 // output: the ss layout (iproute2 6.1 misc/ss.c), two-pass column widths, -p -e -o -i -m.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -228,12 +229,22 @@ void append_skmem(Field& f, const MemInfo& m) {
                    m.optmem, m.backlog, m.drops);
 }
 
+// ss walks /proc in pid and fd order and pushes each owner on the front of a
+// hash chain, so it prints the highest pid and fd first; we print in that order
+// whatever order the owners came in.
 void append_users(Field& f, const std::vector<Owner>& owners) {
+    std::vector<const Owner*> order;
+    order.reserve(owners.size());
+    for (const auto& owner : owners)
+        order.push_back(&owner);
+    std::sort(order.begin(), order.end(), [](const Owner* a, const Owner* b) {
+        return a->pid != b->pid ? a->pid > b->pid : a->fd > b->fd;
+    });
     f.append(std::string_view(" users:("));
-    for (std::size_t i = 0; i < owners.size(); ++i) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
         if (i != 0) f.push_back(',');
-        fmt::format_to(std::back_inserter(f), "(\"{}\",pid={},fd={})", owners[i].comm,
-                       owners[i].pid, owners[i].fd);
+        fmt::format_to(std::back_inserter(f), "(\"{}\",pid={},fd={})", order[i]->comm,
+                       order[i]->pid, order[i]->fd);
     }
     f.push_back(')');
 }
@@ -242,8 +253,10 @@ void append_users(Field& f, const std::vector<Owner>& owners) {
 // details, then (on a second line unless -O) memory and tcp_info.
 void fill_process(const SocketRecord& r, const RenderOptions& o, Field& f) {
     const bool is_unix = r.family == Family::unix_;
+    // ss's -e turns on -o too (show_options): timers and TCP option words.
+    const bool timers = o.timers || o.extended;
     if (o.processes && !r.owners.empty()) append_users(f, r.owners);
-    if (o.timers && !is_unix && r.timer && r.timer->kind != TimerInfo::Kind::off) {
+    if (timers && !is_unix && r.timer && r.timer->kind != TimerInfo::Kind::off) {
         f.append(std::string_view(" timer:("));
         f.append(timer_kind_name(r.timer->kind));
         f.push_back(',');
@@ -261,7 +274,7 @@ void fill_process(const SocketRecord& r, const RenderOptions& o, Field& f) {
     if (!o.one_line) f.append(std::string_view("\n\t"));
     if (o.memory && r.mem) append_skmem(f, *r.mem);
     if (tcp_detail && r.tcp_info) {
-        if (o.timers) append_tcp_options(f, *r.tcp_info);
+        if (timers) append_tcp_options(f, *r.tcp_info);
         append_tcp_counters(f, *r.tcp_info);
         append_tcp_rates(f, *r.tcp_info, display_state(r.state) == TcpState::listen,
                          o.numeric_ports);

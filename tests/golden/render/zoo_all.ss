@@ -1,5 +1,5 @@
 Netid State      Recv-Q     Send-Q                            Local Address:Port                              Peer Address:Port Process
-tcp   LISTEN     0          0                                     127.0.0.1:6666                                   0.0.0.0:*     users:(("nginx",pid=100,fd=6),("nginx",pid=101,fd=6),("we"ird\,	name",pid=4242,fd=9)) uid:33 ino:41000 sk:ac40
+tcp   LISTEN     0          0                                     127.0.0.1:6666                                   0.0.0.0:*     users:(("we"ird\,	name",pid=4242,fd=9),("nginx",pid=101,fd=6),("nginx",pid=100,fd=6)) uid:33 ino:41000 sk:ac40
 	 skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0) bbr cwnd:10
 tcp   SYN-SENT   0          0                                     127.0.0.1:6666                                 127.0.0.1:40001 timer:(on,1.234ms,2) ino:41001 sk:ac41
 	
