@@ -192,6 +192,19 @@ TEST_CASE("ss -e turns on timers as ss's -e does", "[output]") {
           std::string::npos);
 }
 
+TEST_CASE("ss writes the bound interface after the local address", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "127.0.0.1", 80, "0.0.0.0", 0);
+    r.ifindex = 1;
+    RenderOptions o = opts(Format::ss);
+    o.header = false;
+    o.show_netid = false;
+    CHECK(render_to_string(std::vector{r}, o) ==
+          "LISTEN 0      0      127.0.0.1%if1:80 0.0.0.0:*\n");
+    const auto names = make_system_resolver();
+    o.resolver = names.get();
+    CHECK(render_to_string(std::vector{r}, o).find("127.0.0.1%lo:80") != std::string::npos);
+}
+
 TEST_CASE("ss widens address columns for long IPv6 and brackets v4-mapped", "[output]") {
     const auto recs = golden::netns_ss_order();
     check_capture("ns_ss_tuan.txt", render_to_string(recs, opts(Format::ss)));

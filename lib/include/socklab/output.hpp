@@ -25,6 +25,11 @@ public:
     [[nodiscard]] virtual std::string service(std::uint32_t port, Netid netid) const = 0;
     /// Host name for an address, or empty for none.
     [[nodiscard]] virtual std::string host(const IpAddr& addr) const = 0;
+    /// Interface name for an ifindex ("lo"), or empty for none (ss then writes "if3").
+    [[nodiscard]] virtual std::string interface_name(std::uint32_t ifindex) const {
+        static_cast<void>(ifindex);
+        return {};
+    }
 };
 /// getservbyport(3) and getnameinfo(3); may block on DNS for host().
 [[nodiscard]] std::unique_ptr<Resolver> make_system_resolver();

@@ -63,7 +63,8 @@ bool implied_v6only(const SocketRecord& r) {
     return r.family == Family::inet6 && !r.local.addr.is_any() && !r.local.addr.is_v4_mapped();
 }
 
-void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, const RenderOptions& options) {
+void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, std::uint32_t ifindex,
+                    const RenderOptions& options) {
     if (addr.family == Family::inet6 && addr.is_any() && !v6only) {
         out.push_back('*');
     } else if (addr.family == Family::inet6) {
@@ -76,6 +77,17 @@ void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, const RenderOpt
         if (bracket) out.push_back(']');
     } else {
         append_host(out, addr, options);
+    }
+    // A bound device (SO_BINDTODEVICE) or IPv6 scope: ss writes addr%ifname:port,
+    // and "if3" when the index has no name.
+    if (ifindex != 0) {
+        out.push_back('%');
+        const std::string name =
+            options.resolver != nullptr ? options.resolver->interface_name(ifindex) : std::string();
+        if (name.empty())
+            fmt::format_to(std::back_inserter(out), "if{}", ifindex);
+        else
+            out.append(name);
     }
     out.push_back(':');
 }
@@ -101,9 +113,9 @@ void fill_row(const SocketRecord& r, const RenderOptions& o, Row& row) {
         return;
     }
     const bool v6only = implied_v6only(r);
-    append_ss_addr(row.laddr, r.local.addr, v6only, o);
+    append_ss_addr(row.laddr, r.local.addr, v6only, r.ifindex, o);
     append_port(row.lport, r.local.port, r.netid, o);
-    append_ss_addr(row.raddr, r.peer.addr, v6only, o);
+    append_ss_addr(row.raddr, r.peer.addr, v6only, 0, o);
     append_port(row.rport, r.peer.port, r.netid, o);
 }
 
