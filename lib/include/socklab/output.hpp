@@ -19,7 +19,7 @@ enum class Format { ss, netstat, windows, json, jsonl, csv };
 
 /// Name look-ups, behind an interface so renderers stay pure in tests.
 class Resolver {
-public:
+  public:
     virtual ~Resolver() = default;
     /// Service name for a port ("http"), or empty for none.
     [[nodiscard]] virtual std::string service(std::uint32_t port, Netid netid) const = 0;
@@ -53,7 +53,7 @@ struct RenderOptions {
     bool color = false;          ///< never when not on a terminal
     bool show_state = true;      ///< ss: the State column (ss hides it when one state is asked for)
     NetstatScope netstat_scope = NetstatScope::all;  ///< netstat's header line
-    const Resolver* resolver = nullptr;  ///< null: numeric everything
+    const Resolver* resolver = nullptr;              ///< null: numeric everything
 };
 
 /// Receives output in chunks; called many times per render.
