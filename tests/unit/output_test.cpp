@@ -1,5 +1,6 @@
 // Unit tests for the output module: golden renderings in every format, captures of
 // the real ss 6.1 and netstat 2.10, JSON/CSV checked by Python's own parsers.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -83,8 +84,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // Runs a Python snippet on a file; true when it exits 0.
 bool python_accepts(const std::string& text, const std::string& script, const std::string& tag) {
-    const std::string data = "/tmp/socklab_output_test_" + tag + ".txt";
-    const std::string code = "/tmp/socklab_output_test_" + tag + ".py";
+    // The pid keeps parallel runs (dev and asan presets) from sharing files.
+    const std::string base = "/tmp/socklab_output_test_" + std::to_string(::getpid()) + "_" + tag;
+    const std::string data = base + ".txt";
+    const std::string code = base + ".py";
     write_file(data, text);
     write_file(code, script);
     const int rc = std::system(("python3 " + code + " " + data).c_str());
