@@ -19,12 +19,17 @@ enum class Format { ss, netstat, windows, json, jsonl, csv };
 
 /// Name look-ups, behind an interface so renderers stay pure in tests.
 class Resolver {
-public:
+  public:
     virtual ~Resolver() = default;
     /// Service name for a port ("http"), or empty for none.
     [[nodiscard]] virtual std::string service(std::uint32_t port, Netid netid) const = 0;
     /// Host name for an address, or empty for none.
     [[nodiscard]] virtual std::string host(const IpAddr& addr) const = 0;
+    /// Interface name for an ifindex ("lo"), or empty for none (ss then writes "if3").
+    [[nodiscard]] virtual std::string interface_name(std::uint32_t ifindex) const {
+        static_cast<void>(ifindex);
+        return {};
+    }
 };
 /// getservbyport(3) and getnameinfo(3); may block on DNS for host().
 [[nodiscard]] std::unique_ptr<Resolver> make_system_resolver();
@@ -48,7 +53,7 @@ struct RenderOptions {
     bool color = false;          ///< never when not on a terminal
     bool show_state = true;      ///< ss: the State column (ss hides it when one state is asked for)
     NetstatScope netstat_scope = NetstatScope::all;  ///< netstat's header line
-    const Resolver* resolver = nullptr;  ///< null: numeric everything
+    const Resolver* resolver = nullptr;              ///< null: numeric everything
 };
 
 /// Receives output in chunks; called many times per render.

@@ -20,6 +20,13 @@ inline std::string_view view(const Field& f) {
     return {f.data(), f.size()};
 }
 
+/// Appends a decimal number without parsing a format string (the hot path at 100k rows).
+template <class Buffer>
+void append_uint(Buffer& out, std::uint64_t v) {
+    const fmt::format_int text(v);
+    out.append(text.data(), text.data() + text.size());
+}
+
 /// Collects output and hands it to the Sink in chunks of about 64 KiB, so a render
 /// of 100k rows never builds one giant string.
 class Writer {
@@ -55,6 +62,23 @@ class Writer {
     const Sink& sink_;
     fmt::memory_buffer buf_;
 };
+
+/// Appends `text` left-aligned in `width` columns (no cut when longer), like "%-*s".
+template <class Buffer>
+void append_left(Buffer& out, std::string_view text, std::size_t width) {
+    out.append(text);
+    for (std::size_t n = text.size(); n < width; ++n)
+        out.push_back(' ');
+}
+
+/// Appends a number right-aligned in `width` columns, like "%*lu".
+template <class Buffer>
+void append_right(Buffer& out, std::uint64_t v, std::size_t width) {
+    const fmt::format_int text(v);
+    for (std::size_t n = text.size(); n < width; ++n)
+        out.push_back(' ');
+    out.append(text.data(), text.data() + text.size());
+}
 
 /// Numeric address text: "127.0.0.1", "::1", "::ffff:10.0.0.1" (no brackets).
 void append_numeric_host(Field& out, const IpAddr& addr);

@@ -130,7 +130,7 @@ void append_port(Field& out, std::uint32_t port, Netid netid, const RenderOption
             return;
         }
     }
-    fmt::format_to(std::back_inserter(out), "{}", port);
+    append_uint(out, port);
 }
 
 namespace {
