@@ -447,3 +447,58 @@ TEST_CASE("the system resolver names well-known ports and caches them", "[output
     CHECK(names->service(70000, Netid::udp).empty());
     CHECK(names->service(22, Netid::unix_).empty());
 }
+
+TEST_CASE("rows streamed in batches render as one pass does", "[output]") {
+    const auto zoo = golden::zoo();
+    REQUIRE(zoo.size() >= 4);
+    for (auto format : {Format::netstat, Format::windows, Format::json, Format::jsonl, Format::csv}) {
+        INFO(static_cast<int>(format));
+        const auto o = all_columns(format);
+        std::string streamed;
+        StreamRenderer r(o, [&](std::string_view s) { streamed.append(s); });
+        const std::span<const SocketRecord> all(zoo);
+        r.add(all.subspan(0, 1));
+        r.add(all.subspan(1, 0));
+        r.add(all.subspan(1, 2));
+        r.add(all.subspan(3));
+        r.finish();
+        CHECK(streamed == render_to_string(zoo, o));
+    }
+}
+
+TEST_CASE("a streamed ss listing has one header and every row", "[output]") {
+    const auto zoo = golden::zoo();
+    std::string streamed;
+    StreamRenderer r(opts(Format::ss), [&](std::string_view s) { streamed.append(s); });
+    const std::span<const SocketRecord> all(zoo);
+    r.add(all.subspan(0, 2));
+    r.add(all.subspan(2));
+    r.finish();
+    const std::string whole = render_to_string(zoo, opts(Format::ss));
+    auto squeeze = [](const std::string& t) {
+        std::string out;
+        bool space = false;
+        for (char c : t) {
+            if (c == ' ') {
+                space = true;
+                continue;
+            }
+            if (space && c != '\n' && !out.empty() && out.back() != '\n') out.push_back(' ');
+            space = false;
+            out.push_back(c);
+        }
+        return out;
+    };
+    CHECK(squeeze(streamed) == squeeze(whole));
+    CHECK(streamed.find("Recv-Q") == streamed.rfind("Recv-Q"));
+}
+
+TEST_CASE("empty streamed listings keep their header and brackets", "[output]") {
+    for (auto format : {Format::ss, Format::netstat, Format::windows, Format::json, Format::csv}) {
+        std::string streamed;
+        StreamRenderer r(opts(format), [&](std::string_view s) { streamed.append(s); });
+        r.finish();
+        CHECK(streamed == render_to_string({}, opts(format)));
+        CHECK_FALSE(streamed.empty());
+    }
+}

@@ -59,6 +59,28 @@ struct RenderOptions {
 /// Receives output in chunks; called many times per render.
 using Sink = std::function<void(std::string_view)>;
 
+/// Renders rows that arrive in batches (SocketSource::dump_each), so a listing
+/// of any size needs memory for one batch only. The header comes once; ss's
+/// column widths are measured per batch, as ss measures per buffered chunk;
+/// JSON arrays keep their brackets and commas across batches. Not thread-safe.
+class StreamRenderer {
+  public:
+    StreamRenderer(const RenderOptions& options, Sink sink);
+    ~StreamRenderer();
+    StreamRenderer(const StreamRenderer&) = delete;
+    StreamRenderer& operator=(const StreamRenderer&) = delete;
+
+    /// Renders one batch; output reaches the sink in chunks as it fills.
+    void add(std::span<const SocketRecord> batch);
+    /// Writes what closes the listing (an empty listing's header, "]") and
+    /// flushes. Call once, after the last add().
+    void finish();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 /// Renders the rows in the chosen format. Pure: same records and options, same text.
 void render(std::span<const SocketRecord> records, const RenderOptions& options, const Sink& sink);
 [[nodiscard]] std::string render_to_string(std::span<const SocketRecord> records,

@@ -94,15 +94,25 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s);
 
 /// The ss rows (header, two-pass column widths, -p -e -o -i -m).
 void render_ss(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out);
-/// net-tools netstat rows (inet table then unix table).
+/// Which of netstat's two table headers are already written (they come lazily,
+/// so rows arriving in batches share one header each).
+struct NetstatHeaders {
+    bool inet = false;
+    bool unix_ = false;
+};
+/// net-tools netstat rows (inet table then unix table), headers written as needed.
 void render_netstat(std::span<const SocketRecord> records, const RenderOptions& options,
-                    Writer& out);
+                    Writer& out, NetstatHeaders& headers);
+/// Ends a netstat render: an empty one still shows the internet table's header.
+void finish_netstat(const RenderOptions& options, Writer& out, NetstatHeaders& headers);
 /// Windows `netstat -an` rows.
 void render_windows(std::span<const SocketRecord> records, const RenderOptions& options,
                     Writer& out);
-/// json (one array), jsonl (one object a line).
+/// json (one array), jsonl (one object a line). For arrays, `objects` counts the
+/// objects written so far (brackets and commas span batches); finish_json closes.
 void render_json(std::span<const SocketRecord> records, const RenderOptions& options, bool lines,
-                 Writer& out);
+                 Writer& out, std::size_t& objects);
+void finish_json(bool lines, Writer& out, std::size_t objects);
 /// RFC 4180 CSV with a header row.
 void render_csv(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out);
 

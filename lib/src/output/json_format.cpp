@@ -297,18 +297,23 @@ std::span<const std::string_view> json_keys() {
 namespace detail {
 
 void render_json(std::span<const SocketRecord> records, const RenderOptions& options, bool lines,
-                 Writer& out) {
+                 Writer& out, std::size_t& objects) {
     fmt::memory_buffer b;
-    if (!lines) out.put(records.empty() ? "[" : "[\n");
-    for (std::size_t i = 0; i < records.size(); ++i) {
+    for (const auto& r : records) {
         b.clear();
-        json_object(b, records[i], options);
-        if (!lines && i + 1 < records.size()) b.push_back(',');
-        b.push_back('\n');
+        // An array's separator goes before each object after the first: the
+        // last object of a batch may not be the last of the array.
+        if (!lines) out.put(objects == 0 ? "[\n" : ",\n");
+        json_object(b, r, options);
+        if (lines) b.push_back('\n');
         out.put(std::string_view(b.data(), b.size()));
         out.end_row();
+        ++objects;
     }
-    if (!lines) out.put("]\n");
+}
+
+void finish_json(bool lines, Writer& out, std::size_t objects) {
+    if (!lines) out.put(objects == 0 ? "[]\n" : "\n]\n");
 }
 
 void render_csv(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out) {

@@ -236,21 +236,26 @@ void unix_row(Writer& out, const SocketRecord& r, const RenderOptions& o) {
 }  // namespace
 
 void render_netstat(std::span<const SocketRecord> records, const RenderOptions& options,
-                    Writer& out) {
-    const auto is_unix = [](const SocketRecord& r) { return r.family == Family::unix_; };
-    const bool any_unix = std::any_of(records.begin(), records.end(), is_unix);
-    const bool any_inet = !std::all_of(records.begin(), records.end(), is_unix);
-    // netstat prints the internet table, then the unix table, each with its header.
-    if (any_inet || !any_unix) {
-        if (options.header) inet_header(out, options);
-        for (const auto& r : records)
-            if (!is_unix(r)) inet_row(out, r, options);
+                    Writer& out, NetstatHeaders& headers) {
+    // netstat prints the internet table, then the unix table, each with its
+    // header; callers send internet sockets first.
+    for (const auto& r : records) {
+        if (r.family == Family::unix_) continue;
+        if (!headers.inet && options.header) inet_header(out, options);
+        headers.inet = true;
+        inet_row(out, r, options);
     }
-    if (any_unix) {
-        if (options.header) unix_header(out, options);
-        for (const auto& r : records)
-            if (is_unix(r)) unix_row(out, r, options);
+    for (const auto& r : records) {
+        if (r.family != Family::unix_) continue;
+        if (!headers.unix_ && options.header) unix_header(out, options);
+        headers.unix_ = true;
+        unix_row(out, r, options);
     }
+}
+
+void finish_netstat(const RenderOptions& options, Writer& out, NetstatHeaders& headers) {
+    if (!headers.inet && !headers.unix_ && options.header) inet_header(out, options);
+    headers.inet = true;
 }
 
 namespace {
