@@ -32,8 +32,9 @@ TEST_CASE("JSON names are the kernel's, unique and upper case", "[model]") {
     std::set<std::string_view> seen;
     for (const auto& row : state_table()) {
         CHECK(seen.insert(row.json).second);
-        for (char c : row.json) CHECK((std::isupper(static_cast<unsigned char>(c)) || c == '_' ||
-                                       std::isdigit(static_cast<unsigned char>(c))));
+        for (char c : row.json)
+            CHECK((std::isupper(static_cast<unsigned char>(c)) || c == '_' ||
+                   std::isdigit(static_cast<unsigned char>(c))));
     }
     CHECK(state_info(TcpState::fin_wait1).json == "FIN_WAIT1");
     CHECK(state_info(TcpState::close).json == "CLOSE");
