@@ -107,6 +107,32 @@ TEST_CASE("dump_each streams the same records as dump, in batches", "[diag]") {
     CHECK(dump_all(*src, q).size() >= 3);  // the source still works after a stopped stream
 }
 
+TEST_CASE("netlink passes the query's bytecode to the kernel", "[diag]") {
+    const Fd a = tcp_listener(AF_INET);
+    const Fd b = tcp_listener(AF_INET);
+    // inet_diag bytecode "sport == A": {INET_DIAG_BC_S_EQ (11), yes 8, no 12} then an
+    // op whose `no` holds the port. Jumping exactly to the end accepts; past it rejects.
+    const std::uint16_t port = local_port(a);
+    const std::array<std::uint8_t, 8> ops = {11,
+                                             8,
+                                             12,
+                                             0,
+                                             0,
+                                             0,
+                                             static_cast<std::uint8_t>(port & 0xff),
+                                             static_cast<std::uint8_t>(port >> 8)};
+    Query q = tcp_query();
+    q.states = state_bit(TcpState::listen);
+    for (const auto o : ops)
+        q.bytecode.push_back(static_cast<std::byte>(o));
+    auto src = netlink();
+    const auto rs = dump_all(*src, q);
+    CHECK(find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(a); }));
+    CHECK_FALSE(find(rs, [&](const SocketRecord& r) { return r.inode == inode_of(b); }));
+    for (const auto& r : rs)
+        CHECK(r.local.port == port);
+}
+
 TEST_CASE("netlink sends the state mask to the kernel", "[diag]") {
     const Fd lst = tcp_listener(AF_INET);
     const Fd cli = tcp_connect(AF_INET, local_port(lst));
