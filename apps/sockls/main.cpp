@@ -71,15 +71,15 @@ StateMask default_states(const Options& o) {
     return connected_mask();
 }
 
-/// The filter words: from -F FILE (split on white space) and the command line.
+/// The filter words: from -F FILE ('#' lines are comments) and the command line.
 Result<std::vector<std::string>> filter_words(const Options& o) {
     std::vector<std::string> words;
     if (!o.filter_file.empty()) {
-        std::ifstream in(o.filter_file);
+        std::ifstream in(o.filter_file, std::ios::binary);
         if (!in) return errno_error("-F " + o.filter_file);
-        std::string w;
-        while (in >> w)
-            words.push_back(w);
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        if (in.bad()) return errno_error("-F " + o.filter_file);
+        words = filter::split_filter_text(text);
     }
     words.insert(words.end(), o.filter.begin(), o.filter.end());
     return words;
@@ -145,16 +145,39 @@ void attach_processes(std::vector<SocketRecord>& records) {
     proc::attach_owners(records, owners);
 }
 
-int kill_matched(const std::vector<SocketRecord>& records) {
+/// SOCK_DESTROY every matched inet socket (the kernel cannot destroy unix sockets;
+/// ss -K skips them too). Keeps in `records` the ones destroyed, to list like ss -K.
+int kill_matched(std::vector<SocketRecord>& records) {
+    std::erase_if(records, [](const SocketRecord& r) { return r.netid == Netid::unix_; });
     if (records.empty()) return fail(exit_runtime, "kill", "no socket matched the filter");
-    int failed = 0;
-    for (const auto& r : records) {
+    std::size_t failed = 0;
+    std::erase_if(records, [&](const SocketRecord& r) {
         auto res = diag::destroy_socket(r);
-        if (!res) {
-            if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
-        }
-    }
+        // ENOENT: the socket closed between the dump and now, which is what we wanted.
+        if (res || res.error().code == std::errc::no_such_file_or_directory) return !res;
+        if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
+        return true;
+    });
     return failed ? exit_runtime : 0;
+}
+
+/// Drops the records the filter rejects. The kernel already applied the state mask and
+/// the bytecode to netlink's inet sockets; ss checks them again in user space, and so
+/// do we unless --filter-path kernel. Unix, /proc and replay records always need it.
+Result<void> apply_filter(const Options& o, const filter::Filter& flt, const diag::Query& q,
+                          const diag::SocketSource& src, std::vector<SocketRecord>& records) {
+    const bool kernel_only = o.filter_path == "kernel";
+    if (kernel_only && src.name() != "netlink")
+        return make_error(std::errc::operation_not_supported,
+                          fmt::format("--filter-path kernel with the {} source", src.name()));
+    filter::Filter states_only = flt;
+    states_only.expr = nullptr;
+    const bool trust_kernel = kernel_only && !q.bytecode.empty();
+    std::erase_if(records, [&](const SocketRecord& r) {
+        const bool kernel_did = trust_kernel && r.netid != Netid::unix_;
+        return !filter::matches(kernel_did ? states_only : flt, r);
+    });
+    return {};
 }
 
 int run(const Options& o) {
@@ -162,13 +185,16 @@ int run(const Options& o) {
     if (!words) return fail(exit_usage, "filter", words.error().message());
     if (o.kill && words->empty())
         return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
-    auto flt = filter::parse(*words, default_states(o));
-    if (!flt) return fail(exit_usage, "filter", flt.error().context);
-
     diag::Query q;
     choose_tables(o, q);
+    // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
+    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports.
+    filter::ParseOptions popts;
+    popts.unix_only = o.unix_;
+    auto flt = filter::parse(*words, default_states(o), popts);
+    if (!flt) return fail(exit_usage, "filter", flt.error().context);
     q.states = flt->states;
-    q.bytecode = filter::compile_bytecode(*flt);
+    if (o.filter_path != "user") q.bytecode = filter::compile_bytecode(*flt);
 
     if (!o.netns.empty()) {
         if (auto r = diag::enter_netns(o.netns); !r)
@@ -184,13 +210,14 @@ int run(const Options& o) {
     if (!dumped) return fail(exit_runtime, "dump", dumped.error().message());
 
     std::vector<SocketRecord> records = std::move(*dumped);
-    // The kernel already filtered by state (and bytecode); /proc and replay did not.
-    std::erase_if(records, [&](const SocketRecord& r) { return !filter::matches(*flt, r); });
+    if (auto r = apply_filter(o, *flt, q, **src, records); !r)
+        return fail(exit_runtime, "filter", r.error().message());
     std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
         return table_rank(a.netid) < table_rank(b.netid);
     });
 
-    if (o.kill) return kill_matched(records);
+    const int kill_status = o.kill ? kill_matched(records) : 0;
+    if (o.kill && records.empty()) return kill_status;  // nothing destroyed: say so only
     if (o.processes || o.by == "process") attach_processes(records);
 
     const auto resolver = output::make_system_resolver();
@@ -203,7 +230,7 @@ int run(const Options& o) {
         output::render_groups(records, *output::parse_group_by(o.by), ropts, sink);
     else
         output::render(records, ropts, sink);
-    return 0;
+    return kill_status;
 }
 
 }  // namespace
