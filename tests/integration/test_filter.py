@@ -156,6 +156,24 @@ def test_table_matches_ss_on_live_sockets():
     harness.check(nonempty >= len(table) - 3, "most expressions should select something")
 
 
+def test_udp_filters_match_ss():
+    harness.enter_new_netns()
+    mix = statemix.build(udp=True, unix=False)
+    udp = [s for s in mix.socks if s.type == socket.SOCK_DGRAM]
+    port = udp[0].getsockname()[1]
+    for expr in (f"sport = :{port}", f"dport = :{port}", "src 127.0.0.1", "dst [::1]",
+                 f"not sport = :{port} and src 127.0.0.0/8", "state established"):
+        words = expr.split()
+        theirs = harness.run(["ss", "-uanH"] + words, check=True).stdout.split("\n")
+        theirs = {(norm_endpoint(line.split()[-2]), norm_endpoint(line.split()[-1]))
+                  for line in theirs if line.strip()}
+        ours = {((norm_addr(o["local_addr"]), o["local_port"]),
+                 (norm_addr(o["peer_addr"]), o["peer_port"]))
+                for o in sockls_json(words, tables=("-uan",))}
+        harness.check_eq(sorted(ours), sorted(theirs), f"udp: {expr}")
+        harness.check(ours, f"udp: {expr} selects something")
+
+
 def test_kernel_and_user_paths_agree():
     harness.enter_new_netns()
     lab = Lab()
