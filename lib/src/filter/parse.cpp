@@ -1,7 +1,7 @@
 // filter: the recursive-descent parser from words to one AST (states + expression).
 #include <fmt/format.h>
-#include <net/if.h>
 
+#include <exception>
 #include <fstream>
 #include <new>
 #include <string>
@@ -350,6 +350,8 @@ Result<Filter> parse(std::span<const std::string> words, StateMask default_state
         return make_error(std::errc::invalid_argument, fmt::format("col {}: {}", e.col, e.what));
     } catch (const std::bad_alloc&) {
         return make_error(std::errc::not_enough_memory, "parsing the filter");
+    } catch (const std::exception& e) {
+        return make_error(std::errc::invalid_argument, fmt::format("the filter: {}", e.what()));
     }
 }
 
