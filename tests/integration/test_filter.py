@@ -291,8 +291,10 @@ def test_kill_established_aborts_the_owner():
     harness.enter_new_netns()
     _, c, s = pair()
     _, c2, s2 = pair()
-    res = kill(["sport", "=", f":{c.getsockname()[1]}"])
+    port = c.getsockname()[1]
+    res = kill(["sport", "=", f":{port}"])
     harness.check_eq(res.returncode, 0, f"kill: {res.stderr!r}")
+    harness.check(f":{port} " in res.stdout, f"the destroyed socket is listed: {res.stdout!r}")
     c.settimeout(5)
     s.settimeout(5)
     try:
