@@ -41,11 +41,14 @@ constexpr StateMask kClosed = bit(TcpState::close) | bit(TcpState::bound_inactiv
 constexpr StateMask kConnected =
     all_states_mask & ~(bit(TcpState::listen) | kClosed | bit(TcpState::time_wait) | kSynRecv);
 constexpr StateMask kBucket = kSynRecv | bit(TcpState::time_wait);
+// The `connected` group is wider than ss's default set: every state but LISTEN and
+// CLOSE, TIME_WAIT and SYN_RECV included (ss(8), and measured with ss 6.1).
+constexpr StateMask kConnectedGroup = all_states_mask & ~(bit(TcpState::listen) | kClosed);
 
 constexpr std::array<StateGroup, 5> kGroups{{
     {"all", all_states_mask},
-    {"connected", kConnected},
-    {"synchronized", kConnected & ~bit(TcpState::syn_sent)},
+    {"connected", kConnectedGroup},
+    {"synchronized", kConnectedGroup & ~bit(TcpState::syn_sent)},
     {"bucket", kBucket},
     {"big", all_states_mask & ~kBucket},
 }};
