@@ -96,8 +96,9 @@ class Relay : public std::enable_shared_from_this<Relay> {
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     bool fin_sent_ = false;
     bool peer_fin_ = false;
-    bool ended_ = false;   ///< end() ran: pumps stopped
-    bool closed_ = false;  ///< finish() ran: socket closed, on_done_ called
+    bool fin_first_ = false;  ///< our FIN left before the peer's: we are the active closer
+    bool ended_ = false;      ///< end() ran: pumps stopped
+    bool closed_ = false;     ///< finish() ran: socket closed, on_done_ called
     RelayOutcome outcome_;
     std::optional<Error> error_;
 };
@@ -233,6 +234,7 @@ void Relay::up_finished(bool limit_reached) {
             // shutdown(SHUT_WR) queues our FIN behind the data: RFC 9293 3.10.4 CLOSE, half-close.
             if (::shutdown(sock_.get(), SHUT_WR) == 0) {
                 fin_sent_ = true;
+                fin_first_ = !peer_fin_;
                 emit(RelayEventKind::fin_sent, "sent FIN after stdin EOF");
             }
             if (down_.over && !cfg_.no_read) end(cfg_.close_mode, true);
@@ -347,6 +349,13 @@ void Relay::finish(CloseMode mode) {
 void Relay::emit(RelayEventKind kind, std::string why) {
     if (!on_event_) return;
     RelayEvent ev{kind, sock_ ? tcp_state(sock_.get()) : std::nullopt, std::move(why)};
+    // The active closer's socket is swapped for a timewait minisocket when the peer's FIN
+    // arrives (tcp_time_wait(), net/ipv4/tcp_minisocks.c); the full socket then reads CLOSE.
+    const bool after_fins = kind == RelayEventKind::peer_fin || kind == RelayEventKind::closed;
+    if (after_fins && fin_first_ && peer_fin_ && (!ev.state || *ev.state == TcpState::close)) {
+        ev.state = TcpState::time_wait;
+        ev.why += " (the kernel keeps TIME_WAIT)";
+    }
     on_event_(ev);
 }
 
