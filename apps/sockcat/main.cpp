@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdio>
 #include <thread>
@@ -205,27 +206,35 @@ int hold_listener(const Options& o) {
 int serve_many(const Options& o, socklab::Fd listener, int hexdump_fd) {
     asio::io_context io;
     asio::posix::stream_descriptor watch(io, listener.release());
+    std::vector<net::RelayHandle> sessions;
+    // --on-peer-close=exit: end every session and stop listening; io.run() then returns.
+    auto exit_all = [&] {
+        for (const auto& h : sessions)
+            h.stop();
+        std::error_code ignored;
+        watch.close(ignored);
+    };
     std::function<void(const std::error_code&)> on_ready;
     on_ready = [&](const std::error_code& ec) {
         if (ec) return;
         for (;;) {
             auto sock = net::accept_from(watch.native_handle());
             if (!sock) {
-                if (sock.error().code != std::errc::resource_unavailable_try_again &&
-                    sock.error().code != std::errc::operation_would_block)
+                if (sock.error().code != std::errc::resource_unavailable_try_again)
                     print_error(sock.error());
                 break;
             }
             print_received(o, sock->get());
             auto n = std::make_shared<Narrator>(o, sock->get(), socklab::TcpState::syn_recv);
             n->state(net::tcp_state(sock->get()), "accepted");
-            net::start_relay(
+            std::erase_if(sessions, [](const net::RelayHandle& h) { return !h.running(); });
+            sessions.push_back(net::start_relay(
                 io, std::move(*sock), relay_config(o, hexdump_fd),
                 [n](const net::RelayEvent& ev) { n->event(ev); },
-                [n, &io](socklab::Result<net::RelayOutcome> r) {
+                [n, &io, &exit_all](socklab::Result<net::RelayOutcome> r) {
                     relay_exit(r, n->peer());
-                    if (r && r->exit_program) io.stop();
-                });
+                    if (r && r->exit_program) asio::post(io, exit_all);
+                }));
         }
         watch.async_wait(asio::posix::stream_descriptor::wait_read, on_ready);
     };

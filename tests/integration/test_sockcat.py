@@ -222,14 +222,16 @@ def test_show_state_narrates_transitions():
     harness.check_eq(u.wait_exit(srv, 30), 0, "server exit")
     c, s = u.stderr_text(cli), u.stderr_text(srv)
     arrow = r"127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+ "
+    # Loopback is fast enough for the peer to act between our syscall and our TCP_INFO
+    # read, so a step may already show the next state; the end points are fixed.
     for pat in [r"SYN_SENT -> ESTABLISHED \(connected\)",
-                r"ESTABLISHED -> FIN_WAIT_[12] \(sent FIN after stdin EOF\)",
-                r"FIN_WAIT_[12] -> TIME_WAIT \(received FIN"]:
+                r"ESTABLISHED -> [A-Z_12]+ \(sent FIN after stdin EOF\)",
+                r"-> TIME_WAIT \(received FIN; the kernel keeps TIME_WAIT\)"]:
         harness.check(re.search("sockcat: " + arrow + pat, c), f"client lacks /{pat}/:\n{c}")
     for pat in [r"CLOSED -> LISTEN \(listening\)",
-                r"SYN_RECV -> ESTABLISHED \(accepted\)",
-                r"ESTABLISHED -> CLOSE_WAIT \(received FIN\)",
-                r"CLOSE_WAIT -> CLOSED \(closed, sent FIN\)"]:
+                r"SYN_RECV -> (ESTABLISHED|CLOSE_WAIT) \(accepted\)",
+                r"-> CLOSE_WAIT \(received FIN\)",
+                r"CLOSE_WAIT -> LAST_ACK \(closed, sent FIN\)"]:
         harness.check(re.search(pat, s), f"server lacks /{pat}/:\n{s}")
 
 

@@ -211,12 +211,29 @@ struct RelayOutcome {
 using RelayEventFn = std::function<void(const RelayEvent&)>;
 using RelayDoneFn = std::function<void(Result<RelayOutcome>)>;
 
+namespace detail {
+class Relay;
+}
+
+/// Refers to a running relay without keeping it alive.
+class RelayHandle {
+  public:
+    RelayHandle() = default;
+    explicit RelayHandle(std::weak_ptr<detail::Relay> r) : relay_(std::move(r)) {}
+    /// Ends the relay now (closing the socket as configured; on_done runs). No-op once over.
+    void stop() const;
+    [[nodiscard]] bool running() const { return !relay_.expired(); }
+
+  private:
+    std::weak_ptr<detail::Relay> relay_;
+};
+
 /// Starts relaying on `socket` inside `io` (never blocks; work happens in
 /// io.run()). Owns the socket and closes it as the config says; borrows the
-/// other fds. Calls `on_event` for each event and `on_done` once at the end:
-/// an Error for a reset by the peer or an I/O failure, else the byte counts.
-void start_relay(asio::io_context& io, Fd socket, const RelayConfig& config, RelayEventFn on_event,
-                 RelayDoneFn on_done);
+/// other fds. Returns a handle that can stop it. Calls `on_event` for each event and `on_done` once
+/// at the end: an Error for a reset by the peer or an I/O failure, else the byte counts.
+RelayHandle start_relay(asio::io_context& io, Fd socket, const RelayConfig& config,
+                        RelayEventFn on_event, RelayDoneFn on_done);
 
 /// Runs a relay to completion on a private io_context (blocks).
 [[nodiscard]] Result<RelayOutcome> run_relay(Fd socket, const RelayConfig& config,

@@ -1,5 +1,6 @@
 // net: the relay: two pumps (input -> socket, socket -> output) and the half-close rules.
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -33,6 +34,32 @@ struct Direction {
 
 enum class Dir : std::uint8_t { up, down };
 
+/// The state close() leaves the (now orphaned) socket in, which we can no longer ask
+/// for: tcp_close_state() in net/ipv4/tcp.c moves ESTABLISHED and SYN_RECV to
+/// FIN_WAIT_1 and CLOSE_WAIT to LAST_ACK; an abort (SO_LINGER 0, or unread data,
+/// RFC 2525 2.17) ends in CLOSED at once.
+std::optional<TcpState> state_after_close(std::optional<TcpState> now, bool abort) {
+    if (!now || abort) return std::nullopt;
+    switch (*now) {
+        case TcpState::established:
+        case TcpState::syn_recv:
+            return TcpState::fin_wait1;
+        case TcpState::close_wait:
+            return TcpState::last_ack;
+        case TcpState::fin_wait1:
+        case TcpState::fin_wait2:
+        case TcpState::closing:
+        case TcpState::last_ack:
+            return now;
+        default:
+            return std::nullopt;
+    }
+}
+
+}  // namespace
+
+namespace detail {
+
 /// The relay's state machine.
 ///
 /// States are the pair (up, down) of directions plus fin_sent_/peer_fin_/ended_:
@@ -63,6 +90,11 @@ class Relay : public std::enable_shared_from_this<Relay> {
           work_(asio::make_work_guard(io)) {}
 
     void start();
+    /// Ends at once (RelayHandle::stop).
+    void stop() {
+        end(cfg_.close_mode, false);
+        finish(cfg_.close_mode);  // when end() had already started a --hold
+    }
 
   private:
     void drive(Dir d);
@@ -74,6 +106,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     void end(CloseMode mode, bool hold_first);
     void finish(CloseMode mode);
     void emit(RelayEventKind kind, std::string why);
+    void emit_state(RelayEventKind kind, std::optional<TcpState> state, std::string why);
     void arm_idle();
     void arm(asio::steady_timer& t, nanoseconds after, RelayEventKind kind, std::string why,
              bool hold_first);
@@ -94,6 +127,8 @@ class Relay : public std::enable_shared_from_this<Relay> {
     asio::steady_timer idle_, close_after_, quit_, hold_;
     /// Keeps io.run() going while we hold a socket with nothing outstanding (hold, --no-read).
     asio::executor_work_guard<asio::io_context::executor_type> work_;
+    /// Keeps this object alive in the same situation; released in finish().
+    std::shared_ptr<Relay> self_;
     bool fin_sent_ = false;
     bool peer_fin_ = false;
     bool fin_first_ = false;  ///< our FIN left before the peer's: we are the active closer
@@ -104,6 +139,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
 };
 
 void Relay::start() {
+    self_ = shared_from_this();
     const int s = sock_.get();
     PumpSpec base;
     base.zero_copy = cfg_.zero_copy;
@@ -253,16 +289,7 @@ void Relay::up_finished(bool limit_reached) {
 void Relay::down_finished() {
     peer_fin_ = true;
     emit(RelayEventKind::peer_fin, "received FIN");
-    if (cfg_.service == Service::echo || fin_sent_ || up_.over) {
-        end(cfg_.close_mode, true);
-        return;
-    }
     switch (cfg_.on_peer_close) {
-        case OnPeerClose::finish:
-            return;  // up_finished() closes once the input is all sent
-        case OnPeerClose::close:
-            end(cfg_.close_mode, true);
-            return;
         case OnPeerClose::hold:
             // Keep the socket, send nothing more: we stay in CLOSE_WAIT, the peer in FIN_WAIT_2.
             up_.over = true;
@@ -273,6 +300,14 @@ void Relay::down_finished() {
         case OnPeerClose::exit:
             outcome_.exit_program = true;
             end(cfg_.close_mode, false);
+            return;
+        case OnPeerClose::close:
+            end(cfg_.close_mode, true);
+            return;
+        case OnPeerClose::finish:
+            // Nothing left to send (or our FIN already left): close now; otherwise
+            // up_finished() closes once the rest of the input is sent.
+            if (cfg_.service == Service::echo || fin_sent_ || up_.over) end(cfg_.close_mode, true);
             return;
     }
 }
@@ -332,14 +367,20 @@ void Relay::finish(CloseMode mode) {
     if (!reset) {
         if (!set_close_mode(sock_.get(), mode, cfg_.linger_s)) mode = CloseMode::fin;
         const bool rst = mode == CloseMode::rst;
+        int unread = 0;
+        if (::ioctl(sock_.get(), FIONREAD, &unread) != 0) unread = 0;
+        const auto after = state_after_close(tcp_state(sock_.get()), rst || unread > 0);
         sock_.reset();
-        emit(rst ? RelayEventKind::rst_sent : RelayEventKind::closed,
-             rst ? "sent RST (SO_LINGER 0)"
-                 : (fin_sent_ || cfg_.datagram ? "closed" : "closed, sent FIN"));
+        const char* why = rst          ? "sent RST (SO_LINGER 0)"
+                          : unread > 0 ? "closed with unread data: the kernel sent RST"
+                          : fin_sent_ || cfg_.datagram ? "closed"
+                                                       : "closed, sent FIN";
+        emit_state(rst ? RelayEventKind::rst_sent : RelayEventKind::closed, after, why);
     } else {
         sock_.reset();
     }
     auto done = std::move(on_done_);
+    const auto keep = std::move(self_);  // may be the last reference: lives to the end of finish()
     if (error_)
         done(*error_);
     else
@@ -347,14 +388,18 @@ void Relay::finish(CloseMode mode) {
 }
 
 void Relay::emit(RelayEventKind kind, std::string why) {
+    emit_state(kind, sock_ ? tcp_state(sock_.get()) : std::nullopt, std::move(why));
+}
+
+void Relay::emit_state(RelayEventKind kind, std::optional<TcpState> state, std::string why) {
     if (!on_event_) return;
-    RelayEvent ev{kind, sock_ ? tcp_state(sock_.get()) : std::nullopt, std::move(why)};
+    RelayEvent ev{kind, state, std::move(why)};
     // The active closer's socket is swapped for a timewait minisocket when the peer's FIN
     // arrives (tcp_time_wait(), net/ipv4/tcp_minisocks.c); the full socket then reads CLOSE.
     const bool after_fins = kind == RelayEventKind::peer_fin || kind == RelayEventKind::closed;
     if (after_fins && fin_first_ && peer_fin_ && (!ev.state || *ev.state == TcpState::close)) {
         ev.state = TcpState::time_wait;
-        ev.why += " (the kernel keeps TIME_WAIT)";
+        ev.why += "; the kernel keeps TIME_WAIT";
     }
     on_event_(ev);
 }
@@ -375,20 +420,25 @@ void Relay::arm(asio::steady_timer& t, nanoseconds after, RelayEventKind kind, s
     });
 }
 
-}  // namespace
+}  // namespace detail
 
-void start_relay(asio::io_context& io, Fd socket, const RelayConfig& config, RelayEventFn on_event,
-                 RelayDoneFn on_done) {
-    auto relay = std::make_shared<Relay>(io, std::move(socket), config, std::move(on_event),
-                                         std::move(on_done));
+void RelayHandle::stop() const {
+    if (auto r = relay_.lock()) r->stop();
+}
+
+RelayHandle start_relay(asio::io_context& io, Fd socket, const RelayConfig& config,
+                        RelayEventFn on_event, RelayDoneFn on_done) {
+    auto relay = std::make_shared<detail::Relay>(io, std::move(socket), config, std::move(on_event),
+                                                 std::move(on_done));
     relay->start();
+    return RelayHandle(relay);
 }
 
 Result<RelayOutcome> run_relay(Fd socket, const RelayConfig& config, const RelayEventFn& on_event) {
     asio::io_context io;
     std::optional<Result<RelayOutcome>> result;
-    start_relay(io, std::move(socket), config, on_event,
-                [&result](Result<RelayOutcome> r) { result.emplace(std::move(r)); });
+    (void)start_relay(io, std::move(socket), config, on_event,
+                      [&result](Result<RelayOutcome> r) { result.emplace(std::move(r)); });
     io.run();
     if (!result) return make_error(std::errc::operation_canceled, "relay");
     return std::move(*result);
