@@ -81,6 +81,14 @@ Pump::Pump(PumpSpec spec) : spec_(std::move(spec)) {
     const FdKind src = kind_of(spec_.src);
     src_may_block_ = spec_.src >= 0 && !src.regular && !src.nonblocking;
     src_socket_ = src.socket;
+    // A user's pipe (stdin/stdout) gets the same 1 MiB: 16x fewer wake-ups than the
+    // 64 KiB default per splice (pipe(7) F_SETPIPE_SZ; refused sizes are simply kept).
+    if (method_ == Method::splice_direct) {
+        if (src.fifo && ::fcntl(spec_.src, F_GETPIPE_SZ) < wanted_pipe_size)
+            ::fcntl(spec_.src, F_SETPIPE_SZ, wanted_pipe_size);
+        if (kind_of(spec_.sink).fifo && ::fcntl(spec_.sink, F_GETPIPE_SZ) < wanted_pipe_size)
+            ::fcntl(spec_.sink, F_SETPIPE_SZ, wanted_pipe_size);
+    }
     if (method_ == Method::splice_pipe) {
         std::array<int, 2> p{};
         if (::pipe2(p.data(), O_CLOEXEC | O_NONBLOCK) == 0) {
