@@ -291,63 +291,51 @@ void define(CLI::App& app, Raw& r) {
     auto flag = [&](const char* names, Flag which, const char* help) {
         app.add_flag(names, r.flags[which], help);
     };
+    auto opt = [&](const char* names, std::string& into, const char* type, const char* help) {
+        app.add_option(names, into, help)->type_name(type);
+    };
     flag("-l,--listen", f_listen, "listen for an incoming connection");
     flag("-u,--udp", f_udp, "UDP instead of TCP");
-    app.add_option("-U,--unixsock", r.unix_path, "Unix stream socket PATH")->type_name("PATH");
+    opt("-U,--unixsock", r.unix_path, "PATH", "Unix stream socket PATH");
     flag("-4", f_v4, "IPv4 only");
     flag("-6", f_v6, "IPv6 only");
-    app.add_option("-s,--source-addr", r.source_addr, "source address when connecting")
-        ->type_name("ADDR");
-    app.add_option("-p,--port", r.port_opt, "source port (connect) or listen port (-l)")
-        ->type_name("PORT");
+    opt("-s,--source-addr", r.source_addr, "ADDR", "source address when connecting");
+    opt("-p,--port", r.port_opt, "PORT", "source port (connect) or listen port (-l)");
     flag("-n,--numeric", f_numeric, "numeric addresses only, no DNS");
-    app.add_option("-w,--wait", r.wait, "connect and idle timeout")->type_name("SECS");
+    opt("-w,--wait", r.wait, "SECS", "connect and idle timeout");
     flag("-k,--keep-open", f_keep, "keep listening; serve clients concurrently");
     flag("-z,--scan", f_scan, "scan: report listening ports, send nothing");
     flag("-v,--verbose", f_verbose, "print nc-style facts (Listening on, Connection to...)");
     flag("-N", f_nshut, "shutdown the socket after stdin EOF (the default)");
-    app.add_option("-q", r.quit, "quit SECS after stdin EOF (0: at once; negative: never)")
-        ->type_name("SECS");
+    opt("-q", r.quit, "SECS", "quit SECS after stdin EOF (0: at once; negative: never)");
     flag("-d", f_no_stdin, "do not read stdin");
     flag("-c,--crlf", f_crlf, "send CRLF as line ending");
-    app.add_option("-i,--interval", r.interval, "delay between lines sent / ports scanned")
-        ->type_name("SECS");
-    app.add_option("-o,--hex-dump", r.hexdump, "hex dump of the traffic to FILE")
-        ->type_name("FILE");
+    opt("-i,--interval", r.interval, "SECS", "delay between lines sent / ports scanned");
+    opt("-o,--hex-dump", r.hexdump, "FILE", "hex dump of the traffic to FILE");
     flag("--send-only", f_send_only, "only send; ignore received data; close at stdin EOF");
     flag("--recv-only", f_recv_only, "only receive; never read stdin");
     flag("--echo", f_echo, "echo service: send back what arrives");
     flag("--discard", f_discard, "discard service: read and drop");
-    app.add_option("--source", r.source_bytes, "send BYTES of a pattern, then close as configured")
-        ->type_name("BYTES");
-    app.add_option("--on-eof", r.on_eof, "at stdin EOF: shutdown|close|rst|wait")
-        ->type_name("ACTION");
-    app.add_option("--on-peer-close", r.on_peer_close, "at the peer's FIN: finish|close|hold|exit")
-        ->type_name("ACTION");
-    app.add_option("--close", r.close, "close with fin|rst")->type_name("MODE");
-    app.add_option("--linger", r.linger, "SO_LINGER: close waits SECS for the ACKs")
-        ->type_name("SECS");
-    app.add_option("--linger2", r.linger2, "TCP_LINGER2: FIN_WAIT_2 lifetime")->type_name("SECS");
-    app.add_option("--close-after", r.close_after, "close DURATION after the start")
-        ->type_name("DURATION");
-    app.add_option("--close-after-bytes", r.close_after_bytes, "close after sending N bytes")
-        ->type_name("N");
-    app.add_option("--hold", r.hold, "keep the socket DURATION after the data is done")
-        ->type_name("DURATION");
+    opt("--source", r.source_bytes, "BYTES", "send BYTES of a pattern, then close as configured");
+    opt("--on-eof", r.on_eof, "ACTION", "at stdin EOF: shutdown|close|rst|wait");
+    opt("--on-peer-close", r.on_peer_close, "ACTION", "at the peer's FIN: finish|close|hold|exit");
+    opt("--close", r.close, "MODE", "close with fin|rst");
+    opt("--linger", r.linger, "SECS", "SO_LINGER: close waits SECS for the ACKs");
+    opt("--linger2", r.linger2, "SECS", "TCP_LINGER2: FIN_WAIT_2 lifetime");
+    opt("--close-after", r.close_after, "DURATION", "close DURATION after the start");
+    opt("--close-after-bytes", r.close_after_bytes, "N", "close after sending N bytes");
+    opt("--hold", r.hold, "DURATION", "keep the socket DURATION after the data is done");
     flag("--no-read", f_no_read, "never read the socket (the peer's window fills)");
-    app.add_option("--rcvbuf", r.rcvbuf, "SO_RCVBUF, set before listen/connect")
-        ->type_name("BYTES");
-    app.add_option("--sndbuf", r.sndbuf, "SO_SNDBUF, set before listen/connect")
-        ->type_name("BYTES");
-    app.add_option("--backlog", r.backlog, "listen(2) backlog")->type_name("N");
+    opt("--rcvbuf", r.rcvbuf, "BYTES", "SO_RCVBUF, set before listen/connect");
+    opt("--sndbuf", r.sndbuf, "BYTES", "SO_SNDBUF, set before listen/connect");
+    opt("--backlog", r.backlog, "N", "listen(2) backlog");
     flag("--no-accept", f_no_accept, "listen but never accept");
-    app.add_option("--defer-accept", r.defer_accept, "TCP_DEFER_ACCEPT (server held in SYN_RECV)")
-        ->type_name("SECS");
+    opt("--defer-accept", r.defer_accept, "SECS", "TCP_DEFER_ACCEPT (server held in SYN_RECV)");
     app.add_flag("--keepalive{on}", r.keepalive, "SO_KEEPALIVE [=IDLE,INTVL,CNT]");
     flag("--nodelay", f_nodelay, "TCP_NODELAY");
     flag("--reuseaddr", f_reuseaddr, "SO_REUSEADDR (default on when listening)");
     flag("--reuseport", f_reuseport, "SO_REUSEPORT");
-    app.add_option("--user-timeout", r.user_timeout, "TCP_USER_TIMEOUT")->type_name("MS");
+    opt("--user-timeout", r.user_timeout, "MS", "TCP_USER_TIMEOUT");
     flag("--show-state", f_show_state, "print the kernel's TCP state after each event");
     app.add_option("args", r.args,
                    "HOST PORT, or [HOST] PORT with -l, or HOST PORT[-PORT]... with -z");

@@ -114,11 +114,10 @@ std::size_t Pump::want_bytes(std::size_t cap) const {
 StepResult Pump::step() {
     switch (method_) {
         case Method::splice_direct:
-            return step_splice_direct();
+        case Method::sendfile:
+            return step_direct();
         case Method::splice_pipe:
             return step_splice_pipe();
-        case Method::sendfile:
-            return step_sendfile();
         case Method::copy:
             break;
     }
@@ -262,17 +261,21 @@ StepResult Pump::step_copy() {
     return res;
 }
 
-StepResult Pump::step_splice_direct() {
+StepResult Pump::step_direct() {
+    // One system call moves src -> sink: splice(2) when one end is a pipe, else sendfile(2)
+    // from a regular file (which needs no pipe at all).
+    const bool use_sendfile = method_ == Method::sendfile;
     StepResult res;
     while (res.moved < step_budget) {
-        const std::size_t want = want_bytes(1u << 20);
+        const std::size_t want = want_bytes(use_sendfile ? 1u << 24 : 1u << 20);
         if (want == 0) {
             res.wait = Wait::finished;
             res.limit_reached = limit_hit_ = true;
             return res;
         }
-        const auto n = ::splice(spec_.src, nullptr, spec_.sink, nullptr, want,
-                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        const auto n = use_sendfile ? ::sendfile(spec_.sink, spec_.src, nullptr, want)
+                                    : ::splice(spec_.src, nullptr, spec_.sink, nullptr, want,
+                                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             total_ += static_cast<std::uint64_t>(n);
             res.moved += static_cast<std::uint64_t>(n);
@@ -284,10 +287,12 @@ StepResult Pump::step_splice_direct() {
         }
         if (errno == EINTR) continue;
         if (would_block(errno)) {
-            res.wait = writable_now(spec_.sink) ? Wait::src_readable : Wait::sink_writable;
+            // A regular file never blocks; splice(2) says EAGAIN for either end.
+            res.wait = use_sendfile || !writable_now(spec_.sink) ? Wait::sink_writable
+                                                                 : Wait::src_readable;
             return res;
         }
-        // splice cannot tell which end failed: EPIPE is the sink's, the rest the socket's.
+        // Neither call says which end failed: EPIPE is the sink's, the rest the socket's.
         res.wait = Wait::failed;
         if (errno != EPIPE && src_socket_)
             res.src_error = errno_code(errno);
@@ -352,37 +357,6 @@ StepResult Pump::step_splice_pipe() {
         }
         res.wait = Wait::failed;
         res.sink_error = errno_code(m < 0 ? errno : EPIPE);
-        return res;
-    }
-    return res;
-}
-
-StepResult Pump::step_sendfile() {
-    StepResult res;
-    while (res.moved < step_budget) {
-        const std::size_t want = want_bytes(1u << 24);
-        if (want == 0) {
-            res.wait = Wait::finished;
-            res.limit_reached = limit_hit_ = true;
-            return res;
-        }
-        const auto n = ::sendfile(spec_.sink, spec_.src, nullptr, want);
-        if (n > 0) {
-            total_ += static_cast<std::uint64_t>(n);
-            res.moved += static_cast<std::uint64_t>(n);
-            continue;
-        }
-        if (n == 0) {
-            res.wait = Wait::finished;
-            return res;
-        }
-        if (errno == EINTR) continue;
-        if (would_block(errno)) {
-            res.wait = Wait::sink_writable;
-            return res;
-        }
-        res.wait = Wait::failed;
-        res.sink_error = errno_code(errno);
         return res;
     }
     return res;

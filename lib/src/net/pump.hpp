@@ -72,9 +72,8 @@ class Pump {
 
   private:
     StepResult step_copy();
-    StepResult step_splice_direct();
+    StepResult step_direct();
     StepResult step_splice_pipe();
-    StepResult step_sendfile();
     std::size_t want_bytes(std::size_t cap) const;
     bool fill_pending();
     void dump(const char* data, std::size_t n);

@@ -110,6 +110,15 @@ Result<void> bind_source(int fd, int family, const std::string& host, std::uint1
     return {};
 }
 
+using NameCall = int (*)(int, sockaddr*, socklen_t*);
+
+Result<SockAddr> socket_name(int fd, NameCall call, const char* what) {
+    SockAddr a;
+    a.len = sizeof a.storage;
+    if (call(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) return errno_error(what);
+    return a;
+}
+
 }  // namespace
 
 std::uint16_t SockAddr::port() const noexcept {
@@ -181,19 +190,11 @@ Result<SockAddr> unix_address(std::string_view path) {
 }
 
 Result<SockAddr> local_address(int fd) {
-    SockAddr a;
-    a.len = sizeof a.storage;
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0)
-        return errno_error("getsockname");
-    return a;
+    return socket_name(fd, ::getsockname, "getsockname");
 }
 
 Result<SockAddr> peer_address(int fd) {
-    SockAddr a;
-    a.len = sizeof a.storage;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0)
-        return errno_error("getpeername");
-    return a;
+    return socket_name(fd, ::getpeername, "getpeername");
 }
 
 std::string service_name(std::uint16_t port, Proto proto) {
