@@ -229,6 +229,38 @@ TEST_CASE("relay moves every byte both ways with partial writes and half-close",
                                                 RelayEventKind::peer_fin, RelayEventKind::closed});
 }
 
+TEST_CASE("relay on a unix socketpair: partial writes completed, FIN answered", "[net]") {
+    std::array<int, 2> sp{};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp.data()) == 0);
+    Fd ours(sp[0]), theirs(sp[1]);
+    REQUIRE(::fcntl(theirs.get(), F_SETFL, 0) == 0);  // the peer thread blocks
+    int small = 2048;
+    REQUIRE(::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    const std::string up = random_bytes(1 << 20);
+    auto in = make_pipe();
+    auto out = make_pipe();
+    std::string got_up, got_down;
+    std::thread feeder([&up, w = std::move(in.w)] { write_all(w.get(), up); });
+    std::thread peer([&got_up, fd = theirs.get()] {
+        got_up = read_all(fd).first;
+        write_all(fd, "bye");
+        ::shutdown(fd, SHUT_WR);
+    });
+    std::thread sink([&got_down, fd = out.r.get()] { got_down = read_all(fd).first; });
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.get();
+    c.zero_copy = false;  // the read/write path, 256 KiB at a time into a 2 KiB socket buffer
+    auto r = run_relay(std::move(ours), c, nullptr);
+    out.w.reset();
+    feeder.join();
+    peer.join();
+    sink.join();
+    REQUIRE(r);
+    CHECK(got_up == up);
+    CHECK(got_down == "bye");
+}
+
 TEST_CASE("relay copy path: CRLF, source pattern and byte limit", "[net]") {
     auto [ours, theirs] = tcp_pair();
     auto in = make_pipe();

@@ -28,8 +28,7 @@ using Descriptor = asio::posix::stream_descriptor;
 struct Direction {
     std::optional<Pump> pump;
     std::unique_ptr<asio::steady_timer> interval;
-    bool waiting = false;  ///< a wait or post is outstanding
-    bool over = false;     ///< finished, failed or stopped: never driven again
+    bool over = false;  ///< finished, failed or stopped: never driven again
 };
 
 enum class Dir : std::uint8_t { up, down };
@@ -198,7 +197,6 @@ Descriptor* Relay::watch(int fd) {
 
 void Relay::drive(Dir d) {
     Direction& x = dir(d);
-    x.waiting = false;
     if (ended_ || x.over) return;
     const StepResult r = x.pump->step();
     on_step(d, r);
@@ -227,7 +225,6 @@ void Relay::on_step(Dir d, const StepResult& r) {
 
 void Relay::schedule(Dir d, Wait wait) {
     Direction& x = dir(d);
-    x.waiting = true;
     auto self = shared_from_this();
     auto again = [self, d](const std::error_code&) { self->drive(d); };
     if (wait == Wait::nothing) {
