@@ -4,12 +4,13 @@
 # (receiver -> /dev/null). Prints medians of RUNS runs: wall seconds, CPU seconds
 # (user+sys of sender and receiver), and ratios to sockcat. Not a test.
 #
-#   bench/sockcat_bench.sh [SOCKCAT_BINARY]      (env: SIZE_MIB=2048 RUNS=3)
+#   bench/sockcat_bench.sh [SOCKCAT_BINARY]      (env: SIZE_MIB=2048 RUNS=3 MODES="file pipe")
 set -euo pipefail
 
 SOCKCAT=${1:-$(dirname "$0")/../build/dev/apps/sockcat}
 SIZE_MIB=${SIZE_MIB:-2048}
 RUNS=${RUNS:-3}
+read -r -a modes <<<"${MODES:-file pipe}"
 for p in nc.openbsd ncat socat python3 ss; do
   command -v "$p" >/dev/null || { echo "sockcat_bench: $p is not installed" >&2; exit 1; }
 done
@@ -80,7 +81,7 @@ median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
 
 declare -A wall cpu
 tools=(sockcat nc ncat socat)
-for mode in file pipe; do
+for mode in "${modes[@]}"; do
   for tool in "${tools[@]}"; do
     ws=() cs=()
     for _ in $(seq "$RUNS"); do
@@ -94,7 +95,7 @@ done
 
 printf '%s MiB one-way over loopback, median of %s runs (receiver -> /dev/null)\n' "$SIZE_MIB" "$RUNS"
 printf '%-6s %-8s %9s %9s %9s %10s %14s\n' from tool wall_s cpu_s MiB/s wall/nc "wall/sockcat"
-for mode in file pipe; do
+for mode in "${modes[@]}"; do
   for tool in "${tools[@]}"; do
     w=${wall[$tool,$mode]} c=${cpu[$tool,$mode]}
     printf '%-6s %-8s %9.3f %9.3f %9.0f %10.2f %14.2f\n' "$mode" "$tool" "$w" "$c" \

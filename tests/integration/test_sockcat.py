@@ -5,6 +5,7 @@ import socket
 import struct
 import subprocess
 import threading
+import tty
 
 import harness
 import test_sockcat_util as u
@@ -65,6 +66,33 @@ def test_stdout_going_away_ends_cleanly():
     harness.check_eq(len(head.stdout.read()), 1, "head got one byte")
     harness.check_eq(u.wait_exit(cli, 30), 0, "sockcat | head -c1 exit")
     harness.check_eq(u.stderr_text(cli), "", "no message when stdout goes away")
+
+
+def test_output_to_append_file_and_terminal():
+    """Sinks splice(2) cannot write (O_APPEND files, terminals) still get every byte."""
+    d = u.tmpdir()
+    path, _ = u.random_file(d, "reply", 3 << 20)
+    out = os.path.join(d, "log")
+    with open(out, "wb") as f:
+        f.write(b"old\n")
+    with open(path, "rb") as f:
+        srv, port = u.sockcat_server(stdin=f)
+    with open(out, "ab") as f:  # `sockcat ... >> log`
+        cli = harness.spawn([u.sockcat(), "127.0.0.1", str(port)], stdin=DEVNULL, stdout=f)
+    harness.check_eq(u.wait_exit(cli, 30), 0, "append client exit")
+    with open(out, "rb") as f, open(path, "rb") as want:
+        harness.check(f.read() == b"old\n" + want.read(), "appended reply")
+    import pty
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    srv, port = u.sockcat_server(stdin=PIPE)
+    cli = harness.spawn([u.sockcat(), "-d", "127.0.0.1", str(port)], stdout=slave)
+    os.close(slave)
+    srv.stdin.write(b"to the terminal\n")
+    srv.stdin.close()
+    with os.fdopen(master, "rb", buffering=0) as term:
+        harness.check_eq(harness.read_line_with_deadline(term), "to the terminal", "terminal output")
+    harness.check_eq(u.wait_exit(cli, 30), 0, "terminal client exit")
 
 
 def test_devnull_stdin_ends_cleanly():

@@ -6,6 +6,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -26,6 +27,8 @@ struct FdKind {
     bool fifo = false;
     bool regular = false;
     bool socket = false;
+    bool dev_null = false;
+    bool append = false;
     bool nonblocking = false;
 };
 
@@ -37,9 +40,11 @@ FdKind kind_of(int fd) {
         k.fifo = S_ISFIFO(st.st_mode);
         k.regular = S_ISREG(st.st_mode);
         k.socket = S_ISSOCK(st.st_mode);
+        k.dev_null = S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
     }
     const int fl = ::fcntl(fd, F_GETFL);
     k.nonblocking = fl >= 0 && (fl & O_NONBLOCK) != 0;
+    k.append = fl >= 0 && (fl & O_APPEND) != 0;
     return k;
 }
 
@@ -70,6 +75,12 @@ Method choose_method(const PumpSpec& spec) {
     // governs the pipe ends (splice(2)). Pipes and regular files are always safe.
     const bool src_safe = src.fifo || src.regular || src.nonblocking;
     if (!src_safe) return Method::copy;
+    // Only some files take splice writes: pipes, sockets, regular files not opened with
+    // O_APPEND (splice(2): EINVAL), /dev/null. Terminals and other devices do not.
+    const bool sink_spliceable =
+        sink.fifo || sink.socket || sink.dev_null || (sink.regular && !sink.append);
+    const bool src_spliceable = src.fifo || src.socket || src.regular;
+    if (!sink_spliceable || !src_spliceable) return Method::copy;
     if (src.regular && sink.socket) return Method::sendfile;
     if (src.fifo || sink.fifo) return Method::splice_direct;
     if (src.socket) return Method::splice_pipe;

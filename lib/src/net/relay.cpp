@@ -313,7 +313,7 @@ void Relay::failed(Dir d, const StepResult& r) {
     const bool socket_side =
         (d == Dir::up) ? static_cast<bool>(r.sink_error) : static_cast<bool>(r.src_error);
     const std::error_code ec = r.src_error ? r.src_error : r.sink_error;
-    if (d == Dir::down && r.sink_error && cfg_.service != Service::echo) {
+    if (d == Dir::down && r.sink_error == std::errc::broken_pipe && cfg_.service != Service::echo) {
         // stdout went away (`| head -c1`): not an error of ours; end cleanly.
         emit(RelayEventKind::output_closed, "stdout closed");
         end(cfg_.close_mode, false);
@@ -326,7 +326,7 @@ void Relay::failed(Dir d, const StepResult& r) {
             emit(RelayEventKind::peer_reset, "received RST");
         }
     } else {
-        error_ = Error{ec, "stdin"};
+        error_ = Error{ec, d == Dir::up ? "stdin" : "stdout"};
     }
     end(cfg_.close_mode, false);
 }
