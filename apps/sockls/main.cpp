@@ -1,0 +1,327 @@
+// sockls: list sockets like ss and netstat: parse, query sock_diag, filter, render.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <unordered_set>
+
+#include "options.hpp"
+#include "socklab/diag.hpp"
+#include "socklab/filter.hpp"
+#include "socklab/output.hpp"
+#include "socklab/proc.hpp"
+
+namespace {
+
+using namespace socklab;
+using sockls::Options;
+
+constexpr int exit_runtime = 1;
+constexpr int exit_usage = 2;
+
+int fail(int code, const std::string& what, const std::string& why) {
+    std::fputs(fmt::format("sockls: {}: {}\n", what, why).c_str(), stderr);
+    return code;
+}
+
+/// Writes to stdout; remembers when the reader went away (`sockls | head`).
+class StdoutSink {
+  public:
+    void write(std::string_view s) {
+        if (closed_) return;
+        while (!s.empty()) {
+            const ssize_t n = ::write(STDOUT_FILENO, s.data(), s.size());
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                closed_ = true;  // EPIPE and friends: nobody is reading; stop quietly
+                return;
+            }
+            s.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+  private:
+    bool closed_ = false;
+};
+
+/// Which tables to dump: ss's defaults when none is named.
+void choose_tables(const Options& o, diag::Query& q) {
+    const bool any_table = o.tcp || o.udp || o.unix_ || o.raw;
+    const bool any_family = o.ipv4 || o.ipv6;
+    q.tcp = o.tcp || !any_table;
+    q.udp = o.udp || !any_table;
+    q.unix_ = o.unix_ || (!any_table && !any_family);
+    q.raw = o.raw || !any_table;
+    q.ipv4 = o.ipv4 || !any_family;
+    q.ipv6 = o.ipv6 || !any_family;
+    q.want_info = o.info;
+    q.want_memory = o.memory;
+}
+
+bool netstat_dialect(const Options& o) {
+    return o.format == "netstat" || o.format == "windows";
+}
+
+/// ss 6.1's defaults, as measured: -a every state, -l LISTEN and UNCONN,
+/// otherwise the `connected` group for every table. In netstat's dialects the
+/// default is netstat's: everything but listening sockets (TIME_WAIT included).
+StateMask default_states(const Options& o) {
+    if (o.all) return all_states_mask;
+    if (o.listening) return state_bit(TcpState::listen) | state_bit(TcpState::close);
+    if (netstat_dialect(o))
+        return all_states_mask & ~(state_bit(TcpState::listen) | state_bit(TcpState::close));
+    return connected_mask();
+}
+
+/// ss hides the State column when the selection is one state (as displayed:
+/// SYN_RECV's request sockets and bound-inactive sockets fold into one).
+bool single_state(StateMask m) {
+    StateMask shown =
+        m & ~(state_bit(TcpState::new_syn_recv) | state_bit(TcpState::bound_inactive));
+    if (m & state_bit(TcpState::new_syn_recv)) shown |= state_bit(TcpState::syn_recv);
+    if (m & state_bit(TcpState::bound_inactive)) shown |= state_bit(TcpState::close);
+    return shown != 0 && (shown & (shown - 1)) == 0;
+}
+
+/// The filter words: from -F FILE (split on white space) and the command line.
+Result<std::vector<std::string>> filter_words(const Options& o) {
+    std::vector<std::string> words;
+    if (!o.filter_file.empty()) {
+        std::ifstream in(o.filter_file);
+        if (!in) return errno_error("-F " + o.filter_file);
+        std::string w;
+        while (in >> w)
+            words.push_back(w);
+    }
+    words.insert(words.end(), o.filter.begin(), o.filter.end());
+    return words;
+}
+
+Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
+    if (!o.replay_path.empty()) return diag::make_replay_source(o.replay_path);
+    if (o.source == "proc") return diag::open_source(diag::SourceKind::procfs);
+    if (o.source == "netlink") return diag::open_source(diag::SourceKind::netlink);
+    return diag::open_source(diag::SourceKind::automatic);
+}
+
+/// One query per table, in the order the dialect prints them: ss shows unix,
+/// raw, udp, tcp; netstat its internet table first and unix last.
+std::vector<diag::Query> table_queries(const Options& o, const diag::Query& q) {
+    std::vector<diag::Query> out;
+    auto only = [&](bool diag::Query::*table) {
+        if (!(q.*table)) return;
+        diag::Query t = q;
+        t.tcp = t.udp = t.raw = t.unix_ = false;
+        t.*table = true;
+        out.push_back(std::move(t));
+    };
+    if (netstat_dialect(o)) {
+        for (auto t :
+             {&diag::Query::tcp, &diag::Query::udp, &diag::Query::raw, &diag::Query::unix_})
+            only(t);
+    } else {
+        for (auto t :
+             {&diag::Query::unix_, &diag::Query::raw, &diag::Query::udp, &diag::Query::tcp})
+            only(t);
+    }
+    return out;
+}
+
+/// Records handed on together: enough for stable ss column widths, small enough
+/// that a listing of any size stays within a few MiB (ss flushes every few MiB).
+constexpr std::size_t block_size = 4096;
+
+using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
+
+/// Streams every record that passes the filter, block by block, never holding
+/// the whole listing. The kernel already filtered by state (and bytecode);
+/// /proc and replay did not, so the filter runs here too.
+Result<void> for_each_block(diag::SocketSource& src, const std::vector<diag::Query>& queries,
+                            const filter::Filter& flt, const BlockFn& each) {
+    std::vector<SocketRecord> block;
+    block.reserve(block_size);
+    for (const auto& q : queries) {
+        auto res = src.dump_each(q, [&](std::span<SocketRecord> batch) -> Result<void> {
+            for (auto& rec : batch) {
+                if (!filter::matches(flt, rec)) continue;
+                block.push_back(std::move(rec));
+                if (block.size() == block_size) {
+                    each(block);
+                    block.clear();
+                }
+            }
+            return {};
+        });
+        if (!res) return res.error();
+    }
+    if (!block.empty()) each(block);
+    return {};
+}
+
+/// The whole matched listing in memory: for -s, --by and --kill, which need it all.
+Result<std::vector<SocketRecord>> collect(diag::SocketSource& src,
+                                          const std::vector<diag::Query>& queries,
+                                          const filter::Filter& flt) {
+    std::vector<SocketRecord> all;
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        std::move(block.begin(), block.end(), std::back_inserter(all));
+    });
+    if (!res) return res.error();
+    return all;
+}
+
+output::RenderOptions render_options(const Options& o, const diag::Query& q,
+                                     const output::Resolver* resolver) {
+    output::RenderOptions r;
+    if (o.json)
+        r.format = output::Format::json;
+    else if (o.jsonl)
+        r.format = output::Format::jsonl;
+    else if (o.csv)
+        r.format = output::Format::csv;
+    else
+        r.format = *output::parse_format(o.format);
+    r.header = !o.no_header;
+    r.numeric_ports = o.numeric;
+    r.resolve_hosts = o.resolve;
+    // ss shows the Netid column unless exactly one table (unix counts as three).
+    const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + (q.unix_ ? 3 : 0);
+    r.show_netid = tables > 1;
+    r.show_state = !single_state(q.states);
+    r.netstat_scope = o.all         ? output::NetstatScope::all
+                      : o.listening ? output::NetstatScope::listening
+                                    : output::NetstatScope::connected;
+    r.processes = o.processes;
+    r.extended = o.extended;
+    r.timers = o.timers;
+    r.info = o.info;
+    r.memory = o.memory;
+    r.one_line = o.one_line;
+    r.color = false;
+    r.resolver = resolver;
+    return r;
+}
+
+proc::OwnerMap scan_owners_of(const std::unordered_set<std::uint64_t>& inodes) {
+    if (inodes.empty()) return {};
+    return proc::scan_owners(inodes, proc::ScanOptions{});
+}
+
+void attach_processes(std::vector<SocketRecord>& records) {
+    std::unordered_set<std::uint64_t> wanted;
+    wanted.reserve(records.size());
+    for (const auto& r : records)
+        if (r.inode != 0) wanted.insert(r.inode);
+    proc::attach_owners(records, scan_owners_of(wanted));
+}
+
+int kill_matched(const std::vector<SocketRecord>& records) {
+    if (records.empty()) return fail(exit_runtime, "kill", "no socket matched the filter");
+    int failed = 0;
+    for (const auto& r : records) {
+        auto res = diag::destroy_socket(r);
+        if (!res) {
+            if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
+        }
+    }
+    return failed ? exit_runtime : 0;
+}
+
+int render_counts(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& all,
+                  StdoutSink& out) {
+    const auto resolver = output::make_system_resolver();
+    const auto ropts = render_options(o, q, resolver.get());
+    const output::Sink sink = [&out](std::string_view s) { out.write(s); };
+    if (o.summary)
+        output::render_summary(all, ropts, sink);
+    else
+        output::render_groups(all, *output::parse_group_by(o.by), ropts, sink);
+    return 0;
+}
+
+/// The listing, streamed: with -p a first pass collects the wanted inodes so
+/// /proc is scanned once for exactly those, then the second pass renders.
+int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& src,
+                   const std::vector<diag::Query>& queries, const filter::Filter& flt,
+                   StdoutSink& out) {
+    proc::OwnerMap owners;
+    if (o.processes) {
+        std::unordered_set<std::uint64_t> inodes;
+        auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+            for (const auto& r : block)
+                if (r.inode != 0) inodes.insert(r.inode);
+        });
+        if (!res) return fail(exit_runtime, "dump", res.error().message());
+        owners = scan_owners_of(inodes);
+    }
+    const auto resolver = output::make_system_resolver();
+    output::StreamRenderer renderer(render_options(o, q, resolver.get()),
+                                    [&out](std::string_view s) { out.write(s); });
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        if (o.processes) proc::attach_owners(block, std::move(owners));
+        renderer.add(block);
+    });
+    if (!res) return fail(exit_runtime, "dump", res.error().message());
+    renderer.finish();
+    return 0;
+}
+
+int run(const Options& o) {
+    auto words = filter_words(o);
+    if (!words) return fail(exit_usage, "filter", words.error().message());
+    if (o.kill && words->empty())
+        return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
+    auto flt = filter::parse(*words, default_states(o));
+    if (!flt) return fail(exit_usage, "filter", flt.error().context);
+
+    diag::Query q;
+    choose_tables(o, q);
+    q.states = flt->states;
+    q.bytecode = filter::compile_bytecode(*flt);
+
+    if (!o.netns.empty()) {
+        if (auto r = diag::enter_netns(o.netns); !r)
+            return fail(exit_runtime, "netns " + o.netns, r.error().code.message());
+    }
+    if (!o.record_path.empty()) {
+        if (auto r = diag::record_dump(q, o.record_path); !r)
+            return fail(exit_runtime, "record", r.error().message());
+    }
+    auto src = open_source(o);
+    if (!src) return fail(exit_runtime, "open", src.error().message());
+    const auto queries = table_queries(o, q);
+
+    if (o.kill || o.summary || !o.by.empty()) {
+        auto all = collect(**src, queries, *flt);
+        if (!all) return fail(exit_runtime, "dump", all.error().message());
+        if (o.kill) return kill_matched(*all);
+        if (o.by == "process") attach_processes(*all);
+        StdoutSink out;
+        return render_counts(o, q, *all, out);
+    }
+    StdoutSink out;
+    return stream_listing(o, q, **src, queries, *flt, out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);
+    auto parsed = sockls::parse_options(argc, argv);
+    if (parsed.exit_code) return *parsed.exit_code;
+    const auto& o = parsed.options;
+    if ((o.json ? 1 : 0) + (o.jsonl ? 1 : 0) + (o.csv ? 1 : 0) + (o.format != "ss" ? 1 : 0) > 1)
+        return fail(exit_usage, "usage", "choose one of --format, --json, --jsonl and --csv");
+    if (o.all && o.listening) return fail(exit_usage, "usage", "cannot use -a and -l");
+    if (o.summary && !o.by.empty()) return fail(exit_usage, "usage", "cannot use -s and --by");
+    if (!o.record_path.empty() && !o.replay_path.empty())
+        return fail(exit_usage, "usage", "cannot use --record and --replay");
+    if (o.kill && !o.replay_path.empty())
+        return fail(exit_usage, "usage", "cannot use --kill with --replay");
+    return run(o);
+}
