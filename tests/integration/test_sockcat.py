@@ -263,6 +263,26 @@ def test_show_state_narrates_transitions():
         harness.check(re.search(pat, s), f"server lacks /{pat}/:\n{s}")
 
 
+def test_timers_end_sessions():
+    """-w ends an idle session, --close-after a busy one, -q the wait after stdin EOF."""
+    lst = harness.free_listener()
+    port = lst.getsockname()[1]
+    idle = harness.spawn([u.sockcat(), "-w", "0.2", "--show-state", "127.0.0.1", str(port)], stdin=PIPE)
+    silent, _ = lst.accept()  # kept open and silent: only -w can end the client
+    harness.check_eq(u.wait_exit(idle, 30), 0, "-w exit")
+    harness.check("(idle timeout (-w))" in u.stderr_text(idle), "idle narration")
+    timed = harness.spawn([u.sockcat(), "--close-after", "200ms", "--show-state", "127.0.0.1", str(port)],
+                          stdin=PIPE)
+    conn, _ = lst.accept()
+    harness.check_eq(u.wait_exit(timed, 30), 0, "--close-after exit")
+    harness.check("(--close-after expired)" in u.stderr_text(timed), "close-after narration")
+    conn.settimeout(30)
+    harness.check_eq(recv_all(conn), b"", "the peer saw our FIN")
+    quit_ = harness.spawn([u.sockcat(), "-q", "0.2", "127.0.0.1", str(port)], stdin=DEVNULL)
+    conn, _ = lst.accept()  # never closes: only -q can end the client
+    harness.check_eq(u.wait_exit(quit_, 30), 0, "-q exit")
+
+
 def test_source_discard_and_close_after_bytes():
     srv, port = u.sockcat_server("--discard")
     cli = harness.spawn([u.sockcat(), "--source", "5000000", "127.0.0.1", str(port)])

@@ -144,4 +144,18 @@ def test_last_ack_with_data_queued_to_a_no_read_peer():
     harness.check("CLOSE_WAIT -> LAST_ACK (closed, sent FIN)" in err, err)
 
 
+def test_socket_options_seen_by_ss():
+    harness.enter_new_netns()
+    srv, port = u.sockcat_server(stdin=PIPE)
+    client(port, "--keepalive=30,5,3", "--rcvbuf", "8192", "--sndbuf", "16384", stdin=PIPE)
+    wait_state("ESTAB", peer=port)
+
+    def details():
+        out = harness.run(["ss", "-tnmoH", "state", "established", "dport", "=", f":{port}"], check=True).stdout
+        return out if "timer:(keepalive" in out else None
+    out = harness.wait_for(details, what="a keepalive timer on the client socket")
+    # socket(7): the kernel doubles SO_RCVBUF/SO_SNDBUF; ss shows the doubled rb/tb.
+    harness.check("rb16384" in out and "tb32768" in out, out)
+
+
 harness.main()
