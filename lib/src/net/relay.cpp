@@ -135,6 +135,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     bool closed_ = false;     ///< finish() ran: socket closed, on_done_ called
     RelayOutcome outcome_;
     std::optional<Error> error_;
+    std::error_code watch_error_;  ///< why the last watch() could not register its fd
 };
 
 void Relay::start() {
@@ -187,10 +188,10 @@ Descriptor* Relay::watch(int fd) {
     // asio then completes waits at once with operation_not_supported, meaning "ready".
     auto d = std::make_unique<Descriptor>(io_);
     const int dup = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (dup < 0) watch_error_ = std::error_code(errno, std::system_category());
     if (dup >= 0) {
-        std::error_code ec;
-        d->assign(dup, ec);
-        if (ec) ::close(dup);
+        d->assign(dup, watch_error_);
+        if (watch_error_) ::close(dup);
     }
     return watches_.emplace(fd, std::move(d)).first->second.get();
 }
@@ -239,8 +240,9 @@ void Relay::schedule(Dir d, Wait wait) {
     const PumpSpec& spec = x.pump->spec();
     const int fd = wait == Wait::src_readable ? spec.src : spec.sink;
     Descriptor* w = watch(fd);
-    if (!w->is_open()) {
-        asio::post(io_, [self, d] { self->drive(d); });
+    if (!w->is_open()) {  // no fd left for the duplicate (EMFILE): fail, do not spin
+        error_ = Error{watch_error_, "poll"};
+        end(cfg_.close_mode, false);
         return;
     }
     w->async_wait(wait == Wait::src_readable ? Descriptor::wait_read : Descriptor::wait_write,
