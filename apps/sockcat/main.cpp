@@ -114,11 +114,8 @@ int run_scan(const Options& o) {
                 std::this_thread::sleep_for(o.relay.line_interval);  // -i: paced on purpose
             first = false;
             auto with_port = *addrs;
-            for (auto& a : with_port) {
-                auto r = net::resolve(a.host(), static_cast<std::uint16_t>(port), o.want, true,
-                                      false, o.proto);
-                if (r) a = r->front();
-            }
+            for (auto& a : with_port)
+                a.set_port(static_cast<std::uint16_t>(port));
             auto c = net::connect_to(with_port, o.proto, o.sock, o.source, o.timeout);
             if (c) {
                 any = true;

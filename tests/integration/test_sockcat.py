@@ -283,6 +283,56 @@ def test_timers_end_sessions():
     harness.check_eq(u.wait_exit(quit_, 30), 0, "-q exit")
 
 
+def test_on_eof_wait_sends_no_fin_and_exit_stops_a_keep_open_server():
+    lst = harness.free_listener()
+    port = lst.getsockname()[1]
+    cli = harness.spawn([u.sockcat(), "--on-eof=wait", "--show-state", "127.0.0.1", str(port)],
+                        stdin=PIPE, stdout=PIPE)
+    conn, _ = lst.accept()
+    cli.stdin.write(b"no FIN after this")
+    cli.stdin.close()
+    conn.settimeout(30)
+    got = b""
+    while len(got) < 17:
+        got += conn.recv(100)
+    harness.check_eq(got, b"no FIN after this", "data")
+    # After the stdin EOF line, a round trip through the client's event loop proves the
+    # --on-eof action has run; a FIN would then be here already (loopback delivers it
+    # within shutdown(2)).
+    while "(stdin EOF)" not in harness.read_line_with_deadline(cli.stderr):
+        pass
+    conn.sendall(b"ping")
+    harness.check_eq(cli.stdout.read(4), b"ping", "the client still reads")
+    conn.setblocking(False)
+    try:
+        conn.recv(100)
+        harness.check(False, "sockcat sent a FIN (or data) despite --on-eof=wait")
+    except BlockingIOError:
+        pass  # open and quiet, as asked
+    conn.setblocking(True)
+    conn.sendall(b"reply")
+    conn.close()
+    harness.check_eq(cli.stdout.read(), b"reply", "still reading after stdin EOF")
+    harness.check_eq(u.wait_exit(cli, 30), 0, "exit after the peer closed")
+
+    srv, port = u.sockcat_server("-k", "--on-peer-close=exit")
+    stay = socket.create_connection(("127.0.0.1", port), timeout=30)
+    leave = socket.create_connection(("127.0.0.1", port), timeout=30)
+    leave.shutdown(socket.SHUT_WR)
+    harness.check_eq(u.wait_exit(srv, 30), 0, "the server exits at the first peer FIN")
+    harness.check_eq(recv_all(stay), b"", "the other session was closed too")
+
+
+def test_ipv6_loopback():
+    srv, port = u.sockcat_server("-6", host="::1", stdout=PIPE)
+    cli = harness.spawn([u.sockcat(), "-6", "-v", "::1", str(port)], stdin=PIPE)
+    cli.stdin.write(b"over ipv6\n")
+    cli.stdin.close()
+    harness.check_eq(srv.stdout.read(), b"over ipv6\n", "payload")
+    harness.check_eq((u.wait_exit(cli, 30), u.wait_exit(srv, 30)), (0, 0), "exits")
+    harness.check_eq(u.stderr_text(cli).strip(), f"Connection to ::1 {port} port [tcp/*] succeeded!", "-v")
+
+
 def test_source_discard_and_close_after_bytes():
     srv, port = u.sockcat_server("--discard")
     cli = harness.spawn([u.sockcat(), "--source", "5000000", "127.0.0.1", str(port)])

@@ -185,6 +185,19 @@ TEST_CASE("tcp_state reads the kernel's state and refuses non-TCP sockets", "[ne
     CHECK_FALSE(tcp_state(x.get()));
 }
 
+TEST_CASE("addresses print as people write them and take a new port", "[net]") {
+    auto v4 = resolve("127.0.0.1", 41000, Want::v4, true, false, Proto::tcp);
+    REQUIRE(v4);
+    CHECK(v4->front().to_string() == "127.0.0.1:41000");
+    auto v6 = resolve("::1", 6666, Want::v6, true, false, Proto::tcp);
+    REQUIRE(v6);
+    CHECK(v6->front().to_string() == "[::1]:6666");
+    v6->front().set_port(7);
+    CHECK(v6->front().port() == 7);
+    CHECK_FALSE(resolve("localhost", 1, Want::any, true, false, Proto::tcp));  // -n: no DNS
+    CHECK(resolve("", 80, Want::v4, true, true, Proto::tcp)->front().host() == "0.0.0.0");
+}
+
 TEST_CASE("unix addresses refuse paths that do not fit", "[net]") {
     CHECK(unix_address("/tmp/x"));
     CHECK(unix_address("/tmp/x")->host() == "/tmp/x");

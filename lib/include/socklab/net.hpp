@@ -73,6 +73,7 @@ struct SockAddr {
 
     [[nodiscard]] int family() const noexcept { return storage.ss_family; }
     [[nodiscard]] std::uint16_t port() const noexcept;  ///< 0 for unix
+    void set_port(std::uint16_t port) noexcept;         ///< no-op for unix
     /// Numeric host ("127.0.0.1", "::1") or the unix path.
     [[nodiscard]] std::string host() const;
     /// "127.0.0.1:41000", "[::1]:41000", or the unix path.

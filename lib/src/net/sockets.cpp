@@ -135,6 +135,21 @@ std::uint16_t SockAddr::port() const noexcept {
     return 0;
 }
 
+void SockAddr::set_port(std::uint16_t p) noexcept {
+    // sin_port and sin6_port sit at the same offset, but each family is written as itself.
+    if (family() == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, &storage, sizeof in);
+        in.sin_port = htons(p);
+        std::memcpy(&storage, &in, sizeof in);
+    } else if (family() == AF_INET6) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, &storage, sizeof in6);
+        in6.sin6_port = htons(p);
+        std::memcpy(&storage, &in6, sizeof in6);
+    }
+}
+
 std::string SockAddr::host() const {
     std::array<char, INET6_ADDRSTRLEN> buf{};
     if (family() == AF_INET) {
