@@ -1,0 +1,112 @@
+// watch: socket rows keyed by cookie, diffed and merged into NEW / CHANGE / GONE events.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "socklab/core.hpp"
+#include "socklab/diag.hpp"
+#include "socklab/events.hpp"
+#include "socklab/model.hpp"
+
+namespace socklab::watch {
+
+using Clock = std::chrono::system_clock;
+using diag::EventOrigin;
+
+enum class EventKind : std::uint8_t { new_, change, gone };
+/// "NEW" "CHANGE" "GONE".
+[[nodiscard]] std::string_view event_kind_name(EventKind kind);
+
+/// One event of the stream (DESIGN.md section 5).
+struct Event {
+    Clock::time_point time;
+    EventKind kind = EventKind::new_;
+    TcpState old_state = TcpState::unknown;  ///< meaningful on CHANGE and GONE
+    TcpState state = TcpState::unknown;      ///< CLOSE on GONE
+    EventOrigin origin = EventOrigin::poll;
+    std::uint64_t row = 0;  ///< the Tracker's row id: stable for the row's life
+    SocketRecord socket;
+};
+
+/// Per-state counts, indexed by kernel state number (display states only).
+using StateCounts = std::array<std::uint64_t, kernel_state_count>;
+
+/// The merged view of every source: rows keyed by socket cookie (tracepoint rows
+/// by kernel address until a snapshot tells their cookie). Pure: no I/O, no
+/// clock; every input carries its time. Memory is bounded by the live sockets:
+/// GONE rows are removed, rows only the tracepoint knew are aged out when
+/// snapshots taken after their last event do not contain them.
+class Tracker {
+  public:
+    /// `accept` decides whether a socket the tracker does not know yet is
+    /// tracked (the user's filter); null accepts everything.
+    explicit Tracker(std::function<bool(const SocketRecord&)> accept = {});
+    ~Tracker();
+    Tracker(Tracker&&) noexcept;
+    Tracker& operator=(Tracker&&) noexcept;
+    Tracker(const Tracker&) = delete;
+    Tracker& operator=(const Tracker&) = delete;
+
+    /// Applies a full dump: NEW for unknown sockets, CHANGE for state changes,
+    /// GONE (source poll) for rows missing from it. A row whose last event is
+    /// newer than the snapshot keeps its state (the dump raced the event).
+    /// A row the tracepoint or the destroy group saw leave FIN_WAIT1/FIN_WAIT2/
+    /// CLOSING is settled here: the kernel gives the TIME_WAIT minisocket the
+    /// full socket's cookie and 4-tuple, so it is either in this dump in
+    /// TIME_WAIT (a CHANGE) or it is gone.
+    [[nodiscard]] std::vector<Event> apply_snapshot(const diag::Snapshot& snapshot);
+    /// Applies one destroy message (see diag::DestroyListener).
+    [[nodiscard]] std::vector<Event> apply_destroyed(const diag::DestroyedSocket& destroyed);
+    /// Applies one tracepoint transition.
+    [[nodiscard]] std::vector<Event> apply_transition(const diag::StateTransition& transition);
+
+    /// Live rows (not the ones waiting for the next snapshot to settle).
+    [[nodiscard]] StateCounts counts() const;
+    /// Every row the tracker holds, settled or not (for the memory bound).
+    [[nodiscard]] std::size_t size() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The text event line: `2026-11-23T12:00:01.123456 CHANGE tcp 127.0.0.1:6666
+/// 127.0.0.1:54321 ESTABLISHED -> CLOSE_WAIT` (GONE: `OLD -> CLOSE`, NEW: the
+/// state alone). IPv6 endpoints are bracketed: `[::1]:6666`.
+[[nodiscard]] std::string format_event_text(const Event& event);
+/// One JSON object: time, event, old_state (CHANGE, GONE), state, source, then
+/// netid family local_addr local_port peer_addr peer_port recv_q send_q inode
+/// uid cookie.
+[[nodiscard]] std::string format_event_json(const Event& event);
+/// "127.0.0.1:6666", "[::1]:6666", "*:22".
+[[nodiscard]] std::string format_endpoint(const SocketRecord& record, const Endpoint& endpoint);
+
+/// The states shown by --counts and the status line, in state-table order.
+[[nodiscard]] std::span<const TcpState> counted_states();
+/// `TIME ESTABLISHED=3 SYN_SENT=0 ...` (every counted state).
+[[nodiscard]] std::string format_counts_text(Clock::time_point time, const StateCounts& counts);
+/// `{"time":"...","counts":{"ESTABLISHED":3,...}}`.
+[[nodiscard]] std::string format_counts_json(Clock::time_point time, const StateCounts& counts);
+
+/// `--warn STATE>N`: crossed when the count of STATE exceeds N.
+struct WarnRule {
+    TcpState state = TcpState::unknown;
+    std::uint64_t limit = 0;
+};
+/// Parses "CLOSE_WAIT>10" (any state spelling, spaces allowed around `>`).
+[[nodiscard]] Result<WarnRule> parse_warn(std::string_view text);
+/// The first rule the counts cross, if any.
+[[nodiscard]] std::optional<WarnRule> crossed(std::span<const WarnRule> rules,
+                                              const StateCounts& counts);
+
+}  // namespace socklab::watch
