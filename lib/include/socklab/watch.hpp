@@ -109,4 +109,64 @@ struct WarnRule {
 [[nodiscard]] std::optional<WarnRule> crossed(std::span<const WarnRule> rules,
                                               const StateCounts& counts);
 
+/// Which sources --source asks for.
+enum class SourceChoice { automatic, poll, tracepoint };
+/// "auto" "poll" "tracepoint".
+[[nodiscard]] std::optional<SourceChoice> parse_source_choice(std::string_view name);
+
+struct MonitorOptions {
+    diag::Query query;
+    std::chrono::nanoseconds interval = std::chrono::seconds(1);
+    SourceChoice source = SourceChoice::automatic;
+    /// The user's filter (see Tracker); null accepts everything.
+    std::function<bool(const SocketRecord&)> accept;
+};
+
+/// What one Monitor::step() produced.
+struct Step {
+    std::vector<Event> events;
+    bool polled = false;  ///< a snapshot was applied: counts are fresh
+    /// For each of step()'s extra descriptors: it is readable.
+    std::vector<bool> extra_ready;
+    /// Trouble worth one line to the user ("destroy group overflowed...").
+    std::vector<std::string> warnings;
+};
+
+/// Runs the sources and the Tracker: polls at the interval and reads the event
+/// sources as they become readable. Owns the sources; close() (or the
+/// destructor) removes the tracefs instance. Not thread-safe.
+class Monitor {
+  public:
+    /// automatic: the tracepoint when a private tracefs instance can be made
+    /// (root), else the destroy groups; polling always. tracepoint: fails when
+    /// the instance cannot be made. poll: polling alone.
+    [[nodiscard]] static Result<std::unique_ptr<Monitor>> open(
+        std::unique_ptr<diag::SocketSource> source, MonitorOptions options);
+    ~Monitor();
+    Monitor(const Monitor&) = delete;
+    Monitor& operator=(const Monitor&) = delete;
+
+    /// "tracepoint+poll", "destroy+poll" or "poll".
+    [[nodiscard]] std::string sources() const;
+    /// Why a richer source is not in use, one line each ("tracepoint: mkdir ...:
+    /// Permission denied").
+    [[nodiscard]] const std::vector<std::string>& notes() const;
+    /// The tracefs instance directory, empty without the tracepoint.
+    [[nodiscard]] std::string trace_instance() const;
+
+    /// Takes the first snapshot: its rows come back as NEW events (the baseline).
+    [[nodiscard]] Result<std::vector<Event>> start();
+    /// Blocks until a poll is due, a source has data, or one of `extra_fds` is
+    /// readable (a signalfd, the terminal); then applies what arrived.
+    [[nodiscard]] Result<Step> step(std::span<const int> extra_fds);
+    [[nodiscard]] const Tracker& tracker() const noexcept;
+    /// Stops the tracepoint and removes its instance; safe to call twice.
+    [[nodiscard]] Result<void> close();
+
+  private:
+    Monitor();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
 }  // namespace socklab::watch

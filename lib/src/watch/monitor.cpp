@@ -1,0 +1,178 @@
+// watch: the Monitor — chooses the sources, waits on them, feeds the Tracker.
+#include <poll.h>
+
+#include <cerrno>
+#include <ctime>
+
+#include "socklab/watch.hpp"
+
+namespace socklab::watch {
+
+using Steady = std::chrono::steady_clock;
+
+struct Monitor::Impl {
+    std::unique_ptr<diag::SocketSource> source;
+    MonitorOptions options;
+    Tracker tracker;
+    std::unique_ptr<diag::TraceSession> trace;
+    std::unique_ptr<diag::DestroyListener> destroy;
+    std::vector<std::string> notes;
+    Steady::time_point next_poll;
+    bool destroy_overflow_reported = false;
+
+    Result<void> drain_trace(std::vector<Event>& out) {
+        if (!trace) return {};
+        auto got = trace->read();
+        if (!got) return got.error();
+        for (const auto& tr : *got) {
+            auto ev = tracker.apply_transition(tr);
+            out.insert(out.end(), std::make_move_iterator(ev.begin()),
+                       std::make_move_iterator(ev.end()));
+        }
+        return {};
+    }
+
+    Result<void> drain_destroy(Step& step) {
+        if (!destroy) return {};
+        auto got = destroy->read();
+        if (!got) {
+            // ENOBUFS: the kernel dropped messages because we read too slowly.
+            // The next poll still sees what is left; say it once.
+            if (got.error().code == std::errc::no_buffer_space) {
+                if (!destroy_overflow_reported)
+                    step.warnings.emplace_back(
+                        "destroy group overflowed: sockets closed between polls may be missed");
+                destroy_overflow_reported = true;
+                return {};
+            }
+            return got.error();
+        }
+        for (const auto& d : *got) {
+            auto ev = tracker.apply_destroyed(d);
+            step.events.insert(step.events.end(), std::make_move_iterator(ev.begin()),
+                               std::make_move_iterator(ev.end()));
+        }
+        return {};
+    }
+
+    Result<std::vector<Event>> poll_now() {
+        auto snap = diag::take_snapshot(*source, options.query);
+        if (!snap) return snap.error();
+        return tracker.apply_snapshot(*snap);
+    }
+};
+
+std::optional<SourceChoice> parse_source_choice(std::string_view name) {
+    if (name == "auto") return SourceChoice::automatic;
+    if (name == "poll") return SourceChoice::poll;
+    if (name == "tracepoint") return SourceChoice::tracepoint;
+    return std::nullopt;
+}
+
+Monitor::Monitor() : impl_(std::make_unique<Impl>()) {}
+Monitor::~Monitor() {
+    (void)close();
+}
+
+Result<std::unique_ptr<Monitor>> Monitor::open(std::unique_ptr<diag::SocketSource> source,
+                                               MonitorOptions options) {
+    std::unique_ptr<Monitor> self(new Monitor());
+    Impl& m = *self->impl_;
+    m.source = std::move(source);
+    m.tracker = Tracker(options.accept);
+    m.options = std::move(options);
+    const bool want_trace = m.options.source != SourceChoice::poll && m.options.query.tcp;
+    if (want_trace) {
+        auto trace = diag::TraceSession::open();
+        if (trace) {
+            m.trace = std::move(trace).value();
+        } else if (m.options.source == SourceChoice::tracepoint) {
+            return Error{trace.error().code, "tracepoint: " + trace.error().context};
+        } else {
+            m.notes.push_back("tracepoint: " + trace.error().message());
+        }
+    }
+    // With the tracepoint every TCP close is seen as it happens; the destroy
+    // groups add UDP only.
+    const bool want_destroy =
+        m.options.source == SourceChoice::automatic && (m.trace == nullptr || m.options.query.udp);
+    if (want_destroy) {
+        diag::Query q = m.options.query;
+        if (m.trace) q.tcp = false;
+        auto destroy = diag::DestroyListener::open(q);
+        if (destroy) {
+            m.destroy = std::move(destroy).value();
+        } else {
+            m.notes.push_back("destroy groups: " + destroy.error().message());
+        }
+    }
+    return self;
+}
+
+std::string Monitor::sources() const {
+    std::string s;
+    if (impl_->trace) s += "tracepoint+";
+    if (impl_->destroy) s += "destroy+";
+    return s + "poll";
+}
+
+const std::vector<std::string>& Monitor::notes() const {
+    return impl_->notes;
+}
+
+std::string Monitor::trace_instance() const {
+    return impl_->trace ? impl_->trace->instance() : std::string();
+}
+
+const Tracker& Monitor::tracker() const noexcept {
+    return impl_->tracker;
+}
+
+Result<std::vector<Event>> Monitor::start() {
+    impl_->next_poll = Steady::now() + impl_->options.interval;
+    return impl_->poll_now();
+}
+
+Result<Step> Monitor::step(std::span<const int> extra_fds) {
+    Impl& m = *impl_;
+    std::vector<pollfd> fds;
+    const int trace_fd = m.trace ? m.trace->fd() : -1;
+    const int destroy_fd = m.destroy ? m.destroy->fd() : -1;
+    fds.push_back({trace_fd, POLLIN, 0});
+    fds.push_back({destroy_fd, POLLIN, 0});
+    for (const int fd : extra_fds)
+        fds.push_back({fd, POLLIN, 0});
+    const auto wait = std::max(Steady::duration::zero(), m.next_poll - Steady::now());
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
+    const timespec ts{static_cast<std::time_t>(ns / 1'000'000'000),
+                      static_cast<long>(ns % 1'000'000'000)};
+    if (::ppoll(fds.data(), fds.size(), &ts, nullptr) < 0 && errno != EINTR)
+        return errno_error("poll");
+    Step step;
+    for (std::size_t i = 2; i < fds.size(); ++i)
+        step.extra_ready.push_back((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
+    // Event sources first: whatever happened before the dump below must be
+    // applied before it, so the Tracker can order the two.
+    if (auto r = m.drain_trace(step.events); !r) return r.error();
+    if (auto r = m.drain_destroy(step); !r) return r.error();
+    const auto now = Steady::now();
+    if (now >= m.next_poll) {
+        m.next_poll += m.options.interval;
+        if (m.next_poll <= now) m.next_poll = now + m.options.interval;  // fell behind: no burst
+        auto ev = m.poll_now();
+        if (!ev) return ev.error();
+        step.events.insert(step.events.end(), std::make_move_iterator(ev->begin()),
+                           std::make_move_iterator(ev->end()));
+        step.polled = true;
+    }
+    return step;
+}
+
+Result<void> Monitor::close() {
+    if (!impl_->trace) return {};
+    auto r = impl_->trace->close();
+    impl_->trace.reset();
+    return r;
+}
+
+}  // namespace socklab::watch
