@@ -194,12 +194,32 @@ TEST_CASE("tracepoint rows of other namespaces age out against snapshots", "[wat
 TEST_CASE("destroy messages report sockets born and freed between polls, once", "[watch]") {
     Tracker tr;
     diag::DestroyedSocket d{t0, tcp(5000, 80, TcpState::close, 77)};
-    auto e = tr.apply_destroyed(d);
+    CHECK(tr.apply_destroyed(d).empty());  // TIME_WAIT may follow: the snapshot decides
+    CHECK(tr.apply_destroyed(d).empty());
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {}));
     REQUIRE(e.size() == 1);
     CHECK(e[0].kind == EventKind::gone);
     CHECK(e[0].origin == EventOrigin::destroy);
+    CHECK(e[0].time == t0);
+    CHECK(format_event_text(e[0]).substr(26) == " GONE tcp 127.0.0.1:5000 127.0.0.1:80 CLOSE");
     CHECK(tr.apply_destroyed(d).empty());
     CHECK(tr.size() == 0);
+}
+
+TEST_CASE("an active closer freed between polls shows up as NEW in TIME_WAIT", "[watch]") {
+    Tracker tr;
+    CHECK(tr.apply_destroyed({t0, tcp(5000, 80, TcpState::close, 78)}).empty());
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(5000, 80, TcpState::time_wait, 78)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+    // The minisocket got its own cookie when the full socket never had one.
+    CHECK(tr.apply_destroyed({t0 + 2s, tcp(5001, 80, TcpState::close, 79)}).empty());
+    auto e2 = tr.apply_snapshot(snap(
+        t0 + 3s, {tcp(5000, 80, TcpState::time_wait, 78), tcp(5001, 80, TcpState::time_wait, 80)}));
+    CHECK(summary(e2) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(e2[0].socket.cookie == 80);
+    CHECK(tr.apply_destroyed({t0 + 4s, tcp(5001, 80, TcpState::close, 79)}).empty());
+    CHECK(tr.size() == 2);
 }
 
 TEST_CASE("a destroy after the poll already saw the socket vanish is not reported twice",

@@ -72,7 +72,10 @@ std::string format_event_text(const Event& event) {
                                    event_kind_name(event.kind), netid_name(event.socket.netid),
                                    format_endpoint(event.socket, event.socket.local),
                                    format_endpoint(event.socket, event.socket.peer));
-    if (event.kind == EventKind::new_) {
+    // NEW, and GONE of a socket never seen alive (its destroy message says CLOSE):
+    // the state alone.
+    if (event.kind == EventKind::new_ ||
+        (event.kind == EventKind::gone && display_state(event.old_state) == TcpState::close)) {
         line += json_state(event.state);
     } else {
         line += fmt::format("{} -> {}", json_state(event.old_state), json_state(event.state));

@@ -1,4 +1,5 @@
 // watch: the Tracker — merges snapshots, destroy messages and tracepoint transitions.
+#include <algorithm>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -41,6 +42,7 @@ struct TrackerRow {
     SocketRecord socket;
     TcpState state = TcpState::unknown;  ///< display state
     bool in_snapshots = false;           ///< a dump or a destroy message told its cookie
+    bool announced = true;               ///< its NEW went out
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
@@ -172,7 +174,10 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         if (row == nullptr) {
             // A row the tracepoint created (no cookie yet), or one that left
             // FIN_WAIT2 and now shows up as the TIME_WAIT minisocket.
-            row = m.find_ports(rec, true, [](const TrackerRow& r) { return !r.in_snapshots; });
+            // The minisocket keeps the cookie only if the full socket's was
+            // generated before (cookies are made on first use): match the 4-tuple.
+            row = m.find_ports(rec, true,
+                               [](const TrackerRow& r) { return !r.in_snapshots || r.closing; });
         }
         if (row == nullptr) {
             if (!m.accepts(rec)) continue;
@@ -185,7 +190,11 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         }
         row->seen_generation = gen;
         row->missed = 0;
-        if (!row->in_snapshots && rec.cookie != 0) {
+        if (rec.cookie != 0 && (!row->in_snapshots || row->socket.cookie != rec.cookie)) {
+            if (row->in_snapshots) {
+                m.by_cookie.erase(row->socket.cookie);
+                m.recently_gone[row->socket.cookie] = t;
+            }
             row->in_snapshots = true;
             m.by_cookie[rec.cookie] = row->id;
         }
@@ -204,13 +213,20 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         m.by_ports.emplace(ports_key(rec), row->id);
         row->state = shown;
         row->updated = t;
-        if (shown != old)
+        if (!row->announced) {
+            row->announced = true;
+            out.push_back(make_event(EventKind::new_, EventOrigin::poll, since, TcpState::unknown,
+                                     shown, *row));
+        } else if (shown != old) {
             out.push_back(
                 make_event(EventKind::change, EventOrigin::poll, since, old, shown, *row));
+        }
     }
     std::vector<TrackerRow*> missing;
     for (auto& [id, row] : m.rows)
         if (row.seen_generation != gen && row.updated <= t) missing.push_back(&row);
+    std::sort(missing.begin(), missing.end(),
+              [](const TrackerRow* a, const TrackerRow* b) { return a->id < b->id; });
     for (TrackerRow* row : missing) {
         if (row->closing) {
             out.push_back(gone_event(row->closing_origin, row->closing_time, *row));
@@ -225,6 +241,9 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
             m.remove(*row, t);
         }
     }
+    // Settled rows carry the time of their close: keep the batch in time order.
+    std::stable_sort(out.begin(), out.end(),
+                     [](const Event& a, const Event& b) { return a.time < b.time; });
     std::erase_if(m.recently_gone, [&](const auto& kv) { return kv.second + gone_memory < t; });
     std::erase_if(m.foreign, [&](const auto& kv) { return kv.second + foreign_memory < t; });
     return out;
@@ -236,13 +255,17 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
     const auto t = destroyed.time;
     TrackerRow* row = m.find_id(m.by_cookie, rec.cookie);
     if (row == nullptr) {
-        // Born and freed between two polls: report it, once.
+        // Born and freed between two polls. An active closer's full socket is
+        // freed when its TIME_WAIT minisocket takes over (with the same cookie),
+        // so the next snapshot decides: NEW in TIME_WAIT, or GONE.
         if (m.recently_gone.count(rec.cookie) != 0 || !m.accepts(rec)) return {};
-        m.recently_gone[rec.cookie] = t;
-        TrackerRow tmp;
-        tmp.socket = rec;
-        tmp.state = display_state(rec.state);
-        return {gone_event(EventOrigin::destroy, t, tmp)};
+        TrackerRow& fresh = m.add(rec, true);
+        fresh.announced = false;
+        fresh.closing = true;
+        fresh.closing_origin = EventOrigin::destroy;
+        fresh.closing_time = t;
+        fresh.updated = t;
+        return {};
     }
     if (row->closing || row->state == TcpState::time_wait) return {};
     if (may_enter_time_wait(row->state)) {
