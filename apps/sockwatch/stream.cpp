@@ -1,5 +1,6 @@
 // sockwatch: the event stream and --counts — one line per event or interval, flushed at once.
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -35,7 +36,13 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int signal_fd
     std::fflush(stderr);
     const auto deadline = o.duration ? Steady::now() + *o.duration : Steady::time_point::max();
     std::uint64_t printed = 0;
-    const int extra[] = {signal_fd};
+    // A pipe's write end reports POLLERR once the reader is gone (`| head -1`):
+    // watch it so we end then, not at the next event. Files and terminals are
+    // always writable and are left out.
+    struct stat st {};
+    const bool out_is_pipe = ::fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode);
+    const std::vector<int> extra =
+        out_is_pipe ? std::vector<int>{signal_fd, STDOUT_FILENO} : std::vector<int>{signal_fd};
     while (Steady::now() < deadline) {
         auto step = monitor.step(extra);
         if (!step) {
@@ -75,6 +82,7 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int signal_fd
             return exit_warn;
         }
         if (done || step->extra_ready.at(0)) break;
+        if (out_is_pipe && step->extra_ready.at(1)) return exit_ok;  // the reader left
     }
     return exit_ok;
 }
