@@ -245,7 +245,7 @@ def test_churn_tracepoint_sees_every_transition():
 def test_without_root_destroy_groups_report_every_closed_socket():
     harness.enter_new_netns()
     # -i 5: polls are too rare to see these sockets alive; only the destroy groups can.
-    w = Watch(["--events", "-i", "5"], prefix=NOBODY)
+    w = Watch(["--events", "-i", "5", "-t", "-u"], prefix=NOBODY)
     harness.check("sources: destroy+poll" in w.sources, w.sources)
     harness.check("tracepoint:" in w.sources and "ermission denied" in w.sources, w.sources)
     lst = harness.free_listener(backlog=64)
@@ -268,6 +268,11 @@ def test_without_root_destroy_groups_report_every_closed_socket():
     for cl, cp in clients:
         harness.check("GONE" not in [e for e, _ in events_for(lines, cl, cp)],
                       f"{cl} was reported gone though it is in TIME_WAIT")
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    uport = u.getsockname()[1]
+    u.close()
+    w.wait_line(re.escape(f"GONE udp 127.0.0.1:{uport} *:* CLOSE"), timeout=20)
     lst.close()
     del port
 

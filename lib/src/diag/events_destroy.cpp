@@ -1,14 +1,12 @@
 // events: the sock_diag destroy multicast groups — every freed tcp/udp socket, as it dies.
-#include <arpa/inet.h>
-#include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <sys/socket.h>
 
-#include <netinet/in.h>
 #include <array>
 #include <cstring>
 
+#include "socklab/detail/netlink_decode.hpp"
 #include "socklab/events.hpp"
 
 namespace socklab::diag {
@@ -19,53 +17,20 @@ namespace {
 /// overflow it between two reads (the kernel then drops messages: ENOBUFS).
 constexpr int wanted_rcvbuf = 8 << 20;
 
-std::uint32_t rta_align(std::uint32_t len) {
-    return (len + 3U) & ~3U;
-}
-
-/// Decodes one SOCK_DIAG_BY_FAMILY message body (struct inet_diag_msg + attributes).
-std::optional<SocketRecord> decode(const std::uint8_t* body, std::size_t len) {
-    inet_diag_msg msg{};
-    if (len < sizeof msg) return std::nullopt;
-    std::memcpy(&msg, body, sizeof msg);
-    SocketRecord r;
-    if (msg.idiag_family == AF_INET) {
-        r.family = Family::inet;
-    } else if (msg.idiag_family == AF_INET6) {
-        r.family = Family::inet6;
-    } else {
-        return std::nullopt;
+/// The socket kind each destroy group reports (include/uapi/linux/sock_diag.h).
+std::optional<detail::DumpRequest> group_request(std::uint32_t group) {
+    switch (group) {
+        case SKNLGRP_INET_TCP_DESTROY:
+            return detail::DumpRequest{Netid::tcp, Family::inet};
+        case SKNLGRP_INET6_TCP_DESTROY:
+            return detail::DumpRequest{Netid::tcp, Family::inet6};
+        case SKNLGRP_INET_UDP_DESTROY:
+            return detail::DumpRequest{Netid::udp, Family::inet};
+        case SKNLGRP_INET6_UDP_DESTROY:
+            return detail::DumpRequest{Netid::udp, Family::inet6};
+        default:
+            return std::nullopt;
     }
-    r.local.addr.family = r.peer.addr.family = r.family;
-    const std::size_t addr_len = r.family == Family::inet ? 4 : 16;
-    std::memcpy(r.local.addr.bytes.data(), msg.id.idiag_src, addr_len);
-    std::memcpy(r.peer.addr.bytes.data(), msg.id.idiag_dst, addr_len);
-    r.local.port = ntohs(msg.id.idiag_sport);
-    r.peer.port = ntohs(msg.id.idiag_dport);
-    r.state = state_from_kernel(msg.idiag_state);
-    r.recv_q = msg.idiag_rqueue;
-    r.send_q = msg.idiag_wqueue;
-    r.inode = msg.idiag_inode;
-    r.uid = msg.idiag_uid;
-    r.ifindex = msg.id.idiag_if;
-    r.cookie = (std::uint64_t{msg.id.idiag_cookie[1]} << 32) | msg.id.idiag_cookie[0];
-    r.netid = Netid::tcp;
-    // INET_DIAG_PROTOCOL tells tcp from udp: the message type is the same.
-    std::size_t off = NLMSG_ALIGN(sizeof msg);
-    while (off + sizeof(nlattr) <= len) {
-        nlattr attr{};
-        std::memcpy(&attr, body + off, sizeof attr);
-        if (attr.nla_len < sizeof attr || off + attr.nla_len > len) break;
-        if ((attr.nla_type & NLA_TYPE_MASK) == INET_DIAG_PROTOCOL && attr.nla_len > sizeof attr) {
-            const std::uint8_t proto = body[off + sizeof attr];
-            if (proto == IPPROTO_UDP)
-                r.netid = Netid::udp;
-            else if (proto != IPPROTO_TCP)
-                return std::nullopt;
-        }
-        off += rta_align(attr.nla_len);
-    }
-    return r;
 }
 
 }  // namespace
@@ -93,6 +58,11 @@ Result<std::unique_ptr<DestroyListener>> DestroyListener::open(const Query& quer
     // Unprivileged processes may only ask for rmem_max; root may force more.
     if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted_rcvbuf, sizeof wanted_rcvbuf) != 0)
         (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted_rcvbuf, sizeof wanted_rcvbuf);
+    // NETLINK_PKTINFO names the group of each datagram: it says tcp or udp,
+    // v4 or v6, which the message body (the dump reply format) leaves to the request.
+    const int on = 1;
+    if (::setsockopt(fd, SOL_NETLINK, NETLINK_PKTINFO, &on, sizeof on) != 0)
+        return errno_error("setsockopt NETLINK_PKTINFO");
     std::array<int, 4> groups{};
     std::size_t n = 0;
     if (query.tcp && query.ipv4) groups[n++] = SKNLGRP_INET_TCP_DESTROY;
@@ -109,28 +79,38 @@ Result<std::unique_ptr<DestroyListener>> DestroyListener::open(const Query& quer
 
 Result<std::vector<DestroyedSocket>> DestroyListener::read() {
     std::vector<DestroyedSocket> out;
-    alignas(nlmsghdr) std::array<std::uint8_t, 65536> buf{};
+    alignas(nlmsghdr) std::array<std::byte, 65536> buf{};
+    alignas(cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(nl_pktinfo))> control{};
+    std::vector<SocketRecord> records;
     for (int rounds = 0; rounds < 1024; ++rounds) {  // bounded: yield to other sources
-        const ssize_t got = ::recv(impl_->fd.get(), buf.data(), buf.size(), 0);
+        iovec iov{buf.data(), buf.size()};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.data();
+        msg.msg_controllen = control.size();
+        const ssize_t got = ::recvmsg(impl_->fd.get(), &msg, 0);
         if (got < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
             if (errno == ENOBUFS && !out.empty()) break;  // report what we have first
             return errno_error("read sock_diag destroy group");
         }
-        const auto now = std::chrono::system_clock::now();
-        std::size_t off = 0;
-        const auto len = static_cast<std::size_t>(got);
-        while (off + sizeof(nlmsghdr) <= len) {
-            nlmsghdr h{};
-            std::memcpy(&h, buf.data() + off, sizeof h);
-            if (h.nlmsg_len < sizeof h || off + h.nlmsg_len > len) break;
-            if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY) {
-                auto rec = decode(buf.data() + off + NLMSG_HDRLEN, h.nlmsg_len - NLMSG_HDRLEN);
-                if (rec) out.push_back(DestroyedSocket{now, std::move(*rec)});
-            }
-            off += NLMSG_ALIGN(h.nlmsg_len);
+        std::optional<detail::DumpRequest> request;
+        for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+            if (c->cmsg_level != SOL_NETLINK || c->cmsg_type != NETLINK_PKTINFO) continue;
+            nl_pktinfo info{};
+            std::memcpy(&info, CMSG_DATA(c), sizeof info);
+            request = group_request(info.group);
         }
+        if (!request) continue;  // not from a destroy group
+        records.clear();
+        // A malformed message loses only itself: what decoded before it is kept.
+        (void)detail::decode_replies(std::span(buf.data(), static_cast<std::size_t>(got)), *request,
+                                     records);
+        const auto now = std::chrono::system_clock::now();
+        for (auto& r : records)
+            out.push_back(DestroyedSocket{now, std::move(r)});
     }
     return out;
 }
