@@ -389,3 +389,13 @@ TEST_CASE("trace lines of other protocols and garbage are refused", "[watch]") {
         "dport=2 oldstate=TCP_CLOSE newstate=TCP_LISTEN",
         {}));
 }
+
+TEST_CASE("a UDP socket freed between polls is GONE at once", "[watch]") {
+    Tracker tr;
+    SocketRecord u = tcp(5353, 0, TcpState::close, 90);
+    u.netid = Netid::udp;
+    auto e = tr.apply_destroyed({t0, u});
+    CHECK(summary(e) == std::vector<std::string>{"GONE CLOSE"});
+    CHECK(tr.apply_destroyed({t0, u}).empty());
+    CHECK(tr.size() == 0);
+}

@@ -259,6 +259,13 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         // freed when its TIME_WAIT minisocket takes over (with the same cookie),
         // so the next snapshot decides: NEW in TIME_WAIT, or GONE.
         if (m.recently_gone.count(rec.cookie) != 0 || !m.accepts(rec)) return {};
+        if (rec.netid != Netid::tcp) {  // no TIME_WAIT outside TCP: gone now
+            m.recently_gone[rec.cookie] = t;
+            TrackerRow gone;
+            gone.socket = rec;
+            gone.state = display_state(rec.state);
+            return {gone_event(EventOrigin::destroy, t, gone)};
+        }
         TrackerRow& fresh = m.add(rec, true);
         fresh.announced = false;
         fresh.closing = true;
