@@ -107,7 +107,7 @@ def test_lifecycle_events_in_order_tracepoint():
     harness.enter_new_netns()
     need_tracefs()
     w = Watch(["--events", "--source", "tracepoint", "-i", "0.05"])
-    harness.check("tracepoint+poll" in w.sources, w.sources)
+    harness.check("tracepoint+destroy+poll" in w.sources, w.sources)
     lst, (cl, cp), (sl, sp) = lifecycle(w)
     w.wait_line(re.escape(f"CHANGE tcp {cl} {cp} FIN_WAIT2 -> TIME_WAIT"))
     w.wait_line(re.escape(f"GONE tcp {sl} {sp} LAST_ACK -> CLOSE"))
@@ -515,6 +515,48 @@ def test_live_screen_no_color_with_no_color_env():
         harness.wait_for(lambda: harness.run(["tmux", "-L", sock, "has-session", "-t", "w"]).returncode != 0,
                          what="q to quit")
         lst.close()
+
+
+OTHER_NETNS_CHURN = r"""
+import socket, sys
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)
+print(l.getsockname()[1], flush=True)
+sys.stdin.readline()
+for _ in range(20):
+    c = socket.create_connection(l.getsockname()); a, _ = l.accept(); c.close(); a.close()
+print("done", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_tracepoint_ignores_other_namespaces():
+    harness.enter_new_netns()
+    need_tracefs()
+    w = Watch(["--events", "--source", "tracepoint", "-i", "0.05"])
+    other = harness.spawn(["unshare", "-n", "sh", "-c",
+                           f"ip link set lo up && exec {shutil.which('python3')} -c '{OTHER_NETNS_CHURN}'"],
+                          stdin=subprocess.PIPE)
+    port = harness.read_line_with_deadline(other.stdout, 10, "the other namespace's port")
+    other.stdin.write(b"go\n")
+    other.stdin.flush()
+    harness.read_line_with_deadline(other.stdout, 10, "the other namespace's churn")
+    # Ours, after theirs: once it shows, every dump that could vouch for theirs has run.
+    lst = harness.free_listener()
+    c, a = connect_pair(lst)
+    cl, cp = tuple_of(c)
+    w.wait_line(re.escape(f"{cl} {cp} SYN_SENT -> ESTABLISHED"))
+    for _ in range(3):  # three more polls: their rows are dropped after two
+        n = len(w.snapshot())
+        c2, a2 = connect_pair(lst)
+        w.wait_line(re.escape(f"{tuple_of(c2)[0]} {tuple_of(c2)[1]} SYN_SENT -> ESTABLISHED"))
+        c2.close()
+        a2.close()
+        del n
+    theirs = [l for l in w.snapshot() if f":{port} " in l or l.endswith(f":{port}")]
+    harness.check_eq(theirs, [], "events of another network namespace")
+    other.stdin.close()
+    for s in (c, a, lst):
+        s.close()
 
 
 harness.main()

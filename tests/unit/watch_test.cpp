@@ -399,3 +399,61 @@ TEST_CASE("a UDP socket freed between polls is GONE at once", "[watch]") {
     CHECK(tr.apply_destroyed({t0, u}).empty());
     CHECK(tr.size() == 0);
 }
+
+TEST_CASE("held tracepoint rows of another namespace never reach the stream", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    CHECK(
+        tr.apply_transition(trans(t0, 0x1, 7000, 80, TcpState::close, TcpState::syn_sent)).empty());
+    CHECK(tr.apply_transition(
+                trans(t0 + 1ms, 0x1, 7000, 80, TcpState::syn_sent, TcpState::established))
+              .empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::established)] == 0);
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {})).empty());
+    CHECK(tr.apply_snapshot(snap(t0 + 2s, {})).empty());
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("a held row is released in order once a snapshot shows it", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x2, 7001, 80, TcpState::close, TcpState::syn_sent));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x2, 7001, 80, TcpState::syn_sent, TcpState::established));
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(7001, 80, TcpState::established, 55)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED"});
+    CHECK(e[0].time == t0);
+    // Confirmed: later transitions go out at once.
+    auto e2 = tr.apply_transition(
+        trans(t0 + 2s, 0x2, 7001, 80, TcpState::established, TcpState::close_wait));
+    CHECK(summary(e2) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+}
+
+TEST_CASE("a short connection between polls is vouched for by its destroy message", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x3, 80, 7002, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x3, 80, 7002, TcpState::syn_recv, TcpState::established));
+    (void)tr.apply_transition(
+        trans(t0 + 2ms, 0x3, 80, 7002, TcpState::established, TcpState::close_wait));
+    (void)tr.apply_transition(
+        trans(t0 + 3ms, 0x3, 80, 7002, TcpState::close_wait, TcpState::last_ack));
+    CHECK(tr.apply_transition(trans(t0 + 4ms, 0x3, 80, 7002, TcpState::last_ack, TcpState::close))
+              .empty());
+    auto e = tr.apply_destroyed({t0 + 5ms, tcp(80, 7002, TcpState::close, 56)});
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "CHANGE SYN_RECV>ESTABLISHED",
+                                                 "CHANGE ESTABLISHED>CLOSE_WAIT",
+                                                 "CHANGE CLOSE_WAIT>LAST_ACK", "GONE LAST_ACK"});
+    CHECK(tr.size() == 0);
+    // The active closer: vouched for by its destroy, settled by the snapshot.
+    (void)tr.apply_transition(trans(t0, 0x4, 7003, 80, TcpState::established, TcpState::fin_wait1));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x4, 7003, 80, TcpState::fin_wait1, TcpState::fin_wait2));
+    (void)tr.apply_transition(trans(t0 + 2ms, 0x4, 7003, 80, TcpState::fin_wait2, TcpState::close));
+    auto d = tr.apply_destroyed({t0 + 3ms, tcp(7003, 80, TcpState::close, 57)});
+    CHECK(summary(d) == std::vector<std::string>{"NEW ESTABLISHED", "CHANGE ESTABLISHED>FIN_WAIT1",
+                                                 "CHANGE FIN_WAIT1>FIN_WAIT2"});
+    auto s = tr.apply_snapshot(snap(t0 + 1s, {tcp(7003, 80, TcpState::time_wait, 58)}));
+    CHECK(summary(s) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+}

@@ -70,6 +70,12 @@ class Tracker {
     /// Applies one tracepoint transition.
     [[nodiscard]] std::vector<Event> apply_transition(const diag::StateTransition& transition);
 
+    /// With the destroy groups running next to the tracepoint: hold the events
+    /// of a tracepoint row until a dump or a destroy message (both of our own
+    /// network namespace) shows the socket, because the tracepoint reports
+    /// every namespace. Rows never vouched for are dropped with their events.
+    void confirm_tracepoint_rows(bool on);
+
     /// Live rows (not the ones waiting for the next snapshot to settle).
     [[nodiscard]] StateCounts counts() const;
     /// Every row the tracker holds, settled or not (for the memory bound).

@@ -1,6 +1,7 @@
 // watch: the Monitor — chooses the sources, waits on them, feeds the Tracker.
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -92,20 +93,17 @@ Result<std::unique_ptr<Monitor>> Monitor::open(std::unique_ptr<diag::SocketSourc
             m.notes.push_back("tracepoint: " + trace.error().message());
         }
     }
-    // With the tracepoint every TCP close is seen as it happens; the destroy
-    // groups add UDP only.
-    const bool want_destroy =
-        m.options.source == SourceChoice::automatic && (m.trace == nullptr || m.options.query.udp);
-    if (want_destroy) {
-        diag::Query q = m.options.query;
-        if (m.trace) q.tcp = false;
-        auto destroy = diag::DestroyListener::open(q);
+    // The destroy groups see every freed socket of our namespace; next to the
+    // tracepoint they also tell which of its sockets are ours.
+    if (m.options.source != SourceChoice::poll) {
+        auto destroy = diag::DestroyListener::open(m.options.query);
         if (destroy) {
             m.destroy = std::move(destroy).value();
         } else {
             m.notes.push_back("destroy groups: " + destroy.error().message());
         }
     }
+    m.tracker.confirm_tracepoint_rows(m.trace != nullptr && m.destroy != nullptr);
     return self;
 }
 
@@ -165,6 +163,9 @@ Result<Step> Monitor::step(std::span<const int> extra_fds) {
                            std::make_move_iterator(ev->end()));
         step.polled = true;
     }
+    // Held tracepoint rows are released late, with their own times.
+    std::stable_sort(step.events.begin(), step.events.end(),
+                     [](const Event& a, const Event& b) { return a.time < b.time; });
     return step;
 }
 

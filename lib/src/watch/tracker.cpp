@@ -43,6 +43,12 @@ struct TrackerRow {
     TcpState state = TcpState::unknown;  ///< display state
     bool in_snapshots = false;           ///< a dump or a destroy message told its cookie
     bool announced = true;               ///< its NEW went out
+    /// A tracepoint row not yet seen in a dump or a destroy message: the
+    /// tracepoint is global, so it may belong to another network namespace.
+    /// Its events wait in `held` until it is vouched for.
+    bool confirmed = true;
+    bool gone_pending = false;  ///< closed while unconfirmed
+    std::vector<Event> held;
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
@@ -60,8 +66,10 @@ struct TrackerRow {
     Clock::time_point deferred_time;
 };
 
-struct Tracker::Impl {
+/// The Tracker's state (a namespace-scope type so helpers below can take it).
+struct TrackerImpl {
     std::function<bool(const SocketRecord&)> accept;
+    bool confirm = false;  ///< hold tracepoint rows until vouched for
     std::uint64_t next_id = 1;
     std::uint64_t generation = 0;
     std::unordered_map<std::uint64_t, TrackerRow> rows;
@@ -72,6 +80,14 @@ struct Tracker::Impl {
     std::unordered_map<std::uint64_t, Clock::time_point> foreign;        ///< skaddr -> when
 
     bool accepts(const SocketRecord& r) const { return !accept || accept(r); }
+
+    /// Vouches for a held row: its events go out, in order, and it is ours.
+    void confirm_row(TrackerRow& row, std::vector<Event>& out) {
+        row.confirmed = true;
+        out.insert(out.end(), std::make_move_iterator(row.held.begin()),
+                   std::make_move_iterator(row.held.end()));
+        row.held = {};
+    }
 
     TrackerRow& add(const SocketRecord& socket, bool from_snapshot) {
         const std::uint64_t id = next_id++;
@@ -134,6 +150,8 @@ struct Tracker::Impl {
     }
 };
 
+struct Tracker::Impl : TrackerImpl {};
+
 namespace {
 
 Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, TcpState old_state,
@@ -190,6 +208,13 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         }
         row->seen_generation = gen;
         row->missed = 0;
+        if (!row->confirmed) {
+            m.confirm_row(*row, out);
+            if (row->gone_pending) {
+                m.remove(*row, t);
+                continue;
+            }
+        }
         if (rec.cookie != 0 && (!row->in_snapshots || row->socket.cookie != rec.cookie)) {
             if (row->in_snapshots) {
                 m.by_cookie.erase(row->socket.cookie);
@@ -228,10 +253,10 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
     std::sort(missing.begin(), missing.end(),
               [](const TrackerRow* a, const TrackerRow* b) { return a->id < b->id; });
     for (TrackerRow* row : missing) {
-        if (row->closing) {
+        if (row->confirmed && row->closing) {
             out.push_back(gone_event(row->closing_origin, row->closing_time, *row));
             m.remove(*row, t);
-        } else if (row->in_snapshots) {
+        } else if (row->confirmed && row->in_snapshots) {
             out.push_back(gone_event(EventOrigin::poll, t, *row));
             m.remove(*row, t);
         } else if (++row->missed >= max_missed_snapshots) {
@@ -253,7 +278,23 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
     Impl& m = *impl_;
     const SocketRecord& rec = destroyed.socket;
     const auto t = destroyed.time;
+    std::vector<Event> out;
     TrackerRow* row = m.find_id(m.by_cookie, rec.cookie);
+    if (row == nullptr) {
+        // The destroy groups report our namespace only: this vouches for a
+        // tracepoint row with the same 4-tuple.
+        row = m.find_ports(rec, true, [](const TrackerRow& r) { return !r.confirmed; });
+        if (row != nullptr) {
+            m.confirm_row(*row, out);
+            row->in_snapshots = true;
+            row->socket.cookie = rec.cookie;
+            if (rec.cookie != 0) m.by_cookie[rec.cookie] = row->id;
+            if (row->gone_pending) {
+                m.remove(*row, t);
+                return out;
+            }
+        }
+    }
     if (row == nullptr) {
         // Born and freed between two polls. An active closer's full socket is
         // freed when its TIME_WAIT minisocket takes over (with the same cookie),
@@ -274,24 +315,28 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         fresh.updated = t;
         return {};
     }
-    if (row->closing || row->state == TcpState::time_wait) return {};
+    if (row->closing || row->state == TcpState::time_wait) return out;
     if (may_enter_time_wait(row->state)) {
         row->closing = true;
         row->closing_origin = EventOrigin::destroy;
         row->closing_time = t;
         row->updated = t;
-        return {};
+        return out;
     }
-    std::vector<Event> out{gone_event(EventOrigin::destroy, t, *row)};
+    out.push_back(gone_event(EventOrigin::destroy, t, *row));
     m.remove(*row, t);
     return out;
 }
 
-std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
-    Impl& m = *impl_;
+namespace {
+
+/// Applies one transition to `m`, appending events to `out`; returns the row it
+/// touched when that row is still held (null when none or removed).
+TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vector<Event>& out) {
     // Request sockets (NEW_SYN_RECV) are not full sockets; the child that
     // replaces one reports LISTEN -> SYN_RECV itself.
-    if (tr.new_state == TcpState::new_syn_recv || tr.old_state == TcpState::new_syn_recv) return {};
+    if (tr.new_state == TcpState::new_syn_recv || tr.old_state == TcpState::new_syn_recv)
+        return nullptr;
     const auto t = tr.time;
     const TcpState old_shown = display_state(tr.old_state);
     const TcpState new_shown = display_state(tr.new_state);
@@ -299,26 +344,26 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
         const auto f = m.foreign.find(tr.skaddr);
         if (f != m.foreign.end()) {
             if (new_shown == TcpState::close) m.foreign.erase(f);
-            return {};
+            return nullptr;
         }
     }
     TrackerRow* row = m.find_id(m.by_skaddr, tr.skaddr);
     if (row == nullptr) {
         row = m.find_ports(tr.socket, tr.addresses_known, [&](const TrackerRow& r) {
-            return r.skaddr == 0 && !r.closing && r.state == old_shown;
+            return r.skaddr == 0 && !r.closing && !r.gone_pending && r.state == old_shown;
         });
     }
-    std::vector<Event> out;
     if (row == nullptr) {
-        if (new_shown == TcpState::close) return {};  // never seen alive: nothing to report
+        if (new_shown == TcpState::close) return nullptr;  // never seen alive: nothing to report
         SocketRecord rec = tr.socket;
         rec.state = tr.new_state;
-        if (!m.accepts(rec)) return {};
+        if (!m.accepts(rec)) return nullptr;
         // LISTEN -> SYN_RECV is a child cloned from its listener: it starts there.
         const bool fresh = old_shown == TcpState::close || old_shown == TcpState::listen ||
                            old_shown == TcpState::unknown;
         rec.state = fresh ? tr.new_state : tr.old_state;
         TrackerRow& r = m.add(rec, false);
+        r.confirmed = !m.confirm;
         r.skaddr = tr.skaddr;
         r.addresses_known = tr.addresses_known;
         r.updated = t;
@@ -336,7 +381,7 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
             r.state = new_shown;
             r.socket.state = tr.new_state;
         }
-        return out;
+        return &r;
     }
     if (row->skaddr == 0 && tr.skaddr != 0) {
         row->skaddr = tr.skaddr;
@@ -365,11 +410,18 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
             // The kernel may reuse the address for a new socket at once.
             m.by_skaddr.erase(row->skaddr);
             row->skaddr = 0;
-            return out;
+            return row;
         }
         out.push_back(gone_event(EventOrigin::tracepoint, t, *row));
+        if (!row->confirmed) {
+            // Maybe another namespace's: kept until a destroy message or a dump vouches for it.
+            row->gone_pending = true;
+            m.by_skaddr.erase(row->skaddr);
+            row->skaddr = 0;
+            return row;
+        }
         m.remove(*row, t);
-        return out;
+        return nullptr;
     }
     if (new_shown != row->state) {
         out.push_back(make_event(EventKind::change, EventOrigin::tracepoint, t,
@@ -378,13 +430,30 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
         row->state = new_shown;
     }
     row->socket.state = tr.new_state;
+    return row;
+}
+
+}  // namespace
+
+std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
+    std::vector<Event> out;
+    TrackerRow* row = transition(*impl_, tr, out);
+    if (row != nullptr && !row->confirmed) {
+        row->held.insert(row->held.end(), std::make_move_iterator(out.begin()),
+                         std::make_move_iterator(out.end()));
+        return {};
+    }
     return out;
+}
+
+void Tracker::confirm_tracepoint_rows(bool on) {
+    impl_->confirm = on;
 }
 
 StateCounts Tracker::counts() const {
     StateCounts c{};
     for (const auto& [id, row] : impl_->rows)
-        if (!row.closing) ++c[static_cast<std::size_t>(row.state)];
+        if (!row.closing && row.confirmed) ++c[static_cast<std::size_t>(row.state)];
     return c;
 }
 
