@@ -559,4 +559,34 @@ def test_tracepoint_ignores_other_namespaces():
         s.close()
 
 
+def test_stale_instance_of_killed_process_removed_by_next_start():
+    harness.enter_new_netns()
+    need_tracefs()
+    w = Watch(["--events", "--source", "tracepoint"])
+    inst = instance_of(w.proc.pid)
+    w.stop(signal.SIGKILL)
+    harness.check(os.path.isdir(inst), "SIGKILL leaves the instance behind")
+    harness.run([harness.tool("sockwatch"), "--events", "--source", "tracepoint",
+                 "--duration", "0.1"], check=True)
+    harness.check(not os.path.exists(inst), f"{inst} removed by the next start")
+
+
+HOLD_LISTENER = "import socket,sys; l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(); " \
+                "print(l.getsockname()[1], flush=True); sys.stdin.readline()"
+
+
+def test_named_netns():
+    with harness.NamedNetns() as ns:
+        w = Watch(["--events", "--source", "poll", "-i", "0.05", "-N", ns.name])
+        p = harness.spawn(ns.exec_args([shutil.which("python3"), "-c", HOLD_LISTENER]),
+                          stdin=subprocess.PIPE)
+        port = harness.read_line_with_deadline(p.stdout, 10, "the listener port")
+        w.wait_line(re.escape(f"NEW tcp 127.0.0.1:{port} *:* LISTEN"))
+        p.stdin.close()
+        w.wait_line(re.escape(f"GONE tcp 127.0.0.1:{port} *:* LISTEN -> CLOSE"))
+    res = harness.run([harness.tool("sockwatch"), "--events", "-N", "no-such-netns-here"])
+    harness.check_eq(res.returncode, 1)
+    harness.check_eq(len(res.stderr.strip().splitlines()), 1, res.stderr)
+
+
 harness.main()
