@@ -172,6 +172,75 @@ Event gone_event(EventOrigin origin, Clock::time_point time, const TrackerRow& r
     return make_event(EventKind::gone, origin, time, row.state, TcpState::close, row);
 }
 
+/// A socket of the dump that we track: vouch for it, adopt its cookie, and
+/// report what changed since we last knew it.
+void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::uint64_t gen,
+                 Clock::time_point t, std::vector<Event>& out) {
+    row.seen_generation = gen;
+    row.missed = 0;
+    if (!row.confirmed) {
+        m.confirm_row(row, out);
+        if (row.gone_pending) {
+            m.remove(row, t);
+            return;
+        }
+    }
+    if (rec.cookie != 0 && (!row.in_snapshots || row.socket.cookie != rec.cookie)) {
+        if (row.in_snapshots) {
+            m.by_cookie.erase(row.socket.cookie);
+            m.recently_gone[row.socket.cookie] = t;
+        }
+        row.in_snapshots = true;
+        m.by_cookie[rec.cookie] = row.id;
+    }
+    const TcpState shown = display_state(rec.state);
+    if (row.updated > t) return;  // an event newer than this dump already moved it
+    const TcpState old = row.state;
+    const bool was_closing = row.closing;
+    const auto since = was_closing ? row.closing_time : t;
+    row.closing = false;
+    row.deferred = false;
+    row.addresses_known = true;
+    const std::uint64_t skaddr = row.skaddr;
+    m.unindex_ports(row);
+    row.socket = rec;
+    row.skaddr = skaddr;
+    m.by_ports.emplace(ports_key(rec), row.id);
+    row.state = shown;
+    row.updated = t;
+    if (!row.announced) {
+        row.announced = true;
+        out.push_back(
+            make_event(EventKind::new_, EventOrigin::poll, since, TcpState::unknown, shown, row));
+    } else if (shown != old) {
+        out.push_back(make_event(EventKind::change, EventOrigin::poll, since, old, shown, row));
+    }
+}
+
+/// Rows a dump did not contain: gone, settled, or (tracepoint-only) aged out.
+void settle_missing(TrackerImpl& m, std::uint64_t gen, Clock::time_point t,
+                    std::vector<Event>& out) {
+    std::vector<TrackerRow*> missing;
+    for (auto& [id, row] : m.rows)
+        if (row.seen_generation != gen && row.updated <= t) missing.push_back(&row);
+    std::sort(missing.begin(), missing.end(),
+              [](const TrackerRow* a, const TrackerRow* b) { return a->id < b->id; });
+    for (TrackerRow* row : missing) {
+        if (row->confirmed && row->closing) {
+            out.push_back(gone_event(row->closing_origin, row->closing_time, *row));
+            m.remove(*row, t);
+        } else if (row->confirmed && row->in_snapshots) {
+            out.push_back(gone_event(EventOrigin::poll, t, *row));
+            m.remove(*row, t);
+        } else if (++row->missed >= max_missed_snapshots) {
+            // Alive sockets of our namespace are in every dump: this one is not
+            // ours (or never passed the query). Forget it, and its later events.
+            if (row->skaddr != 0) m.foreign[row->skaddr] = t;
+            m.remove(*row, t);
+        }
+    }
+}
+
 }  // namespace
 
 Tracker::Tracker(std::function<bool(const SocketRecord&)> accept)
@@ -206,66 +275,9 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
                                      fresh.state, fresh));
             continue;
         }
-        row->seen_generation = gen;
-        row->missed = 0;
-        if (!row->confirmed) {
-            m.confirm_row(*row, out);
-            if (row->gone_pending) {
-                m.remove(*row, t);
-                continue;
-            }
-        }
-        if (rec.cookie != 0 && (!row->in_snapshots || row->socket.cookie != rec.cookie)) {
-            if (row->in_snapshots) {
-                m.by_cookie.erase(row->socket.cookie);
-                m.recently_gone[row->socket.cookie] = t;
-            }
-            row->in_snapshots = true;
-            m.by_cookie[rec.cookie] = row->id;
-        }
-        const TcpState shown = display_state(rec.state);
-        if (row->updated > t) continue;  // an event newer than this dump already moved it
-        const TcpState old = row->state;
-        const bool was_closing = row->closing;
-        const auto since = was_closing ? row->closing_time : t;
-        row->closing = false;
-        row->deferred = false;
-        row->addresses_known = true;
-        const std::uint64_t skaddr = row->skaddr;
-        m.unindex_ports(*row);
-        row->socket = rec;
-        row->skaddr = skaddr;
-        m.by_ports.emplace(ports_key(rec), row->id);
-        row->state = shown;
-        row->updated = t;
-        if (!row->announced) {
-            row->announced = true;
-            out.push_back(make_event(EventKind::new_, EventOrigin::poll, since, TcpState::unknown,
-                                     shown, *row));
-        } else if (shown != old) {
-            out.push_back(
-                make_event(EventKind::change, EventOrigin::poll, since, old, shown, *row));
-        }
+        refresh_row(m, *row, rec, gen, t, out);
     }
-    std::vector<TrackerRow*> missing;
-    for (auto& [id, row] : m.rows)
-        if (row.seen_generation != gen && row.updated <= t) missing.push_back(&row);
-    std::sort(missing.begin(), missing.end(),
-              [](const TrackerRow* a, const TrackerRow* b) { return a->id < b->id; });
-    for (TrackerRow* row : missing) {
-        if (row->confirmed && row->closing) {
-            out.push_back(gone_event(row->closing_origin, row->closing_time, *row));
-            m.remove(*row, t);
-        } else if (row->confirmed && row->in_snapshots) {
-            out.push_back(gone_event(EventOrigin::poll, t, *row));
-            m.remove(*row, t);
-        } else if (++row->missed >= max_missed_snapshots) {
-            // Alive sockets of our namespace are in every dump: this one is not
-            // ours (or never passed the query). Forget it, and its later events.
-            if (row->skaddr != 0) m.foreign[row->skaddr] = t;
-            m.remove(*row, t);
-        }
-    }
+    settle_missing(m, gen, t, out);
     // Settled rows carry the time of their close: keep the batch in time order.
     std::stable_sort(out.begin(), out.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
@@ -330,6 +342,43 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
 
 namespace {
 
+/// A transition of a socket we do not track yet: a row starting in the state
+/// the transition left (a clone starts where its listener hands it over).
+TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
+                                std::vector<Event>& out) {
+    const auto t = tr.time;
+    const TcpState old_shown = display_state(tr.old_state);
+    const TcpState new_shown = display_state(tr.new_state);
+    if (new_shown == TcpState::close) return nullptr;  // never seen alive: nothing to report
+    SocketRecord rec = tr.socket;
+    rec.state = tr.new_state;
+    if (!m.accepts(rec)) return nullptr;
+    // LISTEN -> SYN_RECV is a child cloned from its listener: it starts there.
+    const bool fresh = old_shown == TcpState::close || old_shown == TcpState::listen ||
+                       old_shown == TcpState::unknown;
+    rec.state = fresh ? tr.new_state : tr.old_state;
+    TrackerRow& r = m.add(rec, false);
+    r.confirmed = !m.confirm;
+    r.skaddr = tr.skaddr;
+    r.addresses_known = tr.addresses_known;
+    r.updated = t;
+    if (tr.skaddr != 0) m.by_skaddr[tr.skaddr] = r.id;
+    if (rec.local.port == 0) {
+        r.deferred = true;
+        r.deferred_time = t;
+    } else {
+        out.push_back(
+            make_event(EventKind::new_, EventOrigin::tracepoint, t, TcpState::unknown, r.state, r));
+    }
+    if (!fresh) {
+        out.push_back(
+            make_event(EventKind::change, EventOrigin::tracepoint, t, r.state, new_shown, r));
+        r.state = new_shown;
+        r.socket.state = tr.new_state;
+    }
+    return &r;
+}
+
 /// Applies one transition to `m`, appending events to `out`; returns the row it
 /// touched when that row is still held (null when none or removed).
 TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vector<Event>& out) {
@@ -353,36 +402,7 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
             return r.skaddr == 0 && !r.closing && !r.gone_pending && r.state == old_shown;
         });
     }
-    if (row == nullptr) {
-        if (new_shown == TcpState::close) return nullptr;  // never seen alive: nothing to report
-        SocketRecord rec = tr.socket;
-        rec.state = tr.new_state;
-        if (!m.accepts(rec)) return nullptr;
-        // LISTEN -> SYN_RECV is a child cloned from its listener: it starts there.
-        const bool fresh = old_shown == TcpState::close || old_shown == TcpState::listen ||
-                           old_shown == TcpState::unknown;
-        rec.state = fresh ? tr.new_state : tr.old_state;
-        TrackerRow& r = m.add(rec, false);
-        r.confirmed = !m.confirm;
-        r.skaddr = tr.skaddr;
-        r.addresses_known = tr.addresses_known;
-        r.updated = t;
-        if (tr.skaddr != 0) m.by_skaddr[tr.skaddr] = r.id;
-        if (rec.local.port == 0) {
-            r.deferred = true;
-            r.deferred_time = t;
-        } else {
-            out.push_back(make_event(EventKind::new_, EventOrigin::tracepoint, t, TcpState::unknown,
-                                     r.state, r));
-        }
-        if (!fresh) {
-            out.push_back(
-                make_event(EventKind::change, EventOrigin::tracepoint, t, r.state, new_shown, r));
-            r.state = new_shown;
-            r.socket.state = tr.new_state;
-        }
-        return &r;
-    }
+    if (row == nullptr) return add_from_transition(m, tr, out);
     if (row->skaddr == 0 && tr.skaddr != 0) {
         row->skaddr = tr.skaddr;
         m.by_skaddr[tr.skaddr] = row->id;
