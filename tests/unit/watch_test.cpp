@@ -457,3 +457,21 @@ TEST_CASE("a short connection between polls is vouched for by its destroy messag
     auto s = tr.apply_snapshot(snap(t0 + 1s, {tcp(7003, 80, TcpState::time_wait, 58)}));
     CHECK(summary(s) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
 }
+
+TEST_CASE("a row vouched for by a dump older than its last event keeps the dump's cookie",
+          "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x5, 80, 7004, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 2s, 0x5, 80, 7004, TcpState::syn_recv, TcpState::established));
+    // The dump started before the last transition was read.
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 7004, TcpState::syn_recv, 9)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "CHANGE SYN_RECV>ESTABLISHED"});
+    auto g =
+        tr.apply_transition(trans(t0 + 3s, 0x5, 80, 7004, TcpState::established, TcpState::close));
+    CHECK(summary(g) == std::vector<std::string>{"GONE ESTABLISHED"});
+    CHECK(tr.apply_destroyed({t0 + 4s, tcp(80, 7004, TcpState::close, 9)}).empty());
+    CHECK(tr.apply_snapshot(snap(t0 + 5s, {})).empty());
+    CHECK(tr.size() == 0);
+}

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <ctime>
+#include <optional>
 
 #include "socklab/watch.hpp"
 
@@ -21,45 +22,62 @@ struct Monitor::Impl {
     Steady::time_point next_poll;
     bool destroy_overflow_reported = false;
 
-    Result<void> drain_trace(std::vector<Event>& out) {
+    void append(std::vector<Event>& to, std::vector<Event>&& from) {
+        to.insert(to.end(), std::make_move_iterator(from.begin()),
+                  std::make_move_iterator(from.end()));
+    }
+
+    Result<void> apply_trace(std::vector<Event>& out) {
         if (!trace) return {};
         auto got = trace->read();
         if (!got) return got.error();
-        for (const auto& tr : *got) {
-            auto ev = tracker.apply_transition(tr);
-            out.insert(out.end(), std::make_move_iterator(ev.begin()),
-                       std::make_move_iterator(ev.end()));
-        }
+        for (const auto& tr : *got)
+            append(out, tracker.apply_transition(tr));
         return {};
     }
 
-    Result<void> drain_destroy(Step& step) {
-        if (!destroy) return {};
+    Result<std::vector<diag::DestroyedSocket>> read_destroy(Step& step) {
+        if (!destroy) return std::vector<diag::DestroyedSocket>{};
         auto got = destroy->read();
-        if (!got) {
-            // ENOBUFS: the kernel dropped messages because we read too slowly.
-            // The next poll still sees what is left; say it once.
-            if (got.error().code == std::errc::no_buffer_space) {
-                if (!destroy_overflow_reported)
-                    step.warnings.emplace_back(
-                        "destroy group overflowed: sockets closed between polls may be missed");
-                destroy_overflow_reported = true;
-                return {};
-            }
-            return got.error();
+        // ENOBUFS: the kernel dropped messages because we read too slowly. The
+        // next poll still sees what is left; say it once.
+        if (!got && got.error().code == std::errc::no_buffer_space) {
+            if (!destroy_overflow_reported)
+                step.warnings.emplace_back(
+                    "destroy group overflowed: sockets closed between polls may be missed");
+            destroy_overflow_reported = true;
+            return std::vector<diag::DestroyedSocket>{};
         }
-        for (const auto& d : *got) {
-            auto ev = tracker.apply_destroyed(d);
-            step.events.insert(step.events.end(), std::make_move_iterator(ev.begin()),
-                               std::make_move_iterator(ev.end()));
-        }
-        return {};
+        return got;
     }
 
-    Result<std::vector<Event>> poll_now() {
-        auto snap = diag::take_snapshot(*source, options.query);
-        if (!snap) return snap.error();
-        return tracker.apply_snapshot(*snap);
+    /// One round. The order is what keeps the sources consistent:
+    /// 1. the dump, if due: it reflects everything up to its start time;
+    /// 2. the destroy messages: the kernel queues one only after the socket's
+    ///    last transition, so that transition is in the trace buffer by now;
+    /// 3. the trace buffer, drained after both: nothing the dump or a destroy
+    ///    message knows about is still unread there;
+    /// 4. the dump, applied after the transitions (the Tracker keeps a row whose
+    ///    last event is newer than the dump);
+    /// 5. the destroy messages last: a socket freed after the dump started is
+    ///    still in the dump and must not come back as NEW.
+    Result<void> round(bool poll_due, Step& step) {
+        std::optional<diag::Snapshot> snap;
+        if (poll_due) {
+            auto s = diag::take_snapshot(*source, options.query);
+            if (!s) return s.error();
+            snap = std::move(s).value();
+        }
+        auto destroyed = read_destroy(step);
+        if (!destroyed) return destroyed.error();
+        if (auto r = apply_trace(step.events); !r) return r.error();
+        if (snap) {
+            append(step.events, tracker.apply_snapshot(*snap));
+            step.polled = true;
+        }
+        for (const auto& d : *destroyed)
+            append(step.events, tracker.apply_destroyed(d));
+        return {};
     }
 };
 
@@ -128,7 +146,9 @@ const Tracker& Monitor::tracker() const noexcept {
 
 Result<std::vector<Event>> Monitor::start() {
     impl_->next_poll = Steady::now() + impl_->options.interval;
-    return impl_->poll_now();
+    Step step;
+    if (auto r = impl_->round(true, step); !r) return r.error();
+    return std::move(step.events);
 }
 
 Result<Step> Monitor::step(std::span<const int> extra_fds) {
@@ -149,20 +169,13 @@ Result<Step> Monitor::step(std::span<const int> extra_fds) {
     Step step;
     for (std::size_t i = 2; i < fds.size(); ++i)
         step.extra_ready.push_back((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
-    // Event sources first: whatever happened before the dump below must be
-    // applied before it, so the Tracker can order the two.
-    if (auto r = m.drain_trace(step.events); !r) return r.error();
-    if (auto r = m.drain_destroy(step); !r) return r.error();
     const auto now = Steady::now();
-    if (now >= m.next_poll) {
+    const bool poll_due = now >= m.next_poll;
+    if (poll_due) {
         m.next_poll += m.options.interval;
         if (m.next_poll <= now) m.next_poll = now + m.options.interval;  // fell behind: no burst
-        auto ev = m.poll_now();
-        if (!ev) return ev.error();
-        step.events.insert(step.events.end(), std::make_move_iterator(ev->begin()),
-                           std::make_move_iterator(ev->end()));
-        step.polled = true;
     }
+    if (auto r = m.round(poll_due, step); !r) return r.error();
     // Held tracepoint rows are released late, with their own times.
     std::stable_sort(step.events.begin(), step.events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });

@@ -191,6 +191,7 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
             m.recently_gone[row.socket.cookie] = t;
         }
         row.in_snapshots = true;
+        row.socket.cookie = rec.cookie;  // remove() unindexes by it
         m.by_cookie[rec.cookie] = row.id;
     }
     const TcpState shown = display_state(rec.state);
