@@ -63,12 +63,29 @@ void choose_tables(const Options& o, diag::Query& q) {
     q.want_memory = o.memory;
 }
 
+bool netstat_dialect(const Options& o) {
+    return o.format == "netstat" || o.format == "windows";
+}
+
 /// ss 6.1's defaults, as measured: -a every state, -l LISTEN and UNCONN,
-/// otherwise the `connected` group for every table.
+/// otherwise the `connected` group for every table. In netstat's dialects the
+/// default is netstat's: everything but listening sockets (TIME_WAIT included).
 StateMask default_states(const Options& o) {
     if (o.all) return all_states_mask;
     if (o.listening) return state_bit(TcpState::listen) | state_bit(TcpState::close);
+    if (netstat_dialect(o))
+        return all_states_mask & ~(state_bit(TcpState::listen) | state_bit(TcpState::close));
     return connected_mask();
+}
+
+/// ss hides the State column when the selection is one state (as displayed:
+/// SYN_RECV's request sockets and bound-inactive sockets fold into one).
+bool single_state(StateMask m) {
+    StateMask shown =
+        m & ~(state_bit(TcpState::new_syn_recv) | state_bit(TcpState::bound_inactive));
+    if (m & state_bit(TcpState::new_syn_recv)) shown |= state_bit(TcpState::syn_recv);
+    if (m & state_bit(TcpState::bound_inactive)) shown |= state_bit(TcpState::close);
+    return shown != 0 && (shown & (shown - 1)) == 0;
 }
 
 /// The filter words: from -F FILE (split on white space) and the command line.
@@ -92,19 +109,70 @@ Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
     return diag::open_source(diag::SourceKind::automatic);
 }
 
-/// ss's order: unix, raw, udp, tcp; within a table the kernel's order.
-int table_rank(Netid n) {
-    switch (n) {
-        case Netid::unix_:
-            return 0;
-        case Netid::raw:
-            return 1;
-        case Netid::udp:
-            return 2;
-        case Netid::tcp:
-            return 3;
+/// One query per table, in the order the dialect prints them: ss shows unix,
+/// raw, udp, tcp; netstat its internet table first and unix last.
+std::vector<diag::Query> table_queries(const Options& o, const diag::Query& q) {
+    std::vector<diag::Query> out;
+    auto only = [&](bool diag::Query::*table) {
+        if (!(q.*table)) return;
+        diag::Query t = q;
+        t.tcp = t.udp = t.raw = t.unix_ = false;
+        t.*table = true;
+        out.push_back(std::move(t));
+    };
+    if (netstat_dialect(o)) {
+        for (auto t :
+             {&diag::Query::tcp, &diag::Query::udp, &diag::Query::raw, &diag::Query::unix_})
+            only(t);
+    } else {
+        for (auto t :
+             {&diag::Query::unix_, &diag::Query::raw, &diag::Query::udp, &diag::Query::tcp})
+            only(t);
     }
-    return 4;
+    return out;
+}
+
+/// Records handed on together: enough for stable ss column widths, small enough
+/// that a listing of any size stays within a few MiB (ss flushes every few MiB).
+constexpr std::size_t block_size = 4096;
+
+using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
+
+/// Streams every record that passes the filter, block by block, never holding
+/// the whole listing. The kernel already filtered by state (and bytecode);
+/// /proc and replay did not, so the filter runs here too.
+Result<void> for_each_block(diag::SocketSource& src, const std::vector<diag::Query>& queries,
+                            const filter::Filter& flt, const BlockFn& each) {
+    std::vector<SocketRecord> block;
+    block.reserve(block_size);
+    for (const auto& q : queries) {
+        auto res = src.dump_each(q, [&](std::span<SocketRecord> batch) -> Result<void> {
+            for (auto& rec : batch) {
+                if (!filter::matches(flt, rec)) continue;
+                block.push_back(std::move(rec));
+                if (block.size() == block_size) {
+                    each(block);
+                    block.clear();
+                }
+            }
+            return {};
+        });
+        if (!res) return res.error();
+    }
+    if (!block.empty()) each(block);
+    return {};
+}
+
+/// The whole matched listing in memory: for -s, --by and --kill, which need it all.
+Result<std::vector<SocketRecord>> collect(diag::SocketSource& src,
+                                          const std::vector<diag::Query>& queries,
+                                          const filter::Filter& flt) {
+    std::vector<SocketRecord> all;
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        std::move(block.begin(), block.end(), std::back_inserter(all));
+    });
+    if (!res) return res.error();
+    return all;
 }
 
 output::RenderOptions render_options(const Options& o, const diag::Query& q,
@@ -124,6 +192,10 @@ output::RenderOptions render_options(const Options& o, const diag::Query& q,
     // ss shows the Netid column unless exactly one table (unix counts as three).
     const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + (q.unix_ ? 3 : 0);
     r.show_netid = tables > 1;
+    r.show_state = !single_state(q.states);
+    r.netstat_scope = o.all         ? output::NetstatScope::all
+                      : o.listening ? output::NetstatScope::listening
+                                    : output::NetstatScope::connected;
     r.processes = o.processes;
     r.extended = o.extended;
     r.timers = o.timers;
@@ -135,14 +207,17 @@ output::RenderOptions render_options(const Options& o, const diag::Query& q,
     return r;
 }
 
+proc::OwnerMap scan_owners_of(const std::unordered_set<std::uint64_t>& inodes) {
+    if (inodes.empty()) return {};
+    return proc::scan_owners(inodes, proc::ScanOptions{});
+}
+
 void attach_processes(std::vector<SocketRecord>& records) {
     std::unordered_set<std::uint64_t> wanted;
     wanted.reserve(records.size());
     for (const auto& r : records)
         if (r.inode != 0) wanted.insert(r.inode);
-    if (wanted.empty()) return;
-    const auto owners = proc::scan_owners(wanted, proc::ScanOptions{});
-    proc::attach_owners(records, owners);
+    proc::attach_owners(records, scan_owners_of(wanted));
 }
 
 int kill_matched(const std::vector<SocketRecord>& records) {
@@ -155,6 +230,45 @@ int kill_matched(const std::vector<SocketRecord>& records) {
         }
     }
     return failed ? exit_runtime : 0;
+}
+
+int render_counts(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& all,
+                  StdoutSink& out) {
+    const auto resolver = output::make_system_resolver();
+    const auto ropts = render_options(o, q, resolver.get());
+    const output::Sink sink = [&out](std::string_view s) { out.write(s); };
+    if (o.summary)
+        output::render_summary(all, ropts, sink);
+    else
+        output::render_groups(all, *output::parse_group_by(o.by), ropts, sink);
+    return 0;
+}
+
+/// The listing, streamed: with -p a first pass collects the wanted inodes so
+/// /proc is scanned once for exactly those, then the second pass renders.
+int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& src,
+                   const std::vector<diag::Query>& queries, const filter::Filter& flt,
+                   StdoutSink& out) {
+    proc::OwnerMap owners;
+    if (o.processes) {
+        std::unordered_set<std::uint64_t> inodes;
+        auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+            for (const auto& r : block)
+                if (r.inode != 0) inodes.insert(r.inode);
+        });
+        if (!res) return fail(exit_runtime, "dump", res.error().message());
+        owners = scan_owners_of(inodes);
+    }
+    const auto resolver = output::make_system_resolver();
+    output::StreamRenderer renderer(render_options(o, q, resolver.get()),
+                                    [&out](std::string_view s) { out.write(s); });
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        if (o.processes) proc::attach_owners(block, std::move(owners));
+        renderer.add(block);
+    });
+    if (!res) return fail(exit_runtime, "dump", res.error().message());
+    renderer.finish();
+    return 0;
 }
 
 int run(const Options& o) {
@@ -180,30 +294,18 @@ int run(const Options& o) {
     }
     auto src = open_source(o);
     if (!src) return fail(exit_runtime, "open", src.error().message());
-    auto dumped = (*src)->dump(q);
-    if (!dumped) return fail(exit_runtime, "dump", dumped.error().message());
+    const auto queries = table_queries(o, q);
 
-    std::vector<SocketRecord> records = std::move(*dumped);
-    // The kernel already filtered by state (and bytecode); /proc and replay did not.
-    std::erase_if(records, [&](const SocketRecord& r) { return !filter::matches(*flt, r); });
-    std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-        return table_rank(a.netid) < table_rank(b.netid);
-    });
-
-    if (o.kill) return kill_matched(records);
-    if (o.processes || o.by == "process") attach_processes(records);
-
-    const auto resolver = output::make_system_resolver();
-    const auto ropts = render_options(o, q, resolver.get());
+    if (o.kill || o.summary || !o.by.empty()) {
+        auto all = collect(**src, queries, *flt);
+        if (!all) return fail(exit_runtime, "dump", all.error().message());
+        if (o.kill) return kill_matched(*all);
+        if (o.by == "process") attach_processes(*all);
+        StdoutSink out;
+        return render_counts(o, q, *all, out);
+    }
     StdoutSink out;
-    const output::Sink sink = [&out](std::string_view s) { out.write(s); };
-    if (o.summary)
-        output::render_summary(records, ropts, sink);
-    else if (!o.by.empty())
-        output::render_groups(records, *output::parse_group_by(o.by), ropts, sink);
-    else
-        output::render(records, ropts, sink);
-    return 0;
+    return stream_listing(o, q, **src, queries, *flt, out);
 }
 
 }  // namespace
