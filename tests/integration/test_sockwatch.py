@@ -594,5 +594,33 @@ def test_named_netns():
     harness.check_eq(len(res.stderr.strip().splitlines()), 1, res.stderr)
 
 
-if __name__ == "__main__":
-    harness.main()
+def test_filter_expression_selects_one_port():
+    harness.enter_new_netns()
+    lst = harness.free_listener()
+    other = harness.free_listener()
+    port = lst.getsockname()[1]
+    for source in (["--source", "poll", "-i", "0.02"], ["--source", "tracepoint", "-i", "0.05"]):
+        if "tracepoint" in source and os.geteuid() != 0:
+            continue
+        w = Watch(["--events"] + source + [f"( sport = :{port} or dport = :{port} )"])
+        c0, a0 = connect_pair(other)  # not selected
+        c, a = connect_pair(lst)
+        cl, cp = tuple_of(c)
+        w.wait_line(re.escape(f"{cl} {cp} ") + r"(\S+ -> )?ESTABLISHED$")
+        c.close()
+        a.close()
+        w.wait_line(re.escape(f"CHANGE tcp {cl} {cp} ") + r"\S+ -> TIME_WAIT")
+        w.stop()
+        lines = w.snapshot()
+        harness.check(lines, "events")
+        for line in lines:
+            f = line.split()
+            harness.check(f[3].endswith(f":{port}") or f[4].endswith(f":{port}"),
+                          f"{source}: {line!r} is not for port {port}")
+        for s_ in (c0, a0):
+            s_.close()
+    lst.close()
+    other.close()
+
+
+harness.main()
