@@ -16,8 +16,11 @@ using namespace std::chrono_literals;
 /// not report it twice.
 constexpr auto gone_memory = 10s;
 /// How long a tracepoint socket that never showed up in our dumps (another
-/// network namespace: the tracepoint is global) stays ignored.
-constexpr auto foreign_memory = 10min;
+/// network namespace: the tracepoint is global) stays ignored, and how many
+/// such sockets are remembered at most: forgetting one early only costs a
+/// short-lived row that ages out again.
+constexpr auto foreign_memory = std::chrono::seconds(60);
+constexpr std::size_t max_foreign = 1 << 16;
 /// Snapshots a tracepoint-only row may be missing from before it is dropped.
 constexpr int max_missed_snapshots = 2;
 
@@ -236,7 +239,7 @@ void settle_missing(TrackerImpl& m, std::uint64_t gen, Clock::time_point t,
         } else if (++row->missed >= max_missed_snapshots) {
             // Alive sockets of our namespace are in every dump: this one is not
             // ours (or never passed the query). Forget it, and its later events.
-            if (row->skaddr != 0) m.foreign[row->skaddr] = t;
+            if (row->skaddr != 0 && m.foreign.size() < max_foreign) m.foreign[row->skaddr] = t;
             m.remove(*row, t);
         }
     }
