@@ -307,7 +307,7 @@ TEST_CASE("count lines list every state in table order", "[watch]") {
     CHECK(json.back() == '}');
 }
 
-TEST_CASE("--warn rules parse any state spelling and reject bad input", "[watch]") {
+TEST_CASE("warn rules parse any state spelling and reject bad input", "[watch]") {
     auto r = parse_warn("CLOSE_WAIT>10");
     REQUIRE(r.ok());
     CHECK(r->state == TcpState::close_wait);
