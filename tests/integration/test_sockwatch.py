@@ -623,4 +623,39 @@ def test_filter_expression_selects_one_port():
     other.close()
 
 
+def first_row(screen):
+    lines = screen.splitlines()
+    return lines[1] if len(lines) > 1 else ""
+
+
+def test_live_screen_scrolls_with_keys():
+    harness.enter_new_netns()
+    harness.need("tmux")
+    listeners = [harness.free_listener() for _ in range(40)]  # more rows than the 12-line pane
+    sock = f"sockwatch-scroll-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    rc_file = f"/tmp/sockwatch-scroll-{os.getpid()}.rc"
+    harness.on_cleanup(lambda: os.path.exists(rc_file) and os.unlink(rc_file))
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "120", "-y", "12", "sh", "-c",
+         f"{harness.tool('sockwatch')} -i 0.1 --source poll; echo $? > {rc_file}")
+    harness.wait_for(lambda: "40 rows" in capture(sock), what="40 rows")
+    top = first_row(capture(sock))
+    tmux(sock, "send-keys", "-t", "w", "Down")
+    harness.wait_for(lambda: first_row(capture(sock)) != top, what="Down to scroll")
+    second = first_row(capture(sock))
+    tmux(sock, "send-keys", "-t", "w", "NPage")
+    harness.wait_for(lambda: first_row(capture(sock)) not in (top, second), what="PgDn to scroll")
+    tmux(sock, "send-keys", "-t", "w", "End")
+    last = sorted(l.getsockname()[1] for l in listeners)[-1]
+    harness.wait_for(lambda: f":{last} " in capture(sock).splitlines()[-2], what="End: the last row")
+    tmux(sock, "send-keys", "-t", "w", "PPage", "Home")
+    harness.wait_for(lambda: first_row(capture(sock)) == top, what="Home: back to the top")
+    tmux(sock, "send-keys", "-t", "w", "Up")  # at the top: stays
+    tmux(sock, "send-keys", "-t", "w", "q")
+    harness.wait_for(lambda: os.path.exists(rc_file) and open(rc_file).read().strip(), what="exit")
+    harness.check_eq(open(rc_file).read().strip(), "0", "exit status after q")
+    for l in listeners:
+        l.close()
+
+
 harness.main()
