@@ -88,15 +88,15 @@ bool single_state(StateMask m) {
     return shown != 0 && (shown & (shown - 1)) == 0;
 }
 
-/// The filter words: from -F FILE (split on white space) and the command line.
+/// The filter words: from -F FILE ('#' lines are comments) and the command line.
 Result<std::vector<std::string>> filter_words(const Options& o) {
     std::vector<std::string> words;
     if (!o.filter_file.empty()) {
-        std::ifstream in(o.filter_file);
+        std::ifstream in(o.filter_file, std::ios::binary);
         if (!in) return errno_error("-F " + o.filter_file);
-        std::string w;
-        while (in >> w)
-            words.push_back(w);
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        if (in.bad()) return errno_error("-F " + o.filter_file);
+        words = filter::split_filter_text(text);
     }
     words.insert(words.end(), o.filter.begin(), o.filter.end());
     return words;
@@ -138,17 +138,29 @@ constexpr std::size_t block_size = 4096;
 
 using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
 
+/// What each record still has to pass in user space. The kernel already applied the
+/// state mask and the bytecode to netlink's inet sockets; ss checks them again, and so
+/// do we unless --filter-path kernel. Unix, /proc and replay records always need it.
+struct UserFilter {
+    filter::Filter full;
+    filter::Filter states_only;  ///< for netlink inet records with --filter-path kernel
+    bool trust_kernel = false;
+
+    [[nodiscard]] bool pass(const SocketRecord& r) const {
+        return filter::matches(trust_kernel && r.netid != Netid::unix_ ? states_only : full, r);
+    }
+};
+
 /// Streams every record that passes the filter, block by block, never holding
-/// the whole listing. The kernel already filtered by state (and bytecode);
-/// /proc and replay did not, so the filter runs here too.
+/// the whole listing.
 Result<void> for_each_block(diag::SocketSource& src, const std::vector<diag::Query>& queries,
-                            const filter::Filter& flt, const BlockFn& each) {
+                            const UserFilter& flt, const BlockFn& each) {
     std::vector<SocketRecord> block;
     block.reserve(block_size);
     for (const auto& q : queries) {
         auto res = src.dump_each(q, [&](std::span<SocketRecord> batch) -> Result<void> {
             for (auto& rec : batch) {
-                if (!filter::matches(flt, rec)) continue;
+                if (!flt.pass(rec)) continue;
                 block.push_back(std::move(rec));
                 if (block.size() == block_size) {
                     each(block);
@@ -166,7 +178,7 @@ Result<void> for_each_block(diag::SocketSource& src, const std::vector<diag::Que
 /// The whole matched listing in memory: for -s, --by and --kill, which need it all.
 Result<std::vector<SocketRecord>> collect(diag::SocketSource& src,
                                           const std::vector<diag::Query>& queries,
-                                          const filter::Filter& flt) {
+                                          const UserFilter& flt) {
     std::vector<SocketRecord> all;
     auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
         std::move(block.begin(), block.end(), std::back_inserter(all));
@@ -220,16 +232,30 @@ void attach_processes(std::vector<SocketRecord>& records) {
     proc::attach_owners(records, scan_owners_of(wanted));
 }
 
-int kill_matched(const std::vector<SocketRecord>& records) {
+/// SOCK_DESTROY every matched inet socket (the kernel cannot destroy unix sockets;
+/// ss -K skips them too). Keeps in `records` the ones destroyed, to list like ss -K.
+int kill_matched(std::vector<SocketRecord>& records) {
+    std::erase_if(records, [](const SocketRecord& r) { return r.netid == Netid::unix_; });
     if (records.empty()) return fail(exit_runtime, "kill", "no socket matched the filter");
-    int failed = 0;
-    for (const auto& r : records) {
+    std::size_t failed = 0;
+    std::erase_if(records, [&](const SocketRecord& r) {
         auto res = diag::destroy_socket(r);
-        if (!res) {
-            if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
-        }
-    }
+        // ENOENT: the socket closed between the dump and now, which is what we wanted.
+        if (res || res.error().code == std::errc::no_such_file_or_directory) return !res;
+        if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
+        return true;
+    });
     return failed ? exit_runtime : 0;
+}
+
+/// The sockets --kill destroyed, listed as the listing would show them.
+void render_list(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& records,
+                 StdoutSink& out) {
+    const auto resolver = output::make_system_resolver();
+    output::StreamRenderer renderer(render_options(o, q, resolver.get()),
+                                    [&out](std::string_view s) { out.write(s); });
+    renderer.add(records);
+    renderer.finish();
 }
 
 int render_counts(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& all,
@@ -247,7 +273,7 @@ int render_counts(const Options& o, const diag::Query& q, const std::vector<Sock
 /// The listing, streamed: with -p a first pass collects the wanted inodes so
 /// /proc is scanned once for exactly those, then the second pass renders.
 int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& src,
-                   const std::vector<diag::Query>& queries, const filter::Filter& flt,
+                   const std::vector<diag::Query>& queries, const UserFilter& flt,
                    StdoutSink& out) {
     proc::OwnerMap owners;
     if (o.processes) {
@@ -276,13 +302,16 @@ int run(const Options& o) {
     if (!words) return fail(exit_usage, "filter", words.error().message());
     if (o.kill && words->empty())
         return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
-    auto flt = filter::parse(*words, default_states(o));
-    if (!flt) return fail(exit_usage, "filter", flt.error().context);
-
     diag::Query q;
     choose_tables(o, q);
+    // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
+    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports.
+    filter::ParseOptions popts;
+    popts.unix_only = o.unix_;
+    auto flt = filter::parse(*words, default_states(o), popts);
+    if (!flt) return fail(exit_usage, "filter", flt.error().context);
     q.states = flt->states;
-    q.bytecode = filter::compile_bytecode(*flt);
+    if (o.filter_path != "user") q.bytecode = filter::compile_bytecode(*flt);
 
     if (!o.netns.empty()) {
         if (auto r = diag::enter_netns(o.netns); !r)
@@ -295,17 +324,30 @@ int run(const Options& o) {
     auto src = open_source(o);
     if (!src) return fail(exit_runtime, "open", src.error().message());
     const auto queries = table_queries(o, q);
+    UserFilter uflt{*flt, *flt, false};
+    if (o.filter_path == "kernel") {
+        if ((*src)->name() != "netlink")
+            return fail(exit_runtime, "filter",
+                        fmt::format("--filter-path kernel needs netlink, not {}", (*src)->name()));
+        uflt.states_only.expr = nullptr;
+        uflt.trust_kernel = !q.bytecode.empty();
+    }
 
     if (o.kill || o.summary || !o.by.empty()) {
-        auto all = collect(**src, queries, *flt);
+        auto all = collect(**src, queries, uflt);
         if (!all) return fail(exit_runtime, "dump", all.error().message());
-        if (o.kill) return kill_matched(*all);
+        if (o.kill) {
+            const int status = kill_matched(*all);
+            StdoutSink out;
+            if (!all->empty()) render_list(o, q, *all, out);
+            return status;
+        }
         if (o.by == "process") attach_processes(*all);
         StdoutSink out;
         return render_counts(o, q, *all, out);
     }
     StdoutSink out;
-    return stream_listing(o, q, **src, queries, *flt, out);
+    return stream_listing(o, q, **src, queries, uflt, out);
 }
 
 }  // namespace
