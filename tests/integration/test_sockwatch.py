@@ -22,12 +22,35 @@ NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
           "--inh-caps=-all", "--bounding-set=-all"]
 
 
+def spawn_sockwatch(argv, **kw):
+    """Starts sockwatch and stops it with SIGTERM at the end of the test.
+
+    harness.spawn ends processes with SIGKILL, which would leave the tracefs
+    instance behind (the next start removes it, but a test must clean up).
+    """
+    kw.setdefault("stdin", subprocess.DEVNULL)
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    p = subprocess.Popen(argv, **kw)
+
+    def stop():
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=10)
+    harness.on_cleanup(stop)
+    return p
+
+
 class Watch:
     """A running sockwatch whose stdout lines are collected by a thread."""
 
     def __init__(self, args, prefix=(), env=None):
-        self.proc = harness.spawn(list(prefix) + [harness.tool("sockwatch")] + list(args),
-                                  env=env)
+        self.proc = spawn_sockwatch(list(prefix) + [harness.tool("sockwatch")] + list(args),
+                                    env=env)
         self.lines = []
         self.lock = threading.Lock()
         # The sources line is printed after the baseline snapshot: ready.
@@ -325,8 +348,8 @@ def test_warn_close_wait_exits_3():
     ten = harness.run([harness.tool("sockwatch"), "--events", "--warn", "CLOSE_WAIT>10",
                        "-i", "0.05", "--duration", "0.5"])
     harness.check_eq(ten.returncode, 0, f"10 is not more than 10: {ten.stderr}")
-    w = harness.spawn([harness.tool("sockwatch"), "--events", "--warn", "CLOSE_WAIT>10",
-                       "--warn", "LISTEN>5", "-i", "0.05"])
+    w = spawn_sockwatch([harness.tool("sockwatch"), "--events", "--warn", "CLOSE_WAIT>10",
+                         "--warn", "LISTEN>5", "-i", "0.05"])
     harness.read_line_with_deadline(w.stderr, 10, "the sources line")
     add_close_waits(1)
     rc = w.wait(timeout=10)
@@ -408,8 +431,8 @@ def test_memory_flat_under_churn():
     harness.enter_new_netns()
     secs = float(os.environ.get("SOCKWATCH_CHURN_SECS", "60"))
     source = "tracepoint" if os.geteuid() == 0 else "auto"
-    p = harness.spawn([harness.tool("sockwatch"), "--events", "--source", source, "-i", "0.1"],
-                      stdout=subprocess.DEVNULL)
+    p = spawn_sockwatch([harness.tool("sockwatch"), "--events", "--source", source, "-i", "0.1"],
+                        stdout=subprocess.DEVNULL)
     harness.read_line_with_deadline(p.stderr, 10, "the sources line")
     lst = harness.free_listener(backlog=256)
     linger = struct.pack("ii", 1, 0)  # abortive close: no TIME_WAIT pile-up to measure
