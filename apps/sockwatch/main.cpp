@@ -1,0 +1,103 @@
+// sockwatch: live view and event stream of socket state changes (DESIGN.md section 1.3).
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+
+#include "options.hpp"
+#include "socklab/diag.hpp"
+#include "socklab/filter.hpp"
+#include "socklab/watch.hpp"
+
+namespace sockwatch {
+namespace {
+
+/// SIGINT, SIGTERM and SIGHUP arrive on a signalfd the main loop polls, so
+/// the tracefs instance is removed by ordinary code, not in a handler.
+socklab::Result<socklab::Fd> block_stop_signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int s : {SIGINT, SIGTERM, SIGHUP})
+        sigaddset(&set, s);
+    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return socklab::errno_error("sigprocmask");
+    socklab::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!fd) return socklab::errno_error("signalfd");
+    return fd;
+}
+
+socklab::diag::Query make_query(const Options& o) {
+    socklab::diag::Query q;
+    q.tcp = o.tcp;
+    q.udp = o.udp;
+    q.ipv4 = o.ipv4;
+    q.ipv6 = o.ipv6;
+    q.states = o.filter.states;
+    q.bytecode = socklab::filter::compile_bytecode(o.filter);
+    return q;
+}
+
+int run(const Options& o) {
+    if (!o.netns.empty()) {
+        if (auto r = socklab::diag::enter_netns(o.netns); !r) {
+            print_error(r.error());
+            return exit_failure;
+        }
+    }
+    auto stop = block_stop_signals();
+    if (!stop) {
+        print_error(stop.error());
+        return exit_failure;
+    }
+    auto source = socklab::diag::open_source(socklab::diag::SourceKind::automatic);
+    if (!source) {
+        print_error(source.error());
+        return exit_failure;
+    }
+    socklab::watch::MonitorOptions mo;
+    mo.query = make_query(o);
+    mo.interval = o.interval;
+    mo.source = o.source;
+    mo.accept = [filter = o.filter, tcp = o.tcp, udp = o.udp, v4 = o.ipv4,
+                 v6 = o.ipv6](const socklab::SocketRecord& r) {
+        const bool proto =
+            r.netid == socklab::Netid::tcp ? tcp : (r.netid == socklab::Netid::udp && udp);
+        const bool fam = r.family == socklab::Family::inet ? v4 : v6;
+        return proto && fam && socklab::filter::matches(filter, r);
+    };
+    auto monitor = socklab::watch::Monitor::open(std::move(source).value(), std::move(mo));
+    if (!monitor) {
+        print_error(monitor.error());
+        return exit_failure;
+    }
+    auto baseline = (*monitor)->start();
+    if (!baseline) {
+        print_error(baseline.error());
+        return exit_failure;
+    }
+    const int rc = o.mode == Mode::live
+                       ? run_live(**monitor, o, stop->get(), std::move(baseline).value())
+                       : run_stream(**monitor, o, stop->get());
+    if (auto r = (*monitor)->close(); !r) {
+        print_error(r.error());
+        return rc == exit_ok ? exit_failure : rc;
+    }
+    return rc;
+}
+
+}  // namespace
+}  // namespace sockwatch
+
+int main(int argc, char** argv) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE we handle, not a death
+    auto parsed = sockwatch::parse_options(argc, argv);
+    if (const int* rc = std::get_if<int>(&parsed)) return *rc;
+    try {
+        return sockwatch::run(std::get<sockwatch::Options>(parsed));
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "sockwatch: {}\n", e.what());
+        return sockwatch::exit_failure;
+    }
+}

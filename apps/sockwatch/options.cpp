@@ -1,0 +1,136 @@
+// sockwatch: CLI11 parsing and validation (one place, one message per conflict).
+#include <fmt/format.h>
+#include <unistd.h>
+#include <CLI/CLI.hpp>
+
+#include <cctype>
+#include <cstdio>
+
+#include "options.hpp"
+
+namespace sockwatch {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// -i accepts down to 10 ms: below that a dump of a busy host takes longer
+/// than the interval and polling would never sleep.
+constexpr auto min_interval = 10ms;
+
+int usage(const std::string& what) {
+    fmt::print(stderr, "sockwatch: {} (see --help)\n", what);
+    return exit_usage;
+}
+
+struct Raw {
+    std::string interval = "1";
+    std::string source = "auto";
+    std::string color = "auto";
+    std::string duration;
+    std::string count;
+    std::vector<std::string> warns;
+    bool events = false, counts = false, tcp = false, udp = false, v4 = false, v6 = false;
+};
+
+/// Turns the raw strings into typed options; returns an error message or "".
+std::string validate(const Raw& raw, Options& o) {
+    auto interval = socklab::parse_duration(raw.interval);
+    if (!interval) return fmt::format("-i: {}", interval.error().context);
+    if (*interval < min_interval)
+        return fmt::format("-i: '{}' is below the minimum of 0.01 seconds", raw.interval);
+    o.interval = *interval;
+    auto source = socklab::watch::parse_source_choice(raw.source);
+    if (!source)
+        return fmt::format("--source: '{}' is not one of auto, poll, tracepoint", raw.source);
+    o.source = *source;
+    if (raw.color == "auto")
+        o.color = ColorChoice::automatic;
+    else if (raw.color == "always")
+        o.color = ColorChoice::always;
+    else if (raw.color == "never")
+        o.color = ColorChoice::never;
+    else
+        return fmt::format("--color: '{}' is not one of auto, always, never", raw.color);
+    if (!raw.duration.empty()) {
+        auto d = socklab::parse_duration(raw.duration);
+        if (!d) return fmt::format("--duration: {}", d.error().context);
+        o.duration = *d;
+    }
+    if (!raw.count.empty()) {
+        auto n = socklab::parse_uint(raw.count, 1, UINT64_MAX);
+        if (!n) return fmt::format("--count: {}", n.error().context);
+        o.count = *n;
+    }
+    for (const auto& w : raw.warns) {
+        auto rule = socklab::watch::parse_warn(w);
+        if (!rule) return fmt::format("--warn: {}", rule.error().context);
+        o.warns.push_back(*rule);
+    }
+    if (raw.counts && raw.events) return "cannot use --counts and --events";
+    if (raw.tcp || raw.udp) {
+        o.tcp = raw.tcp;
+        o.udp = raw.udp;
+    }
+    if (raw.v4 != raw.v6) {
+        o.ipv4 = raw.v4;
+        o.ipv6 = raw.v6;
+    }
+    auto filter = socklab::filter::parse(o.filter_words, socklab::all_states_mask);
+    if (!filter) return fmt::format("filter: {}", filter.error().context);
+    o.filter = std::move(filter).value();
+    // Off a terminal the live table makes no sense: events, as `ss -E` would.
+    if (raw.counts)
+        o.mode = Mode::counts;
+    else if (raw.events || o.jsonl || ::isatty(STDOUT_FILENO) == 0)
+        o.mode = Mode::events;
+    return {};
+}
+
+}  // namespace
+
+std::variant<Options, int> parse_options(int argc, char** argv) {
+    CLI::App app{"sockwatch: live view and event stream of socket state changes", "sockwatch"};
+    app.set_version_flag("--version", std::string("sockwatch ") + SOCKLAB_VERSION);
+    Options o;
+    Raw raw;
+    app.add_option("-i,--interval", raw.interval, "Seconds between polls (default 1, min 0.01)");
+    app.add_flag("--events", raw.events, "One line per event even on a terminal");
+    app.add_flag("--jsonl", o.jsonl, "Events (or counts) as JSON lines");
+    app.add_flag("--counts", raw.counts, "One line of per-state counts per interval");
+    app.add_option("--warn", raw.warns, "STATE>N: exit 3 when the count of STATE exceeds N")
+        ->expected(1)
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    app.add_option("--source", raw.source, "auto, poll or tracepoint");
+    app.add_option("--duration", raw.duration, "Stop after this long (1.5, 250ms, 2m)");
+    app.add_option("--count", raw.count, "Stop after N events");
+    app.add_option("-N,--net", o.netns, "Watch inside the named network namespace");
+    app.add_option("--color", raw.color, "auto, always or never (NO_COLOR also turns it off)");
+    app.add_flag("-t,--tcp", raw.tcp, "TCP sockets (the default)");
+    app.add_flag("-u,--udp", raw.udp, "UDP sockets");
+    app.add_flag("-4,--ipv4", raw.v4, "IPv4 only");
+    app.add_flag("-6,--ipv6", raw.v6, "IPv6 only");
+    app.add_option("filter", o.filter_words, "FILTER: the sockls filter language");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        return usage(e.what());
+    }
+    if (auto err = validate(raw, o); !err.empty()) return usage(err);
+    return o;
+}
+
+void print_error(const socklab::Error& e) {
+    std::string why = e.code ? e.code.message() : "unknown error";
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    if (e.context.empty())
+        fmt::print(stderr, "sockwatch: {}\n", why);
+    else
+        fmt::print(stderr, "sockwatch: {}: {}\n", e.context, why);
+}
+
+}  // namespace sockwatch

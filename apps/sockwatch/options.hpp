@@ -1,0 +1,57 @@
+// sockwatch: the command line, parsed and validated into one options struct.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "socklab/core.hpp"
+#include "socklab/filter.hpp"
+#include "socklab/watch.hpp"
+
+namespace sockwatch {
+
+enum class Mode { live, events, counts };
+enum class ColorChoice { automatic, always, never };
+
+struct Options {
+    Mode mode = Mode::live;
+    bool jsonl = false;
+    bool tcp = true;
+    bool udp = false;
+    bool ipv4 = true;
+    bool ipv6 = true;
+    std::chrono::nanoseconds interval = std::chrono::seconds(1);
+    socklab::watch::SourceChoice source = socklab::watch::SourceChoice::automatic;
+    std::vector<socklab::watch::WarnRule> warns;
+    std::optional<std::chrono::nanoseconds> duration;
+    std::optional<std::uint64_t> count;
+    std::string netns;
+    ColorChoice color = ColorChoice::automatic;
+    socklab::filter::Filter filter;
+    std::vector<std::string> filter_words;
+};
+
+/// Exit codes (DESIGN.md section 5).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
+inline constexpr int exit_usage = 2;
+inline constexpr int exit_warn = 3;
+
+/// Parses argv. On --help/--version/usage errors prints and returns the exit code.
+[[nodiscard]] std::variant<Options, int> parse_options(int argc, char** argv);
+
+/// "sockwatch: what: why" on stderr.
+void print_error(const socklab::Error& e);
+
+/// Runs the event stream or --counts; returns the exit code.
+[[nodiscard]] int run_stream(socklab::watch::Monitor& monitor, const Options& options,
+                             int signal_fd);
+/// Runs the full-screen live table; returns the exit code.
+[[nodiscard]] int run_live(socklab::watch::Monitor& monitor, const Options& options, int signal_fd,
+                           std::vector<socklab::watch::Event> baseline);
+
+}  // namespace sockwatch

@@ -1,0 +1,139 @@
+// term: the live table (pure model, rendered to lines) and the ncurses screen it is painted on.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "socklab/core.hpp"
+#include "socklab/filter.hpp"
+#include "socklab/model.hpp"
+#include "socklab/watch.hpp"
+
+namespace socklab::term {
+
+using Clock = watch::Clock;
+
+/// How a row is highlighted: new green, changed yellow, closed red (then removed).
+enum class Mark : std::uint8_t { none, added, changed, closed };
+
+/// The `s` key cycles through these.
+enum class SortKey : std::uint8_t { local, remote, state, proto, process };
+/// "local" "remote" "state" "proto" "process".
+[[nodiscard]] std::string_view sort_key_name(SortKey key);
+
+/// One painted line.
+struct Line {
+    std::string text;
+    Mark mark = Mark::none;
+    bool bold = false;  ///< the header and the status line
+};
+
+/// What the status line says besides the counts.
+struct StatusInfo {
+    std::string sources;  ///< "destroy+poll"
+    std::chrono::nanoseconds interval{};
+    bool paused = false;
+    std::string prompt;   ///< non-empty while the user types a filter: "/state est"
+    std::string message;  ///< a one-shot message (a filter error)
+};
+
+/// The rows of the live screen: fed with events, highlighted for a moment,
+/// sorted, filtered and scrolled. Pure: time comes in as arguments, output is
+/// lines of text; unit tested without a terminal.
+class LiveTable {
+  public:
+    /// `flash`: how long a new, changed or closed row stays highlighted.
+    explicit LiveTable(std::chrono::milliseconds flash = std::chrono::seconds(2));
+
+    /// Applies events; `mark` false for the baseline snapshot (no highlight).
+    void apply(std::span<const watch::Event> events, Clock::time_point now, bool mark = true);
+    /// Clears expired highlights and removes closed rows whose moment has passed.
+    void expire(Clock::time_point now);
+    /// Inodes of rows that have no process name yet (0 never listed).
+    [[nodiscard]] std::vector<std::uint64_t> inodes_without_process() const;
+    /// Sets the process column of rows by inode ("nginx/1234").
+    void set_processes(const std::unordered_map<std::uint64_t, std::string>& by_inode);
+
+    void cycle_sort();
+    [[nodiscard]] SortKey sort() const noexcept { return sort_; }
+    /// Parses `text` as sockls FILTER words (empty clears). On error the old
+    /// filter stays and the error says where.
+    [[nodiscard]] Result<void> set_filter(std::string_view text);
+    [[nodiscard]] const std::string& filter_text() const noexcept { return filter_text_; }
+    /// Moves the first shown row by `delta` rows (clamped when rendering).
+    void scroll(long delta);
+    void scroll_to(long row);
+
+    [[nodiscard]] std::size_t size() const noexcept { return rows_.size(); }
+    /// Header, rows and status line for a terminal of `height` x `width`.
+    [[nodiscard]] std::vector<Line> render(int width, int height, const StatusInfo& status) const;
+
+  private:
+    struct Row {
+        SocketRecord socket;
+        TcpState state = TcpState::unknown;
+        Mark mark = Mark::none;
+        Clock::time_point mark_until;
+        std::string process;
+    };
+    [[nodiscard]] std::vector<const Row*> visible() const;
+
+    std::chrono::milliseconds flash_;
+    std::unordered_map<std::uint64_t, Row> rows_;
+    SortKey sort_ = SortKey::local;
+    filter::Filter filter_;
+    bool has_filter_ = false;
+    std::string filter_text_;
+    long top_ = 0;
+};
+
+/// Keys the live screen understands; letters (q p s /) come as Key::character.
+enum class Key {
+    none,
+    up,
+    down,
+    page_up,
+    page_down,
+    home,
+    end,
+    resize,
+    enter,
+    escape,
+    backspace,
+    character
+};
+struct KeyPress {
+    Key key = Key::none;
+    char ch = 0;  ///< for Key::character (printable ASCII)
+};
+
+/// The ncurses screen: owns the terminal from open() to destruction (endwin).
+class Screen {
+  public:
+    /// Initialises ncurses on the terminal; colour only when `color` and the
+    /// terminal has it.
+    [[nodiscard]] static Result<std::unique_ptr<Screen>> open(bool color);
+    ~Screen();
+    Screen(const Screen&) = delete;
+    Screen& operator=(const Screen&) = delete;
+
+    /// Paints the lines (ncurses sends only what changed: no flicker).
+    void draw(std::span<const Line> lines);
+    /// The next key without blocking (Key::none when there is none).
+    [[nodiscard]] KeyPress read_key();
+    [[nodiscard]] int rows() const;
+    [[nodiscard]] int cols() const;
+
+  private:
+    Screen() = default;
+    bool color_ = false;
+};
+
+}  // namespace socklab::term

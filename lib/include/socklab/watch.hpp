@@ -1,0 +1,178 @@
+// watch: socket rows keyed by cookie, diffed and merged into NEW / CHANGE / GONE events.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "socklab/core.hpp"
+#include "socklab/diag.hpp"
+#include "socklab/events.hpp"
+#include "socklab/model.hpp"
+
+namespace socklab::watch {
+
+using Clock = std::chrono::system_clock;
+using diag::EventOrigin;
+
+enum class EventKind : std::uint8_t { new_, change, gone };
+/// "NEW" "CHANGE" "GONE".
+[[nodiscard]] std::string_view event_kind_name(EventKind kind);
+
+/// One event of the stream (DESIGN.md section 5).
+struct Event {
+    Clock::time_point time;
+    EventKind kind = EventKind::new_;
+    TcpState old_state = TcpState::unknown;  ///< meaningful on CHANGE and GONE
+    TcpState state = TcpState::unknown;      ///< CLOSE on GONE
+    EventOrigin origin = EventOrigin::poll;
+    std::uint64_t row = 0;  ///< the Tracker's row id: stable for the row's life
+    SocketRecord socket;
+};
+
+/// Per-state counts, indexed by kernel state number (display states only).
+using StateCounts = std::array<std::uint64_t, kernel_state_count>;
+
+/// The merged view of every source: rows keyed by socket cookie (tracepoint rows
+/// by kernel address until a snapshot tells their cookie). Pure: no I/O, no
+/// clock; every input carries its time. Memory is bounded by the live sockets:
+/// GONE rows are removed, rows only the tracepoint knew are aged out when
+/// snapshots taken after their last event do not contain them.
+class Tracker {
+  public:
+    /// `accept` decides whether a socket the tracker does not know yet is
+    /// tracked (the user's filter); null accepts everything.
+    explicit Tracker(std::function<bool(const SocketRecord&)> accept = {});
+    ~Tracker();
+    Tracker(Tracker&&) noexcept;
+    Tracker& operator=(Tracker&&) noexcept;
+    Tracker(const Tracker&) = delete;
+    Tracker& operator=(const Tracker&) = delete;
+
+    /// Applies a full dump: NEW for unknown sockets, CHANGE for state changes,
+    /// GONE (source poll) for rows missing from it. A row whose last event is
+    /// newer than the snapshot keeps its state (the dump raced the event).
+    /// A row the tracepoint or the destroy group saw leave FIN_WAIT1/FIN_WAIT2/
+    /// CLOSING is settled here: the kernel gives the TIME_WAIT minisocket the
+    /// full socket's cookie and 4-tuple, so it is either in this dump in
+    /// TIME_WAIT (a CHANGE) or it is gone.
+    [[nodiscard]] std::vector<Event> apply_snapshot(const diag::Snapshot& snapshot);
+    /// Applies one destroy message (see diag::DestroyListener).
+    [[nodiscard]] std::vector<Event> apply_destroyed(const diag::DestroyedSocket& destroyed);
+    /// Applies one tracepoint transition.
+    [[nodiscard]] std::vector<Event> apply_transition(const diag::StateTransition& transition);
+
+    /// With the destroy groups running next to the tracepoint: hold the events
+    /// of a tracepoint row until a dump or a destroy message (both of our own
+    /// network namespace) shows the socket, because the tracepoint reports
+    /// every namespace. Rows never vouched for are dropped with their events.
+    void confirm_tracepoint_rows(bool on);
+
+    /// Live rows (not the ones waiting for the next snapshot to settle).
+    [[nodiscard]] StateCounts counts() const;
+    /// Every row the tracker holds, settled or not (for the memory bound).
+    [[nodiscard]] std::size_t size() const noexcept;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+/// The text event line: `2026-11-23T12:00:01.123456 CHANGE tcp 127.0.0.1:6666
+/// 127.0.0.1:54321 ESTABLISHED -> CLOSE_WAIT` (GONE: `OLD -> CLOSE`, NEW: the
+/// state alone). IPv6 endpoints are bracketed: `[::1]:6666`.
+[[nodiscard]] std::string format_event_text(const Event& event);
+/// One JSON object: time, event, old_state (CHANGE, GONE), state, source, then
+/// netid family local_addr local_port peer_addr peer_port recv_q send_q inode
+/// uid cookie.
+[[nodiscard]] std::string format_event_json(const Event& event);
+/// "127.0.0.1:6666", "[::1]:6666", "*:22".
+[[nodiscard]] std::string format_endpoint(const SocketRecord& record, const Endpoint& endpoint);
+
+/// The states shown by --counts and the status line, in state-table order.
+[[nodiscard]] std::span<const TcpState> counted_states();
+/// `TIME ESTABLISHED=3 SYN_SENT=0 ...` (every counted state).
+[[nodiscard]] std::string format_counts_text(Clock::time_point time, const StateCounts& counts);
+/// `{"time":"...","counts":{"ESTABLISHED":3,...}}`.
+[[nodiscard]] std::string format_counts_json(Clock::time_point time, const StateCounts& counts);
+
+/// `--warn STATE>N`: crossed when the count of STATE exceeds N.
+struct WarnRule {
+    TcpState state = TcpState::unknown;
+    std::uint64_t limit = 0;
+};
+/// Parses "CLOSE_WAIT>10" (any state spelling, spaces allowed around `>`).
+[[nodiscard]] Result<WarnRule> parse_warn(std::string_view text);
+/// The first rule the counts cross, if any.
+[[nodiscard]] std::optional<WarnRule> crossed(std::span<const WarnRule> rules,
+                                              const StateCounts& counts);
+
+/// Which sources --source asks for.
+enum class SourceChoice { automatic, poll, tracepoint };
+/// "auto" "poll" "tracepoint".
+[[nodiscard]] std::optional<SourceChoice> parse_source_choice(std::string_view name);
+
+struct MonitorOptions {
+    diag::Query query;
+    std::chrono::nanoseconds interval = std::chrono::seconds(1);
+    SourceChoice source = SourceChoice::automatic;
+    /// The user's filter (see Tracker); null accepts everything.
+    std::function<bool(const SocketRecord&)> accept;
+};
+
+/// What one Monitor::step() produced.
+struct Step {
+    std::vector<Event> events;
+    bool polled = false;  ///< a snapshot was applied: counts are fresh
+    /// For each of step()'s extra descriptors: it is readable.
+    std::vector<bool> extra_ready;
+    /// Trouble worth one line to the user ("destroy group overflowed...").
+    std::vector<std::string> warnings;
+};
+
+/// Runs the sources and the Tracker: polls at the interval and reads the event
+/// sources as they become readable. Owns the sources; close() (or the
+/// destructor) removes the tracefs instance. Not thread-safe.
+class Monitor {
+  public:
+    /// automatic: the tracepoint when a private tracefs instance can be made
+    /// (root), else the destroy groups; polling always. tracepoint: fails when
+    /// the instance cannot be made. poll: polling alone.
+    [[nodiscard]] static Result<std::unique_ptr<Monitor>> open(
+        std::unique_ptr<diag::SocketSource> source, MonitorOptions options);
+    ~Monitor();
+    Monitor(const Monitor&) = delete;
+    Monitor& operator=(const Monitor&) = delete;
+
+    /// "tracepoint+poll", "destroy+poll" or "poll".
+    [[nodiscard]] std::string sources() const;
+    /// Why a richer source is not in use, one line each ("tracepoint: mkdir ...:
+    /// Permission denied").
+    [[nodiscard]] const std::vector<std::string>& notes() const;
+    /// The tracefs instance directory, empty without the tracepoint.
+    [[nodiscard]] std::string trace_instance() const;
+
+    /// Takes the first snapshot: its rows come back as NEW events (the baseline).
+    [[nodiscard]] Result<std::vector<Event>> start();
+    /// Blocks until a poll is due, a source has data, or one of `extra_fds` is
+    /// readable (a signalfd, the terminal); then applies what arrived.
+    [[nodiscard]] Result<Step> step(std::span<const int> extra_fds);
+    [[nodiscard]] const Tracker& tracker() const noexcept;
+    /// Stops the tracepoint and removes its instance; safe to call twice.
+    [[nodiscard]] Result<void> close();
+
+  private:
+    Monitor();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace socklab::watch

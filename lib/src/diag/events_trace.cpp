@@ -1,0 +1,312 @@
+// events: the sock:inet_sock_set_state tracepoint through a private tracefs instance.
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "socklab/events.hpp"
+
+namespace socklab::diag {
+
+namespace {
+
+constexpr const char* tracefs_root = "/sys/kernel/tracing";
+constexpr const char* instance_prefix = "sockwatch-";
+/// statfs f_type of tracefs (include/uapi/linux/magic.h TRACEFS_MAGIC).
+constexpr long tracefs_magic = 0x74726163;
+constexpr std::string_view event_marker = "inet_sock_set_state:";
+
+/// "0x1f" (the `fields` option) or "31".
+std::optional<std::uint64_t> parse_number(std::string_view v) {
+    int base = 10;
+    if (v.size() > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        base = 16;
+        v.remove_prefix(2);
+    }
+    std::uint64_t out = 0;
+    const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), out, base);
+    if (ec != std::errc() || p != v.data() + v.size()) return std::nullopt;
+    return out;
+}
+
+/// "TCP_FIN_WAIT1" (the print format's symbols) or "0x4".
+std::optional<TcpState> parse_trace_state(std::string_view v) {
+    if (auto n = parse_number(v)) return state_from_kernel(static_cast<unsigned>(*n));
+    if (v.substr(0, 4) != "TCP_") return std::nullopt;
+    v.remove_prefix(4);
+    if (v == "NEW_SYN_RECV") return TcpState::new_syn_recv;
+    return parse_state(v);
+}
+
+/// "127.0.0.1" (print format) or "0x100007f": the __u8[4] array read as a
+/// host-order u32 by the `fields` option, so its bytes are in memory order.
+std::optional<IpAddr> parse_v4(std::string_view v) {
+    if (auto n = parse_number(v)) {
+        IpAddr a;
+        const auto raw = static_cast<std::uint32_t>(*n);
+        std::memcpy(a.bytes.data(), &raw, 4);
+        return a;
+    }
+    auto a = IpAddr::parse(v);
+    if (!a || a->family != Family::inet) return std::nullopt;
+    return a;
+}
+
+std::optional<std::chrono::nanoseconds> parse_timestamp(std::string_view v) {
+    const auto dot = v.find('.');
+    const auto secs = parse_number(v.substr(0, dot));
+    if (!secs) return std::nullopt;
+    std::uint64_t frac_ns = 0;
+    if (dot != std::string_view::npos) {
+        std::string_view frac = v.substr(dot + 1);
+        if (frac.empty() || frac.size() > 9) return std::nullopt;
+        const auto f = parse_number(frac);
+        if (!f || frac.find('x') != std::string_view::npos) return std::nullopt;
+        frac_ns = *f;
+        for (std::size_t i = frac.size(); i < 9; ++i)
+            frac_ns *= 10;
+    }
+    return std::chrono::seconds(*secs) + std::chrono::nanoseconds(frac_ns);
+}
+
+struct Fields {
+    std::optional<std::uint64_t> skaddr, sport, dport;
+    std::optional<TcpState> oldstate, newstate;
+    std::string_view family, protocol, saddr, daddr, saddr6, daddr6;
+};
+
+Fields split_fields(std::string_view rest) {
+    Fields f;
+    while (!rest.empty()) {
+        const auto sp = rest.find(' ');
+        const std::string_view tok = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp + 1);
+        const auto eq = tok.find('=');
+        if (eq == std::string_view::npos) continue;  // "(7)": the decimal echo of `fields`
+        const std::string_view key = tok.substr(0, eq), val = tok.substr(eq + 1);
+        if (key == "skaddr")
+            f.skaddr = parse_number(val);
+        else if (key == "sport")
+            f.sport = parse_number(val);
+        else if (key == "dport")
+            f.dport = parse_number(val);
+        else if (key == "oldstate")
+            f.oldstate = parse_trace_state(val);
+        else if (key == "newstate")
+            f.newstate = parse_trace_state(val);
+        else if (key == "family")
+            f.family = val;
+        else if (key == "protocol")
+            f.protocol = val;
+        else if (key == "saddr")
+            f.saddr = val;
+        else if (key == "daddr")
+            f.daddr = val;
+        else if (key == "saddrv6" || key == "saddr_v6")
+            f.saddr6 = val;
+        else if (key == "daddrv6" || key == "daddr_v6")
+            f.daddr6 = val;
+    }
+    return f;
+}
+
+bool fill_addresses(const Fields& f, StateTransition& tr) {
+    SocketRecord& r = tr.socket;
+    if (r.family == Family::inet) {
+        auto s = parse_v4(f.saddr), d = parse_v4(f.daddr);
+        if (!s || !d) return false;
+        r.local.addr = *s;
+        r.peer.addr = *d;
+        return true;
+    }
+    auto s = IpAddr::parse(f.saddr6), d = IpAddr::parse(f.daddr6);
+    if (!s || !d || s->family != Family::inet6 || d->family != Family::inet6) {
+        r.local.addr = IpAddr{Family::inet6, {}};
+        r.peer.addr = IpAddr{Family::inet6, {}};
+        return false;
+    }
+    r.local.addr = *s;
+    r.peer.addr = *d;
+    return true;
+}
+
+}  // namespace
+
+std::optional<StateTransition> parse_trace_line(std::string_view line,
+                                                std::chrono::system_clock::duration clock_offset) {
+    const auto at = line.find(event_marker);
+    if (at == std::string_view::npos) return std::nullopt;
+    // The timestamp is the last word before the marker: "  623.384780: ".
+    std::string_view head = line.substr(0, at);
+    while (!head.empty() && (head.back() == ' ' || head.back() == ':'))
+        head.remove_suffix(1);
+    const auto ts_start = head.rfind(' ');
+    const auto ts =
+        parse_timestamp(ts_start == std::string_view::npos ? head : head.substr(ts_start + 1));
+    if (!ts) return std::nullopt;
+    const Fields f = split_fields(line.substr(at + event_marker.size()));
+    if (!f.oldstate || !f.newstate || !f.sport || !f.dport) return std::nullopt;
+    if (f.protocol != "IPPROTO_TCP" && parse_number(f.protocol) != std::optional<std::uint64_t>(6))
+        return std::nullopt;
+    StateTransition tr;
+    SocketRecord& r = tr.socket;
+    if (f.family == "AF_INET" || parse_number(f.family) == std::optional<std::uint64_t>(2)) {
+        r.family = Family::inet;
+    } else if (f.family == "AF_INET6" ||
+               parse_number(f.family) == std::optional<std::uint64_t>(10)) {
+        r.family = Family::inet6;
+    } else {
+        return std::nullopt;
+    }
+    if (*f.sport > 0xffff || *f.dport > 0xffff) return std::nullopt;
+    tr.time = std::chrono::system_clock::time_point(
+        std::chrono::duration_cast<std::chrono::system_clock::duration>(*ts) + clock_offset);
+    tr.skaddr = f.skaddr.value_or(0);
+    tr.old_state = *f.oldstate;
+    tr.new_state = *f.newstate;
+    r.netid = Netid::tcp;
+    r.state = tr.new_state;
+    r.local.port = static_cast<std::uint32_t>(*f.sport);
+    r.peer.port = static_cast<std::uint32_t>(*f.dport);
+    tr.addresses_known = fill_addresses(f, tr);
+    return tr;
+}
+
+namespace {
+
+Result<void> write_file(const std::string& path, std::string_view text) {
+    Fd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC));
+    if (!fd) return errno_error("open " + path);
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+        return errno_error("write " + path);
+    return {};
+}
+
+/// Mounts tracefs at the standard place unless something is mounted there.
+Result<void> ensure_tracefs() {
+    struct statfs st {};
+    if (::statfs(tracefs_root, &st) == 0 && static_cast<long>(st.f_type) == tracefs_magic)
+        return {};
+    if (::mount("nodev", tracefs_root, "tracefs", 0, nullptr) != 0)
+        return errno_error(std::string("mount tracefs on ") + tracefs_root);
+    return {};
+}
+
+/// Removes instances of sockwatch processes that died without cleaning up
+/// (SIGKILL): their events would otherwise stay enabled forever.
+void remove_stale_instances(const std::string& dir) {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) return;
+    std::vector<std::string> stale;
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string_view name = e->d_name;
+        if (name.substr(0, std::strlen(instance_prefix)) != instance_prefix) continue;
+        const auto pid = parse_number(name.substr(std::strlen(instance_prefix)));
+        if (!pid) continue;
+        const std::string proc = "/proc/" + std::to_string(*pid);
+        if (::access(proc.c_str(), F_OK) != 0) stale.emplace_back(name);
+    }
+    for (const auto& name : stale)
+        (void)::rmdir((dir + "/" + name).c_str());
+}
+
+/// Wall clock minus CLOCK_MONOTONIC, the instance's trace clock ("mono").
+std::chrono::system_clock::duration mono_to_wall() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    const auto mono = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    return std::chrono::system_clock::now().time_since_epoch() -
+           std::chrono::duration_cast<std::chrono::system_clock::duration>(mono);
+}
+
+}  // namespace
+
+struct TraceSession::Impl {
+    std::string instance;
+    Fd pipe;
+    std::string partial;  ///< an incomplete last line from the previous read
+    std::chrono::system_clock::duration offset{};
+    bool open = false;
+};
+
+TraceSession::TraceSession() : impl_(std::make_unique<Impl>()) {}
+TraceSession::~TraceSession() {
+    (void)close();
+}
+int TraceSession::fd() const noexcept {
+    return impl_->pipe.get();
+}
+const std::string& TraceSession::instance() const noexcept {
+    return impl_->instance;
+}
+
+Result<std::unique_ptr<TraceSession>> TraceSession::open() {
+    if (auto r = ensure_tracefs(); !r) return r.error();
+    const std::string instances = std::string(tracefs_root) + "/instances";
+    remove_stale_instances(instances);
+    std::unique_ptr<TraceSession> self(new TraceSession());
+    Impl& m = *self->impl_;
+    m.instance = instances + "/" + instance_prefix + std::to_string(::getpid());
+    if (::mkdir(m.instance.c_str(), 0700) != 0) return errno_error("mkdir " + m.instance);
+    m.open = true;  // from here the destructor removes the instance
+    // The monotonic clock converts to the wall clock; the default "local" does not.
+    if (auto r = write_file(m.instance + "/trace_clock", "mono"); !r) return r.error();
+    // `fields` is the only output that prints skaddr, which keeps two sockets
+    // with the same ports apart; older kernels lack it, and then rows are keyed
+    // by ports alone. Failure is not an error.
+    (void)write_file(m.instance + "/trace_options", "fields");
+    // Wake poll() on every event, not when the buffer is half full (the default).
+    (void)write_file(m.instance + "/buffer_percent", "0");
+    (void)write_file(m.instance + "/buffer_size_kb", "4096");
+    const std::string enable = m.instance + "/events/sock/inet_sock_set_state/enable";
+    if (auto r = write_file(enable, "1"); !r) return r.error();
+    m.offset = mono_to_wall();
+    const std::string pipe = m.instance + "/trace_pipe";
+    m.pipe.reset(::open(pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!m.pipe) return errno_error("open " + pipe);
+    return self;
+}
+
+Result<std::vector<StateTransition>> TraceSession::read() {
+    Impl& m = *impl_;
+    std::vector<StateTransition> out;
+    std::string buf(1 << 16, '\0');
+    for (int rounds = 0; rounds < 256; ++rounds) {  // bounded: yield to other sources
+        const ssize_t got = ::read(m.pipe.get(), buf.data(), buf.size());
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN) break;
+            return errno_error("read " + m.instance + "/trace_pipe");
+        }
+        if (got == 0) break;
+        m.partial.append(buf.data(), static_cast<std::size_t>(got));
+        std::size_t start = 0;
+        for (std::size_t nl; (nl = m.partial.find('\n', start)) != std::string::npos;
+             start = nl + 1) {
+            auto tr =
+                parse_trace_line(std::string_view(m.partial).substr(start, nl - start), m.offset);
+            if (tr) out.push_back(std::move(*tr));
+        }
+        m.partial.erase(0, start);
+    }
+    return out;
+}
+
+Result<void> TraceSession::close() {
+    Impl& m = *impl_;
+    if (!m.open) return {};
+    m.open = false;
+    m.pipe.reset();
+    (void)write_file(m.instance + "/events/sock/inet_sock_set_state/enable", "0");
+    if (::rmdir(m.instance.c_str()) != 0) return errno_error("rmdir " + m.instance);
+    return {};
+}
+
+}  // namespace socklab::diag

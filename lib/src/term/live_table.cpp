@@ -1,0 +1,222 @@
+// term: the live table model — rows from events, highlights, sort, filter, scroll, lines.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "socklab/term.hpp"
+
+namespace socklab::term {
+
+namespace {
+
+constexpr int proto_width = 5;
+constexpr int state_width = 11;
+constexpr int min_addr_width = 15;
+
+std::string fit(std::string s, std::size_t width) {
+    if (s.size() > width) s.resize(width);
+    s.append(width - s.size(), ' ');
+    return s;
+}
+
+auto endpoint_key(const Endpoint& e) {
+    return std::tie(e.addr.family, e.addr.bytes, e.port, e.path);
+}
+
+std::vector<std::string> split_words(std::string_view text) {
+    std::vector<std::string> words;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && text[i] == ' ')
+            ++i;
+        const std::size_t start = i;
+        while (i < text.size() && text[i] != ' ')
+            ++i;
+        if (i > start) words.emplace_back(text.substr(start, i - start));
+    }
+    return words;
+}
+
+}  // namespace
+
+std::string_view sort_key_name(SortKey key) {
+    switch (key) {
+        case SortKey::local:
+            return "local";
+        case SortKey::remote:
+            return "remote";
+        case SortKey::state:
+            return "state";
+        case SortKey::proto:
+            return "proto";
+        case SortKey::process:
+            return "process";
+    }
+    return "?";
+}
+
+LiveTable::LiveTable(std::chrono::milliseconds flash) : flash_(flash) {}
+
+void LiveTable::apply(std::span<const watch::Event> events, Clock::time_point now, bool mark) {
+    const auto until = now + flash_;
+    for (const watch::Event& e : events) {
+        if (e.kind == watch::EventKind::gone) {
+            const auto it = rows_.find(e.row);
+            if (it == rows_.end()) continue;  // never shown (born and freed between polls)
+            it->second.mark = Mark::closed;
+            it->second.mark_until = until;
+            continue;
+        }
+        Row& row = rows_[e.row];
+        const bool known = row.state != TcpState::unknown;
+        const std::string process = std::move(row.process);
+        row.socket = e.socket;
+        row.process = process;
+        row.state = e.state;
+        if (!mark) continue;
+        // A row that appeared in this batch stays green through its first changes.
+        if (!known || row.mark == Mark::added) {
+            row.mark = Mark::added;
+        } else {
+            row.mark = Mark::changed;
+        }
+        row.mark_until = until;
+    }
+}
+
+void LiveTable::expire(Clock::time_point now) {
+    std::erase_if(rows_, [&](const auto& kv) {
+        return kv.second.mark == Mark::closed && kv.second.mark_until <= now;
+    });
+    for (auto& [id, row] : rows_)
+        if (row.mark != Mark::none && row.mark_until <= now) row.mark = Mark::none;
+}
+
+std::vector<std::uint64_t> LiveTable::inodes_without_process() const {
+    std::vector<std::uint64_t> out;
+    for (const auto& [id, row] : rows_)
+        if (row.process.empty() && row.socket.inode != 0) out.push_back(row.socket.inode);
+    return out;
+}
+
+void LiveTable::set_processes(const std::unordered_map<std::uint64_t, std::string>& by_inode) {
+    for (auto& [id, row] : rows_) {
+        if (!row.process.empty() || row.socket.inode == 0) continue;
+        const auto it = by_inode.find(row.socket.inode);
+        if (it != by_inode.end()) row.process = it->second;
+    }
+}
+
+void LiveTable::cycle_sort() {
+    sort_ = static_cast<SortKey>((static_cast<int>(sort_) + 1) % 5);
+}
+
+Result<void> LiveTable::set_filter(std::string_view text) {
+    const auto words = split_words(text);
+    if (words.empty()) {
+        has_filter_ = false;
+        filter_text_.clear();
+        return {};
+    }
+    auto f = filter::parse(words, all_states_mask);
+    if (!f) return f.error();
+    filter_ = std::move(f).value();
+    has_filter_ = true;
+    filter_text_ = std::string(text);
+    top_ = 0;
+    return {};
+}
+
+void LiveTable::scroll(long delta) {
+    top_ = std::max(0L, top_ + delta);
+}
+void LiveTable::scroll_to(long row) {
+    top_ = std::max(0L, row);
+}
+
+std::vector<const LiveTable::Row*> LiveTable::visible() const {
+    std::vector<const Row*> out;
+    out.reserve(rows_.size());
+    for (const auto& [id, row] : rows_) {
+        if (has_filter_ && row.mark != Mark::closed) {
+            SocketRecord r = row.socket;
+            r.state = row.state;
+            if (!filter::matches(filter_, r)) continue;
+        }
+        out.push_back(&row);
+    }
+    const auto by = [this](const Row* a, const Row* b) {
+        const auto la = endpoint_key(a->socket.local), lb = endpoint_key(b->socket.local);
+        const auto pa = endpoint_key(a->socket.peer), pb = endpoint_key(b->socket.peer);
+        switch (sort_) {
+            case SortKey::remote:
+                return std::tie(pa, la) < std::tie(pb, lb);
+            case SortKey::state:
+                return std::tie(a->state, la, pa) < std::tie(b->state, lb, pb);
+            case SortKey::proto:
+                return std::tie(a->socket.netid, la, pa) < std::tie(b->socket.netid, lb, pb);
+            case SortKey::process:
+                return std::tie(a->process, la, pa) < std::tie(b->process, lb, pb);
+            case SortKey::local:
+                break;
+        }
+        return std::tie(la, pa) < std::tie(lb, pb);
+    };
+    std::sort(out.begin(), out.end(), by);
+    return out;
+}
+
+std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& status) const {
+    std::vector<Line> lines;
+    if (width < 20 || height < 3) return lines;
+    const auto w = static_cast<std::size_t>(width);
+    const int rest = width - proto_width - state_width - 4;
+    const int process_width = std::max(8, rest / 5);
+    const int addr_width = std::max(min_addr_width, (rest - process_width) / 2);
+    const auto aw = static_cast<std::size_t>(addr_width);
+    auto row_text = [&](std::string_view proto, const std::string& local, const std::string& peer,
+                        std::string_view state, const std::string& process) {
+        std::string t = fit(std::string(proto), proto_width) + ' ' + fit(local, aw) + ' ' +
+                        fit(peer, aw) + ' ' + fit(std::string(state), state_width) + ' ' + process;
+        return fit(std::move(t), w);
+    };
+    lines.push_back({row_text("Proto", "Local Address", "Remote Address", "State", "Process"),
+                     Mark::none, true});
+    const auto shown = visible();
+    const long body = height - 2;
+    const long max_top = std::max(0L, static_cast<long>(shown.size()) - body);
+    const long top = std::min(top_, max_top);
+    watch::StateCounts counts{};
+    for (const Row* r : shown)
+        if (r->mark != Mark::closed) ++counts[static_cast<std::size_t>(r->state)];
+    for (long i = top; i < static_cast<long>(shown.size()) && i < top + body; ++i) {
+        const Row& r = *shown[static_cast<std::size_t>(i)];
+        const std::string_view state =
+            r.mark == Mark::closed ? state_info(TcpState::close).json : state_info(r.state).json;
+        lines.push_back(
+            {row_text(netid_name(r.socket.netid), watch::format_endpoint(r.socket, r.socket.local),
+                      watch::format_endpoint(r.socket, r.socket.peer), state, r.process),
+             r.mark, false});
+    }
+    while (static_cast<long>(lines.size()) < height - 1)
+        lines.push_back({fit("", w), Mark::none, false});
+    std::string s;
+    for (const TcpState st : watch::counted_states()) {
+        const auto n = counts[static_cast<std::size_t>(st)];
+        if (n != 0) s += fmt::format("{} {}  ", state_info(st).json, n);
+    }
+    s += fmt::format("| {} rows | {} every {}s | sort {}", shown.size(), status.sources,
+                     std::chrono::duration<double>(status.interval).count(), sort_key_name(sort_));
+    if (!filter_text_.empty()) s += " | filter " + filter_text_;
+    if (status.paused) s += " | PAUSED";
+    if (!status.message.empty()) s += " | " + status.message;
+    if (!status.prompt.empty())
+        s = status.prompt;
+    else
+        s += " | q quit p pause s sort / filter";
+    lines.push_back({fit(std::move(s), w), Mark::none, true});
+    return lines;
+}
+
+}  // namespace socklab::term

@@ -1,0 +1,157 @@
+// watch: event lines (text, JSON), per-state count lines and --warn rules.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "socklab/watch.hpp"
+
+namespace socklab::watch {
+
+namespace {
+
+/// The states a socket can be seen in (kernel 1..11): the contract's names.
+constexpr std::array<TcpState, 11> counted{
+    TcpState::established, TcpState::syn_sent,  TcpState::syn_recv, TcpState::fin_wait1,
+    TcpState::fin_wait2,   TcpState::time_wait, TcpState::close,    TcpState::close_wait,
+    TcpState::last_ack,    TcpState::listen,    TcpState::closing,
+};
+
+std::string_view json_state(TcpState s) {
+    return state_info(display_state(s)).json;
+}
+
+std::string addr_text(const SocketRecord& r, const Endpoint& e) {
+    if (r.family == Family::unix_) return e.path;
+    return e.addr.is_any() ? std::string("*") : e.addr.to_string();
+}
+
+/// JSON string body: quotes, backslashes and control bytes escaped.
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (u < 0x20) {
+            out += fmt::format("\\u{:04x}", static_cast<unsigned>(u));
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string_view event_kind_name(EventKind kind) {
+    switch (kind) {
+        case EventKind::new_:
+            return "NEW";
+        case EventKind::change:
+            return "CHANGE";
+        case EventKind::gone:
+            return "GONE";
+    }
+    return "?";
+}
+
+std::string format_endpoint(const SocketRecord& record, const Endpoint& endpoint) {
+    if (record.family == Family::unix_) return endpoint.path.empty() ? "*" : endpoint.path;
+    const std::string port = endpoint.port == 0 ? "*" : std::to_string(endpoint.port);
+    if (endpoint.addr.is_any()) return "*:" + port;
+    if (record.family == Family::inet6)
+        return fmt::format("[{}]:{}", endpoint.addr.to_string(), port);
+    return fmt::format("{}:{}", endpoint.addr.to_string(), port);
+}
+
+std::string format_event_text(const Event& event) {
+    std::string line = fmt::format("{} {} {} {} {} ", format_time_us(event.time, false),
+                                   event_kind_name(event.kind), netid_name(event.socket.netid),
+                                   format_endpoint(event.socket, event.socket.local),
+                                   format_endpoint(event.socket, event.socket.peer));
+    // NEW, and GONE of a socket never seen alive (its destroy message says CLOSE):
+    // the state alone.
+    if (event.kind == EventKind::new_ ||
+        (event.kind == EventKind::gone && display_state(event.old_state) == TcpState::close)) {
+        line += json_state(event.state);
+    } else {
+        line += fmt::format("{} -> {}", json_state(event.old_state), json_state(event.state));
+    }
+    return line;
+}
+
+std::string format_event_json(const Event& event) {
+    const SocketRecord& s = event.socket;
+    std::string out = fmt::format(R"({{"time":"{}","event":"{}",)", format_time_us(event.time),
+                                  event_kind_name(event.kind));
+    if (event.kind != EventKind::new_)
+        out += fmt::format(R"("old_state":"{}",)", json_state(event.old_state));
+    out += fmt::format(R"("state":"{}","source":"{}",)", json_state(event.state),
+                       diag::origin_name(event.origin));
+    out += fmt::format(
+        R"("netid":"{}","family":"{}","local_addr":"{}","local_port":{},"peer_addr":"{}",)"
+        R"("peer_port":{},"recv_q":{},"send_q":{},"inode":{},"uid":{},"cookie":{}}})",
+        netid_name(s.netid), family_name(s.family), json_escape(addr_text(s, s.local)),
+        s.local.port, json_escape(addr_text(s, s.peer)), s.peer.port, s.recv_q, s.send_q, s.inode,
+        s.uid, s.cookie);
+    return out;
+}
+
+std::span<const TcpState> counted_states() {
+    return counted;
+}
+
+std::string format_counts_text(Clock::time_point time, const StateCounts& counts) {
+    std::string line = format_time_us(time, false);
+    for (const TcpState s : counted)
+        line += fmt::format(" {}={}", json_state(s), counts[static_cast<std::size_t>(s)]);
+    return line;
+}
+
+std::string format_counts_json(Clock::time_point time, const StateCounts& counts) {
+    std::string out = fmt::format(R"({{"time":"{}","counts":{{)", format_time_us(time));
+    bool first = true;
+    for (const TcpState s : counted) {
+        out += fmt::format(R"({}"{}":{})", first ? "" : ",", json_state(s),
+                           counts[static_cast<std::size_t>(s)]);
+        first = false;
+    }
+    out += "}}";
+    return out;
+}
+
+Result<WarnRule> parse_warn(std::string_view text) {
+    const auto gt = text.find('>');
+    if (gt == std::string_view::npos)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("'{}': expected STATE>N, e.g. CLOSE_WAIT>100", text));
+    auto trim = [](std::string_view v) {
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front())))
+            v.remove_prefix(1);
+        while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back())))
+            v.remove_suffix(1);
+        return v;
+    };
+    const std::string_view name = trim(text.substr(0, gt));
+    const std::string_view number = trim(text.substr(gt + 1));
+    const auto state = parse_state(name);
+    if (!state)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("'{}': '{}' is not a state", text, name));
+    auto limit = parse_uint(number, 0, UINT64_MAX);
+    if (!limit)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("'{}': {}", text, limit.error().context));
+    return WarnRule{display_state(*state), *limit};
+}
+
+std::optional<WarnRule> crossed(std::span<const WarnRule> rules, const StateCounts& counts) {
+    for (const WarnRule& r : rules)
+        if (counts[static_cast<std::size_t>(r.state)] > r.limit) return r;
+    return std::nullopt;
+}
+
+}  // namespace socklab::watch

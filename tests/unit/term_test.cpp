@@ -1,0 +1,165 @@
+// Unit tests of the live table model: highlights, expiry, sorting, filtering, scrolling, lines.
+#include <catch2/catch.hpp>
+
+#include "socklab/term.hpp"
+
+using namespace socklab;
+using namespace socklab::term;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Clock::time_point t0 = Clock::time_point(std::chrono::seconds(1'800'000'000));
+
+watch::Event ev(watch::EventKind kind, std::uint64_t row, std::uint32_t lport, std::uint32_t pport,
+                TcpState state) {
+    watch::Event e;
+    e.kind = kind;
+    e.row = row;
+    e.state = kind == watch::EventKind::gone ? TcpState::close : state;
+    e.old_state = state;
+    e.socket.netid = Netid::tcp;
+    e.socket.family = Family::inet;
+    e.socket.local.addr = IpAddr::v4(0x7f000001);
+    e.socket.peer.addr = IpAddr::v4(pport == 0 ? 0 : 0x7f000001);
+    e.socket.local.port = lport;
+    e.socket.peer.port = pport;
+    e.socket.state = e.state;
+    e.socket.inode = 1000 + row;
+    return e;
+}
+
+std::vector<Line> body(const LiveTable& t, int height = 10) {
+    auto lines = t.render(100, height, StatusInfo{"poll", 1s, false, "", ""});
+    REQUIRE(lines.size() == static_cast<std::size_t>(height));
+    return {lines.begin() + 1, lines.end() - 1};
+}
+
+bool has(const std::vector<Line>& lines, std::string_view text, Mark mark) {
+    for (const auto& l : lines)
+        if (l.text.find(text) != std::string::npos && l.mark == mark) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("new rows are marked added, changes changed, closed rows closed then removed", "[term]") {
+    LiveTable t(2s);
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 0, TcpState::listen)}, t0, false);
+    CHECK(has(body(t), "127.0.0.1:80", Mark::none));
+    t.apply(std::vector{ev(watch::EventKind::new_, 2, 80, 5000, TcpState::established)}, t0);
+    CHECK(has(body(t), "127.0.0.1:5000", Mark::added));
+    t.expire(t0 + 3s);
+    CHECK(has(body(t), "127.0.0.1:5000", Mark::none));
+    t.apply(std::vector{ev(watch::EventKind::change, 2, 80, 5000, TcpState::close_wait)}, t0 + 3s);
+    CHECK(has(body(t), "CLOSE_WAIT", Mark::changed));
+    t.apply(std::vector{ev(watch::EventKind::gone, 2, 80, 5000, TcpState::close_wait)}, t0 + 4s);
+    CHECK(has(body(t), "127.0.0.1:5000", Mark::closed));
+    t.expire(t0 + 5s);
+    CHECK(t.size() == 2);
+    t.expire(t0 + 6s);
+    CHECK(t.size() == 1);
+}
+
+TEST_CASE("a GONE for a row never shown is ignored", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::gone, 0, 80, 5000, TcpState::close)}, t0);
+    CHECK(t.size() == 0);
+}
+
+TEST_CASE("the status line counts live rows per state and names source and interval", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 0, TcpState::listen),
+                        ev(watch::EventKind::new_, 2, 80, 5000, TcpState::close_wait),
+                        ev(watch::EventKind::new_, 3, 80, 5001, TcpState::close_wait),
+                        ev(watch::EventKind::gone, 3, 80, 5001, TcpState::close_wait)},
+            t0);
+    const auto lines = t.render(160, 6, StatusInfo{"destroy+poll", 250ms, true, "", ""});
+    const std::string& status = lines.back().text;
+    CHECK(status.find("CLOSE_WAIT 1  LISTEN 1") != std::string::npos);
+    CHECK(status.find("destroy+poll every 0.25s") != std::string::npos);
+    CHECK(status.find("PAUSED") != std::string::npos);
+    CHECK(lines.front().bold);
+    CHECK(lines.front().text.find("Local Address") != std::string::npos);
+}
+
+TEST_CASE("s cycles the sort key and the rows follow it", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 90, 1000, TcpState::established),
+                        ev(watch::EventKind::new_, 2, 80, 2000, TcpState::close_wait)},
+            t0);
+    CHECK(t.sort() == SortKey::local);
+    auto b = body(t);
+    CHECK(b[0].text.find("127.0.0.1:80 ") != std::string::npos);
+    t.cycle_sort();
+    CHECK(t.sort() == SortKey::remote);
+    b = body(t);
+    CHECK(b[0].text.find("127.0.0.1:1000") != std::string::npos);
+    t.cycle_sort();
+    CHECK(t.sort() == SortKey::state);
+    b = body(t);
+    CHECK(b[0].text.find("ESTABLISHED") != std::string::npos);
+    for (int i = 0; i < 3; ++i)
+        t.cycle_sort();
+    CHECK(t.sort() == SortKey::local);
+}
+
+TEST_CASE("the filter hides rows, reports bad input and clears", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 0, TcpState::listen),
+                        ev(watch::EventKind::new_, 2, 80, 5000, TcpState::established)},
+            t0, false);
+    REQUIRE(t.set_filter("state listening").ok());
+    auto b = body(t);
+    CHECK(has(b, "LISTEN", Mark::none));
+    CHECK_FALSE(has(b, "ESTABLISHED", Mark::none));
+    auto bad = t.set_filter("state nosuch");
+    CHECK_FALSE(bad.ok());
+    CHECK(t.filter_text() == "state listening");
+    REQUIRE(t.set_filter("  ").ok());
+    CHECK(has(body(t), "ESTABLISHED", Mark::none));
+}
+
+TEST_CASE("scrolling is clamped to the rows there are", "[term]") {
+    LiveTable t;
+    std::vector<watch::Event> evs;
+    for (std::uint32_t i = 0; i < 30; ++i)
+        evs.push_back(ev(watch::EventKind::new_, i + 1, 1000 + i, 80, TcpState::established));
+    t.apply(evs, t0, false);
+    t.scroll(5);
+    CHECK(body(t)[0].text.find("127.0.0.1:1005") != std::string::npos);
+    t.scroll(1000);
+    auto b = body(t);  // 8 body lines: the last 8 rows
+    CHECK(b[0].text.find("127.0.0.1:1022") != std::string::npos);
+    CHECK(b.back().text.find("127.0.0.1:1029") != std::string::npos);
+    t.scroll(-5000);
+    CHECK(body(t)[0].text.find("127.0.0.1:1000") != std::string::npos);
+}
+
+TEST_CASE("process names fill rows by inode once", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 0, TcpState::listen)}, t0);
+    CHECK(t.inodes_without_process() == std::vector<std::uint64_t>{1001});
+    t.set_processes({{1001, "nginx/42"}});
+    CHECK(t.inodes_without_process().empty());
+    CHECK(has(body(t), "nginx/42", Mark::added));
+    // A later change keeps the name.
+    t.expire(t0 + 3s);
+    t.apply(std::vector{ev(watch::EventKind::change, 1, 80, 0, TcpState::close)}, t0 + 5s);
+    CHECK(has(body(t), "nginx/42", Mark::changed));
+}
+
+TEST_CASE("lines fit the terminal width and tiny terminals get nothing", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 5000, TcpState::established)}, t0);
+    for (const auto& l : t.render(40, 5, StatusInfo{}))
+        CHECK(l.text.size() == 40);
+    CHECK(t.render(10, 5, StatusInfo{}).empty());
+    CHECK(t.render(80, 2, StatusInfo{}).empty());
+}
+
+TEST_CASE("the prompt replaces the status line while typing", "[term]") {
+    LiveTable t;
+    const auto lines = t.render(80, 4, StatusInfo{"poll", 1s, false, "/state est", ""});
+    CHECK(lines.back().text.substr(0, 10) == "/state est");
+}

@@ -1,0 +1,477 @@
+// Unit tests of the watch module: diffing, source merging, lines, counts, --warn, trace lines.
+#include <catch2/catch.hpp>
+
+#include "socklab/events.hpp"
+#include "socklab/watch.hpp"
+
+using namespace socklab;
+using namespace socklab::watch;
+using namespace std::chrono_literals;
+
+namespace {
+
+const Clock::time_point t0 = Clock::time_point(std::chrono::seconds(1'800'000'000));
+
+SocketRecord tcp(std::uint32_t lport, std::uint32_t pport, TcpState state, std::uint64_t cookie) {
+    SocketRecord r;
+    r.netid = Netid::tcp;
+    r.family = Family::inet;
+    r.local.addr = IpAddr::v4(0x7f000001);
+    r.peer.addr = IpAddr::v4(pport == 0 ? 0 : 0x7f000001);
+    r.local.port = lport;
+    r.peer.port = pport;
+    r.state = state;
+    r.cookie = cookie;
+    return r;
+}
+
+diag::Snapshot snap(Clock::time_point t, std::vector<SocketRecord> records) {
+    return diag::Snapshot{t, std::move(records)};
+}
+
+diag::StateTransition trans(Clock::time_point t, std::uint64_t skaddr, std::uint32_t lport,
+                            std::uint32_t pport, TcpState from, TcpState to) {
+    diag::StateTransition tr;
+    tr.time = t;
+    tr.skaddr = skaddr;
+    tr.old_state = from;
+    tr.new_state = to;
+    tr.socket = tcp(lport, pport, to, 0);
+    return tr;
+}
+
+/// "NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED", "GONE LAST_ACK".
+std::vector<std::string> summary(const std::vector<Event>& events) {
+    std::vector<std::string> out;
+    for (const Event& e : events) {
+        std::string s(event_kind_name(e.kind));
+        if (e.kind == EventKind::new_) s += " " + std::string(state_info(e.state).json);
+        if (e.kind == EventKind::change)
+            s += " " + std::string(state_info(e.old_state).json) + ">" +
+                 std::string(state_info(e.state).json);
+        if (e.kind == EventKind::gone) s += " " + std::string(state_info(e.old_state).json);
+        out.push_back(s);
+    }
+    return out;
+}
+
+void append(std::vector<Event>& to, std::vector<Event> from) {
+    for (auto& e : from)
+        to.push_back(std::move(e));
+}
+
+}  // namespace
+
+TEST_CASE("snapshots diff into NEW, CHANGE and GONE keyed by cookie", "[watch]") {
+    Tracker tr;
+    auto e1 = tr.apply_snapshot(
+        snap(t0, {tcp(80, 0, TcpState::listen, 1), tcp(80, 5000, TcpState::established, 2)}));
+    CHECK(summary(e1) == std::vector<std::string>{"NEW LISTEN", "NEW ESTABLISHED"});
+    auto e2 = tr.apply_snapshot(
+        snap(t0 + 1s, {tcp(80, 0, TcpState::listen, 1), tcp(80, 5000, TcpState::close_wait, 2)}));
+    CHECK(summary(e2) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+    CHECK(e2[0].origin == EventOrigin::poll);
+    CHECK(e2[0].socket.peer.port == 5000);
+    auto e3 = tr.apply_snapshot(snap(t0 + 2s, {tcp(80, 0, TcpState::listen, 1)}));
+    CHECK(summary(e3) == std::vector<std::string>{"GONE CLOSE_WAIT"});
+    CHECK(e3[0].state == TcpState::close);
+    CHECK(tr.size() == 1);
+}
+
+TEST_CASE("an unchanged snapshot yields no events and a reused port with a new cookie is NEW",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {tcp(80, 5000, TcpState::established, 7)}));
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 5000, TcpState::established, 7)})).empty());
+    auto e = tr.apply_snapshot(snap(t0 + 2s, {tcp(80, 5000, TcpState::established, 8)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW ESTABLISHED", "GONE ESTABLISHED"});
+}
+
+TEST_CASE("counts hold the live rows per display state", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(
+        t0, {tcp(80, 0, TcpState::listen, 1), tcp(80, 5000, TcpState::close_wait, 2),
+             tcp(80, 5001, TcpState::close_wait, 3), tcp(80, 5002, TcpState::new_syn_recv, 4)}));
+    const StateCounts c = tr.counts();
+    CHECK(c[static_cast<std::size_t>(TcpState::close_wait)] == 2);
+    CHECK(c[static_cast<std::size_t>(TcpState::listen)] == 1);
+    CHECK(c[static_cast<std::size_t>(TcpState::syn_recv)] == 1);
+    CHECK(c[static_cast<std::size_t>(TcpState::new_syn_recv)] == 0);
+}
+
+TEST_CASE("the accept predicate keeps unwanted sockets out", "[watch]") {
+    Tracker tr([](const SocketRecord& r) { return r.local.port == 80; });
+    auto e = tr.apply_snapshot(
+        snap(t0, {tcp(80, 1, TcpState::established, 1), tcp(81, 1, TcpState::established, 2)}));
+    CHECK(e.size() == 1);
+    CHECK(tr.size() == 1);
+}
+
+TEST_CASE("a tracepoint lifecycle yields every transition and TIME_WAIT from the snapshot",
+          "[watch]") {
+    Tracker tr;
+    std::vector<Event> ev;
+    // Client: connect() fires CLOSE -> SYN_SENT before the source port is chosen.
+    append(ev, tr.apply_transition(trans(t0, 0xa, 0, 80, TcpState::close, TcpState::syn_sent)));
+    CHECK(ev.empty());
+    append(ev, tr.apply_transition(
+                   trans(t0 + 1ms, 0xa, 5000, 80, TcpState::syn_sent, TcpState::established)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 2ms, 0xb, 80, 5000, TcpState::listen, TcpState::syn_recv)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 3ms, 0xb, 80, 5000, TcpState::syn_recv, TcpState::established)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 4ms, 0xa, 5000, 80, TcpState::established, TcpState::fin_wait1)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 5ms, 0xb, 80, 5000, TcpState::established, TcpState::close_wait)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 6ms, 0xa, 5000, 80, TcpState::fin_wait1, TcpState::fin_wait2)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 7ms, 0xb, 80, 5000, TcpState::close_wait, TcpState::last_ack)));
+    // The full client socket closes: TIME_WAIT or gone, the snapshot decides.
+    append(ev, tr.apply_transition(
+                   trans(t0 + 8ms, 0xa, 5000, 80, TcpState::fin_wait2, TcpState::close)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 9ms, 0xb, 80, 5000, TcpState::last_ack, TcpState::close)));
+    append(ev, tr.apply_snapshot(snap(t0 + 10ms, {tcp(5000, 80, TcpState::time_wait, 42)})));
+    CHECK(summary(ev) ==
+          std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED", "NEW SYN_RECV",
+                                   "CHANGE SYN_RECV>ESTABLISHED", "CHANGE ESTABLISHED>FIN_WAIT1",
+                                   "CHANGE ESTABLISHED>CLOSE_WAIT", "CHANGE FIN_WAIT1>FIN_WAIT2",
+                                   "CHANGE CLOSE_WAIT>LAST_ACK", "GONE LAST_ACK",
+                                   "CHANGE FIN_WAIT2>TIME_WAIT"});
+    CHECK(ev[0].socket.local.port == 5000);  // the deferred NEW carries the real port
+    CHECK(ev[0].time == t0);                 // ... and the time of the transition
+    CHECK(ev.back().time == t0 + 8ms);
+    CHECK(ev.back().socket.cookie == 42);
+    // The minisocket expires: GONE from the poll.
+    auto gone = tr.apply_snapshot(snap(t0 + 60s, {}));
+    CHECK(summary(gone) == std::vector<std::string>{"GONE TIME_WAIT"});
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("a closing socket missing from the next snapshot is GONE at its close time", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {tcp(5000, 80, TcpState::fin_wait2, 9)}));
+    auto none =
+        tr.apply_transition(trans(t0 + 1s, 0xc, 5000, 80, TcpState::fin_wait2, TcpState::close));
+    CHECK(none.empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::fin_wait2)] == 0);
+    auto e = tr.apply_snapshot(snap(t0 + 2s, {}));
+    CHECK(summary(e) == std::vector<std::string>{"GONE FIN_WAIT2"});
+    CHECK(e[0].origin == EventOrigin::tracepoint);
+    CHECK(e[0].time == t0 + 1s);
+}
+
+TEST_CASE("a snapshot older than a tracepoint event does not undo it", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {tcp(80, 5000, TcpState::established, 3)}));
+    auto e = tr.apply_transition(
+        trans(t0 + 2s, 0xd, 80, 5000, TcpState::established, TcpState::close_wait));
+    CHECK(summary(e) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+    // This dump started before the transition: it still says ESTABLISHED.
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 5000, TcpState::established, 3)})).empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::close_wait)] == 1);
+}
+
+TEST_CASE("tracepoint rows of other namespaces age out against snapshots", "[watch]") {
+    Tracker tr;
+    for (std::uint32_t i = 0; i < 100; ++i)
+        (void)tr.apply_transition(
+            trans(t0, 0x1000 + i, 6000 + i, 80, TcpState::syn_sent, TcpState::established));
+    CHECK(tr.size() == 100);
+    (void)tr.apply_snapshot(snap(t0 + 1s, {}));
+    CHECK(tr.size() == 100);  // one missed dump may be a race
+    auto e = tr.apply_snapshot(snap(t0 + 2s, {}));
+    CHECK(tr.size() == 0);
+    CHECK(e.empty());
+    // Their later transitions stay ignored.
+    CHECK(tr.apply_transition(
+                trans(t0 + 3s, 0x1000, 6000, 80, TcpState::established, TcpState::fin_wait1))
+              .empty());
+}
+
+TEST_CASE("destroy messages report sockets born and freed between polls, once", "[watch]") {
+    Tracker tr;
+    diag::DestroyedSocket d{t0, tcp(5000, 80, TcpState::close, 77)};
+    CHECK(tr.apply_destroyed(d).empty());  // TIME_WAIT may follow: the snapshot decides
+    CHECK(tr.apply_destroyed(d).empty());
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {}));
+    REQUIRE(e.size() == 1);
+    CHECK(e[0].kind == EventKind::gone);
+    CHECK(e[0].origin == EventOrigin::destroy);
+    CHECK(e[0].time == t0);
+    CHECK(format_event_text(e[0]).substr(26) == " GONE tcp 127.0.0.1:5000 127.0.0.1:80 CLOSE");
+    CHECK(tr.apply_destroyed(d).empty());
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("an active closer freed between polls shows up as NEW in TIME_WAIT", "[watch]") {
+    Tracker tr;
+    CHECK(tr.apply_destroyed({t0, tcp(5000, 80, TcpState::close, 78)}).empty());
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(5000, 80, TcpState::time_wait, 78)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+    // The minisocket got its own cookie when the full socket never had one.
+    CHECK(tr.apply_destroyed({t0 + 2s, tcp(5001, 80, TcpState::close, 79)}).empty());
+    auto e2 = tr.apply_snapshot(snap(
+        t0 + 3s, {tcp(5000, 80, TcpState::time_wait, 78), tcp(5001, 80, TcpState::time_wait, 80)}));
+    CHECK(summary(e2) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(e2[0].socket.cookie == 80);
+    CHECK(tr.apply_destroyed({t0 + 4s, tcp(5001, 80, TcpState::close, 79)}).empty());
+    CHECK(tr.size() == 2);
+}
+
+TEST_CASE("a destroy after the poll already saw the socket vanish is not reported twice",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {tcp(80, 5000, TcpState::close_wait, 5)}));
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {}));
+    CHECK(summary(e) == std::vector<std::string>{"GONE CLOSE_WAIT"});
+    CHECK(tr.apply_destroyed({t0 + 1s, tcp(80, 5000, TcpState::close, 5)}).empty());
+}
+
+TEST_CASE("a destroy of a FIN_WAIT2 socket waits for the snapshot to show TIME_WAIT", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(
+        snap(t0, {tcp(5000, 80, TcpState::fin_wait2, 6), tcp(80, 5000, TcpState::last_ack, 8)}));
+    auto d1 = tr.apply_destroyed({t0 + 1s, tcp(5000, 80, TcpState::close, 6)});
+    CHECK(d1.empty());
+    auto d2 = tr.apply_destroyed({t0 + 1s, tcp(80, 5000, TcpState::close, 8)});
+    CHECK(summary(d2) == std::vector<std::string>{"GONE LAST_ACK"});
+    auto e = tr.apply_snapshot(snap(t0 + 2s, {tcp(5000, 80, TcpState::time_wait, 6)}));
+    CHECK(summary(e) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+}
+
+TEST_CASE("memory stays bounded under churn", "[watch]") {
+    Tracker tr;
+    Clock::time_point t = t0;
+    for (std::uint64_t round = 0; round < 50; ++round) {
+        for (std::uint64_t i = 0; i < 200; ++i) {
+            const auto port = static_cast<std::uint32_t>(10000 + i);
+            const std::uint64_t sk = round * 1000 + i + 1;
+            (void)tr.apply_transition(trans(t, sk, 0, 80, TcpState::close, TcpState::syn_sent));
+            (void)tr.apply_transition(
+                trans(t, sk, port, 80, TcpState::syn_sent, TcpState::established));
+            (void)tr.apply_transition(
+                trans(t, sk, port, 80, TcpState::established, TcpState::close));
+            (void)tr.apply_destroyed({t, tcp(port, 80, TcpState::close, sk)});
+        }
+        t += 1s;
+        (void)tr.apply_snapshot(snap(t, {}));
+    }
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("event lines follow the documented text and JSON shapes", "[watch]") {
+    Event e;
+    e.time = t0 + 123456us;
+    e.kind = EventKind::change;
+    e.old_state = TcpState::established;
+    e.state = TcpState::close_wait;
+    e.origin = EventOrigin::tracepoint;
+    e.socket = tcp(6666, 54321, TcpState::close_wait, 99);
+    const std::string text = format_event_text(e);
+    CHECK(text.substr(19) ==
+          ".123456 CHANGE tcp 127.0.0.1:6666 127.0.0.1:54321 ESTABLISHED -> CLOSE_WAIT");
+    const std::string json = format_event_json(e);
+    CHECK(
+        json.find(
+            R"("event":"CHANGE","old_state":"ESTABLISHED","state":"CLOSE_WAIT","source":"tracepoint","netid":"tcp","family":"inet","local_addr":"127.0.0.1","local_port":6666,"peer_addr":"127.0.0.1","peer_port":54321,"recv_q":0,"send_q":0,"inode":0,"uid":0,"cookie":99})") !=
+        std::string::npos);
+    CHECK(json.substr(0, 9) == R"({"time":")");
+    e.kind = EventKind::new_;
+    CHECK(format_event_json(e).find("old_state") == std::string::npos);
+    CHECK(format_event_text(e).substr(26) == " NEW tcp 127.0.0.1:6666 127.0.0.1:54321 CLOSE_WAIT");
+}
+
+TEST_CASE("endpoints print IPv6 in brackets and any as a star", "[watch]") {
+    SocketRecord r = tcp(22, 0, TcpState::listen, 1);
+    r.local.addr = IpAddr::v4(0);
+    CHECK(format_endpoint(r, r.local) == "*:22");
+    CHECK(format_endpoint(r, r.peer) == "*:*");
+    r.family = Family::inet6;
+    r.local.addr = *IpAddr::parse("::1");
+    CHECK(format_endpoint(r, r.local) == "[::1]:22");
+}
+
+TEST_CASE("count lines list every state in table order", "[watch]") {
+    StateCounts c{};
+    c[static_cast<std::size_t>(TcpState::close_wait)] = 11;
+    const std::string text = format_counts_text(t0, c);
+    CHECK(text.find(" ESTABLISHED=0 SYN_SENT=0 ") != std::string::npos);
+    CHECK(text.find(" CLOSE_WAIT=11 ") != std::string::npos);
+    CHECK(text.substr(text.size() - 10) == " CLOSING=0");
+    const std::string json = format_counts_json(t0, c);
+    CHECK(json.find(R"("CLOSE_WAIT":11)") != std::string::npos);
+    CHECK(json.back() == '}');
+}
+
+TEST_CASE("warn rules parse any state spelling and reject bad input", "[watch]") {
+    auto r = parse_warn("CLOSE_WAIT>10");
+    REQUIRE(r.ok());
+    CHECK(r->state == TcpState::close_wait);
+    CHECK(r->limit == 10);
+    auto r2 = parse_warn(" time-wait > 0 ");
+    REQUIRE(r2.ok());
+    CHECK(r2->state == TcpState::time_wait);
+    CHECK_FALSE(parse_warn("CLOSE_WAIT").ok());
+    CHECK_FALSE(parse_warn("NOSUCH>1").ok());
+    CHECK_FALSE(parse_warn("CLOSE_WAIT>-1").ok());
+    CHECK_FALSE(parse_warn("CLOSE_WAIT>99999999999999999999999").ok());
+    CHECK_FALSE(parse_warn("CLOSE_WAIT>1x").ok());
+}
+
+TEST_CASE("a rule is crossed only when the count exceeds the limit", "[watch]") {
+    const std::vector<WarnRule> rules{{TcpState::close_wait, 10}};
+    StateCounts c{};
+    c[static_cast<std::size_t>(TcpState::close_wait)] = 10;
+    CHECK_FALSE(crossed(rules, c));
+    c[static_cast<std::size_t>(TcpState::close_wait)] = 11;
+    CHECK(crossed(rules, c));
+}
+
+TEST_CASE("trace lines parse in the event's own print format", "[watch]") {
+    const std::string line =
+        "         python3-7591    [001] .Ns2.   623.388550: inet_sock_set_state: family=AF_INET "
+        "protocol=IPPROTO_TCP sport=32787 dport=37044 saddr=127.0.0.1 daddr=127.0.0.2 "
+        "saddrv6=::ffff:127.0.0.1 daddrv6=::ffff:127.0.0.2 oldstate=TCP_LISTEN "
+        "newstate=TCP_SYN_RECV";
+    auto tr = diag::parse_trace_line(line, std::chrono::seconds(1000));
+    REQUIRE(tr);
+    CHECK(tr->old_state == TcpState::listen);
+    CHECK(tr->new_state == TcpState::syn_recv);
+    CHECK(tr->socket.local.port == 32787);
+    CHECK(tr->socket.peer.port == 37044);
+    CHECK(tr->socket.peer.addr.to_string() == "127.0.0.2");
+    CHECK(tr->addresses_known);
+    CHECK(tr->skaddr == 0);
+    CHECK(tr->time.time_since_epoch() == std::chrono::microseconds(1'623'388'550));
+}
+
+TEST_CASE("trace lines parse in the fields format with skaddr", "[watch]") {
+    const std::string v4 =
+        "  python3-7621    [000] .N...   632.898449: inet_sock_set_state: "
+        "skaddr=0xffff888122ea89c0 "
+        "(-131386758755904) oldstate=0x2 (2) newstate=0x1 (1) sport=0xcf70 (53104) dport=0xdc6b "
+        "(56427) family=0x2 (2) protocol=0x6 (6) saddr=0x100007f (16777343) daddr=0x200007f "
+        "(33554559) saddr_v6=<INVALID-SIZE> daddr_v6=<INVALID-SIZE>";
+    auto tr = diag::parse_trace_line(v4, {});
+    REQUIRE(tr);
+    CHECK(tr->skaddr == 0xffff888122ea89c0ULL);
+    CHECK(tr->old_state == TcpState::syn_sent);
+    CHECK(tr->new_state == TcpState::established);
+    CHECK(tr->socket.local.addr.to_string() == "127.0.0.1");
+    CHECK(tr->socket.peer.addr.to_string() == "127.0.0.2");
+    CHECK(tr->socket.local.port == 53104);
+    CHECK(tr->addresses_known);
+    std::string v6 = v4;
+    v6.replace(v6.find("family=0x2 (2)"), 14, "family=0xa (10)");
+    auto tr6 = diag::parse_trace_line(v6, {});
+    REQUIRE(tr6);
+    CHECK(tr6->socket.family == Family::inet6);
+    CHECK_FALSE(tr6->addresses_known);
+}
+
+TEST_CASE("trace lines of other protocols and garbage are refused", "[watch]") {
+    CHECK_FALSE(diag::parse_trace_line("", {}));
+    CHECK_FALSE(diag::parse_trace_line("# tracer: nop", {}));
+    CHECK_FALSE(diag::parse_trace_line(
+        "x [0] .... 1.0: inet_sock_set_state: family=AF_INET protocol=IPPROTO_SCTP sport=1 "
+        "dport=2 saddr=127.0.0.1 daddr=127.0.0.1 oldstate=TCP_CLOSE newstate=TCP_LISTEN",
+        {}));
+    CHECK_FALSE(diag::parse_trace_line(
+        "x [0] .... 1.0: inet_sock_set_state: family=AF_INET protocol=IPPROTO_TCP sport=99999 "
+        "dport=2 saddr=127.0.0.1 daddr=127.0.0.1 oldstate=TCP_CLOSE newstate=TCP_LISTEN",
+        {}));
+    CHECK_FALSE(diag::parse_trace_line(
+        "x [0] .... abc: inet_sock_set_state: family=AF_INET protocol=IPPROTO_TCP sport=1 "
+        "dport=2 oldstate=TCP_CLOSE newstate=TCP_LISTEN",
+        {}));
+}
+
+TEST_CASE("a UDP socket freed between polls is GONE at once", "[watch]") {
+    Tracker tr;
+    SocketRecord u = tcp(5353, 0, TcpState::close, 90);
+    u.netid = Netid::udp;
+    auto e = tr.apply_destroyed({t0, u});
+    CHECK(summary(e) == std::vector<std::string>{"GONE CLOSE"});
+    CHECK(tr.apply_destroyed({t0, u}).empty());
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("held tracepoint rows of another namespace never reach the stream", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    CHECK(
+        tr.apply_transition(trans(t0, 0x1, 7000, 80, TcpState::close, TcpState::syn_sent)).empty());
+    CHECK(tr.apply_transition(
+                trans(t0 + 1ms, 0x1, 7000, 80, TcpState::syn_sent, TcpState::established))
+              .empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::established)] == 0);
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {})).empty());
+    CHECK(tr.apply_snapshot(snap(t0 + 2s, {})).empty());
+    CHECK(tr.size() == 0);
+}
+
+TEST_CASE("a held row is released in order once a snapshot shows it", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x2, 7001, 80, TcpState::close, TcpState::syn_sent));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x2, 7001, 80, TcpState::syn_sent, TcpState::established));
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(7001, 80, TcpState::established, 55)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED"});
+    CHECK(e[0].time == t0);
+    // Confirmed: later transitions go out at once.
+    auto e2 = tr.apply_transition(
+        trans(t0 + 2s, 0x2, 7001, 80, TcpState::established, TcpState::close_wait));
+    CHECK(summary(e2) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+}
+
+TEST_CASE("a short connection between polls is vouched for by its destroy message", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x3, 80, 7002, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x3, 80, 7002, TcpState::syn_recv, TcpState::established));
+    (void)tr.apply_transition(
+        trans(t0 + 2ms, 0x3, 80, 7002, TcpState::established, TcpState::close_wait));
+    (void)tr.apply_transition(
+        trans(t0 + 3ms, 0x3, 80, 7002, TcpState::close_wait, TcpState::last_ack));
+    CHECK(tr.apply_transition(trans(t0 + 4ms, 0x3, 80, 7002, TcpState::last_ack, TcpState::close))
+              .empty());
+    auto e = tr.apply_destroyed({t0 + 5ms, tcp(80, 7002, TcpState::close, 56)});
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "CHANGE SYN_RECV>ESTABLISHED",
+                                                 "CHANGE ESTABLISHED>CLOSE_WAIT",
+                                                 "CHANGE CLOSE_WAIT>LAST_ACK", "GONE LAST_ACK"});
+    CHECK(tr.size() == 0);
+    // The active closer: vouched for by its destroy, settled by the snapshot.
+    (void)tr.apply_transition(trans(t0, 0x4, 7003, 80, TcpState::established, TcpState::fin_wait1));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x4, 7003, 80, TcpState::fin_wait1, TcpState::fin_wait2));
+    (void)tr.apply_transition(trans(t0 + 2ms, 0x4, 7003, 80, TcpState::fin_wait2, TcpState::close));
+    auto d = tr.apply_destroyed({t0 + 3ms, tcp(7003, 80, TcpState::close, 57)});
+    CHECK(summary(d) == std::vector<std::string>{"NEW ESTABLISHED", "CHANGE ESTABLISHED>FIN_WAIT1",
+                                                 "CHANGE FIN_WAIT1>FIN_WAIT2"});
+    auto s = tr.apply_snapshot(snap(t0 + 1s, {tcp(7003, 80, TcpState::time_wait, 58)}));
+    CHECK(summary(s) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+}
+
+TEST_CASE("a row vouched for by a dump older than its last event keeps the dump's cookie",
+          "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x5, 80, 7004, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 2s, 0x5, 80, 7004, TcpState::syn_recv, TcpState::established));
+    // The dump started before the last transition was read.
+    auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 7004, TcpState::syn_recv, 9)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "CHANGE SYN_RECV>ESTABLISHED"});
+    auto g =
+        tr.apply_transition(trans(t0 + 3s, 0x5, 80, 7004, TcpState::established, TcpState::close));
+    CHECK(summary(g) == std::vector<std::string>{"GONE ESTABLISHED"});
+    CHECK(tr.apply_destroyed({t0 + 4s, tcp(80, 7004, TcpState::close, 9)}).empty());
+    CHECK(tr.apply_snapshot(snap(t0 + 5s, {})).empty());
+    CHECK(tr.size() == 0);
+}
