@@ -142,7 +142,7 @@ class Scenario {
 class SysctlReader {
   public:
     virtual ~SysctlReader() = default;
-    /// The value with surrounding whitespace trimmed (tabs between fields kept),
+    /// The value with surrounding whitespace trimmed and inner runs of blanks as one space,
     /// or nullopt when it does not exist or cannot be read.
     [[nodiscard]] virtual std::optional<std::string> read(std::string_view name) const = 0;
 };
