@@ -124,7 +124,9 @@ void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool 
             side.peer.port == 0
                 ? endpoint_text(side.local)
                 : fmt::format("{} -> {}", endpoint_text(side.local), endpoint_text(side.peer));
-        fmt::print("  {:<18} {:<40} {}\n", side.role, tuple, side.focus ? green(state) : state);
+        // "*" marks the side in the scenario's state (scripts and tests look for it).
+        fmt::print("{} {:<18} {:<40} {}\n", side.focus ? '*' : ' ', side.role, tuple,
+                   side.focus ? green(state) : state);
         if (full || side.focus) fmt::print("{}", wrap(side.doing, "      "));
     }
 }
