@@ -29,6 +29,10 @@ public:
 /// getservbyport(3) and getnameinfo(3); may block on DNS for host().
 [[nodiscard]] std::unique_ptr<Resolver> make_system_resolver();
 
+/// Which of netstat's header lines to print: netstat says "(servers and established)"
+/// with -a, "(only servers)" with -l, "(w/o servers)" otherwise.
+enum class NetstatScope { all, listening, connected };
+
 struct RenderOptions {
     Format format = Format::ss;
     bool header = true;          ///< -H turns it off
@@ -42,6 +46,8 @@ struct RenderOptions {
     bool memory = false;         ///< -m
     bool one_line = false;       ///< -O
     bool color = false;          ///< never when not on a terminal
+    bool show_state = true;      ///< ss: the State column (ss hides it when one state is asked for)
+    NetstatScope netstat_scope = NetstatScope::all;  ///< netstat's header line
     const Resolver* resolver = nullptr;  ///< null: numeric everything
 };
 

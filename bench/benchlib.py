@@ -1,0 +1,54 @@
+"""Shared bench helpers: run a command N times, medians of wall time, CPU and peak RSS.
+
+Benchmarks compare against the real tools in the same run and report ratios of
+medians. They are not tests: the machine is shared and noisy.
+"""
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def measure(argv, runs=5, stdout=subprocess.DEVNULL):
+    """Runs argv `runs` times; returns dict of medians: wall s, cpu s, maxrss KiB."""
+    walls, cpus, rss = [], [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL)
+        _, status, ru = os.wait4(p.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(ru.ru_utime + ru.ru_stime)
+        rss.append(ru.ru_maxrss)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        if p.returncode != 0:
+            raise SystemExit(f"bench: {argv} exited {p.returncode}")
+    return {"wall": statistics.median(walls), "cpu": statistics.median(cpus),
+            "rss": statistics.median(rss)}
+
+
+def populate(n):
+    """Starts bench/populate.py holding n TCP sockets; returns the process."""
+    p = subprocess.Popen([sys.executable, os.path.join(HERE, "populate.py"), str(n)],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line.startswith("ready"):
+        raise SystemExit(f"bench: populate failed: {line!r}")
+    return p
+
+
+def release(p):
+    p.stdin.close()
+    p.wait(timeout=120)
+
+
+def report(rows, base_key):
+    """Prints a table of medians and ratios against rows[base_key]."""
+    base = rows[base_key]
+    print(f"  {'command':34} {'wall ms':>9} {'cpu ms':>9} {'maxrss KiB':>11} {'wall x':>7} {'rss x':>6}")
+    for name, m in rows.items():
+        print(f"  {name:34} {m['wall'] * 1e3:9.1f} {m['cpu'] * 1e3:9.1f} {m['rss']:11d} "
+              f"{m['wall'] / base['wall']:7.2f} {m['rss'] / base['rss']:6.2f}", flush=True)

@@ -1,0 +1,14 @@
+State       Count
+UNKNOWN         1
+ESTAB           6
+SYN-SENT        1
+SYN-RECV        2
+FIN-WAIT-1      1
+FIN-WAIT-2      1
+TIME-WAIT       1
+UNCONN          5
+CLOSE-WAIT      2
+LAST-ACK        1
+LISTEN          2
+CLOSING         1
+Total          24
