@@ -189,7 +189,21 @@ def build(families=(socket.AF_INET, socket.AF_INET6), udp=True, unix=True):
             build_udp(mix, fam)
     if unix:
         build_unix(mix)
+    wait_settled()
     return mix
+
+
+def wait_settled():
+    """Waits until two ss dumps agree, queues included: after fill() the stuck
+    sockets' Send-Q still moves for a moment (zero-window probes), and tests
+    that compare two listings must not see it move."""
+    last = [None]
+
+    def settled():
+        now = harness.run(["ss", "-tuxan"], check=True).stdout
+        same, last[0] = now == last[0], now
+        return same
+    harness.wait_for(settled, timeout=20, interval=0.05, what="the socket mix to settle")
 
 
 if __name__ == "__main__":
