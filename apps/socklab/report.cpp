@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "socklab/model.hpp"
+#include "socklab/output.hpp"
 
 namespace socklab::app {
 namespace {
@@ -51,6 +52,29 @@ std::string counts_text(const std::array<std::size_t, kernel_state_count>& by_st
         out += fmt::format("{} {}", state_info(static_cast<TcpState>(i)).label, by_state[i]);
     }
     return out;
+}
+
+/// The rows sockls -tan shows for the scenario's ports (bound-inactive included, as
+/// `sockls state closed` asks for them), or empty when there is no source.
+std::string sockls_rows(const lab::Scenario& s, diag::SocketSource* source) {
+    if (source == nullptr) return {};
+    diag::Query q;
+    q.ipv4 = s.family() == Family::inet;
+    q.ipv6 = s.family() == Family::inet6;
+    q.states = all_states_mask | state_bit(TcpState::bound_inactive);
+    auto records = source->dump(q);
+    if (!records) return {};
+    const auto ports = s.ports();
+    std::vector<SocketRecord> ours;
+    for (auto& r : *records)
+        if (std::find(ports.begin(), ports.end(), r.local.port) != ports.end())
+            ours.push_back(std::move(r));
+    if (ours.empty()) return {};
+    output::RenderOptions o;
+    o.format = output::Format::ss;
+    o.numeric_ports = true;
+    o.show_netid = false;
+    return output::render_to_string(ours, o);
 }
 
 }  // namespace
@@ -108,6 +132,8 @@ void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool 
         info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
     fmt::print("{} — {} ({})\n", bold(label), info.title, family_label(s.family()));
     if (full) fmt::print("{}", wrap(fmt::format("how: {}", info.recipe), ""));
+    if (const auto rows = sockls_rows(s, source); !rows.empty())
+        fmt::print("\nas sockls -tan shows them:\n{}\n", rows);
     auto seen = s.observe(source);
     const auto sides = s.sides();
     for (std::size_t i = 0; i < sides.size(); ++i) {

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -18,48 +17,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A small /proc/net/tcp reader, enough to find a socket's state by its 4-tuple.
-class ProcNetTcp final : public diag::SocketSource {
-  public:
-    Result<std::vector<SocketRecord>> dump(const diag::Query& q) override {
-        std::vector<SocketRecord> out;
-        if (q.ipv4) read("/proc/net/tcp", Family::inet, out);
-        if (q.ipv6) read("/proc/net/tcp6", Family::inet6, out);
-        return out;
-    }
-    std::string_view name() const override { return "test-procfs"; }
-
-  private:
-    static Endpoint endpoint(const std::string& text, Family family) {
-        Endpoint e;
-        e.addr.family = family;
-        const auto colon = text.find(':');
-        const std::string hex = text.substr(0, colon);
-        // Each 32-bit word is printed as a host-order (little-endian) number.
-        for (std::size_t w = 0; w * 8 < hex.size(); ++w)
-            for (std::size_t b = 0; b < 4; ++b)
-                e.addr.bytes[w * 4 + b] = static_cast<std::uint8_t>(
-                    std::stoul(hex.substr(w * 8 + (3 - b) * 2, 2), nullptr, 16));
-        e.port = static_cast<std::uint32_t>(std::stoul(text.substr(colon + 1), nullptr, 16));
-        return e;
-    }
-    static void read(const char* path, Family family, std::vector<SocketRecord>& out) {
-        std::ifstream in(path);
-        std::string line;
-        std::getline(in, line);
-        while (std::getline(in, line)) {
-            std::istringstream fields(line);
-            std::string sl, local, peer, st;
-            fields >> sl >> local >> peer >> st;
-            SocketRecord r;
-            r.family = family;
-            r.local = endpoint(local, family);
-            r.peer = endpoint(peer, family);
-            r.state = state_from_kernel(static_cast<unsigned>(std::stoul(st, nullptr, 16)));
-            out.push_back(r);
-        }
-    }
-};
+std::unique_ptr<diag::SocketSource> netlink() {
+    auto source = diag::make_netlink_source();
+    REQUIRE(source);
+    return std::move(source.value());
+}
 
 std::string family_label(Family f) {
     return f == Family::inet ? "IPv4" : "IPv6";
@@ -68,13 +30,13 @@ std::string family_label(Family f) {
 }  // namespace
 
 TEST_CASE("every scenario reaches its state on loopback, IPv4 and IPv6", "[lab]") {
-    ProcNetTcp source;
+    const auto source = netlink();
     for (const Family family : {Family::inet, Family::inet6}) {
         for (const auto& info : lab::scenarios()) {
             INFO(info.name << " " << family_label(family));
             auto s = lab::Scenario::start(info.id, {.family = family});
             if (!s) FAIL(s.error().message());
-            auto ok = s->verify(2s, &source);
+            auto ok = s->verify(2s, source.get());
             if (!ok) FAIL(ok.error().message());
             const auto sides = s->sides();
             const auto focus = std::find_if(sides.begin(), sides.end(),
@@ -98,7 +60,7 @@ TEST_CASE("fd sides report their state through TCP_INFO", "[lab]") {
 }
 
 TEST_CASE("release leaves no socket of the scenario behind", "[lab]") {
-    ProcNetTcp source;
+    const auto source = netlink();
     for (const auto id : {lab::ScenarioId::fin_wait1, lab::ScenarioId::close_wait,
                           lab::ScenarioId::syn_recv, lab::ScenarioId::last_ack}) {
         auto s = lab::Scenario::start(id);
@@ -106,7 +68,7 @@ TEST_CASE("release leaves no socket of the scenario behind", "[lab]") {
         const auto ports = s->ports();
         s->release();
         auto gone = [&] {
-            auto all = source.dump({});
+            auto all = source->dump({});
             return std::none_of(all->begin(), all->end(), [&](const SocketRecord& r) {
                 return std::find(ports.begin(), ports.end(), r.local.port) != ports.end();
             });
