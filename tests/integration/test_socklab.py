@@ -46,12 +46,12 @@ def ss_rows():
     return rows
 
 
-def sockls_rows():
-    """The same through our sockls, once it is built (None before)."""
+def sockls_rows(*words):
+    """The same through our sockls (FILTER words optional), once it is built (None before)."""
     path = os.path.join(harness.BIN, "sockls")
     if not os.path.exists(path):
         return None
-    res = harness.run([path, "-tanH"], check=True)
+    res = harness.run([path, "-tanH"] + list(words), check=True)
     rows = []
     for line in res.stdout.splitlines():
         f = line.split()
@@ -98,6 +98,11 @@ def hold_and_check(state, family, interrupt):
     rows = sockls_rows()
     if rows is not None:
         check_sides_in(rows, sides, "sockls")
+    if state == "closed" and rows is not None:
+        # ss 6.1 lists no closed socket; sockls asks sock_diag for state 13 (bound, inactive).
+        closed = sockls_rows("state", "closed")
+        harness.check([r for r in closed if r[0] == "UNCONN" and r[1] == focus[0]["local"]],
+                      f"sockls state closed shows {focus[0]['local']}: {closed}")
     if interrupt:
         p.send_signal(signal.SIGINT)
     out, err = (b.decode(errors="replace") for b in p.communicate(timeout=15))
@@ -106,6 +111,8 @@ def hold_and_check(state, family, interrupt):
     # Nothing of ours is left, except the TIME_WAIT that is the point of time-wait.
     left = [r for r in ss_rows() if not (state == "time-wait" and r[0] == "TIME-WAIT")]
     harness.check(not left, f"sockets left after {state} released: {left}")
+    closed = sockls_rows("state", "closed")
+    harness.check(not closed, f"bound sockets left after {state} released: {closed}")
 
 
 def run_state(state):
