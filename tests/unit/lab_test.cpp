@@ -284,3 +284,19 @@ TEST_CASE("doctor counts FIN_WAIT2 orphans, not FIN_WAIT2 sockets a process hold
     REQUIRE(f != nullptr);
     CHECK(f->detail.find("tcp_fin_timeout=60") != std::string::npos);
 }
+
+TEST_CASE("doctor counts a connection on its service port", "[lab]") {
+    std::vector<SocketRecord> records;
+    records.push_back(record(TcpState::listen, 8080, 0, 1));
+    records.push_back(record(TcpState::established, 8080, 40000, 2));  // accepted
+    records.push_back(record(TcpState::established, 40000, 8080, 3));  // its client, same host
+    records.push_back(record(TcpState::time_wait, 443, 50000, 0));     // listener gone
+    records.push_back(record(TcpState::syn_sent, 50001, 25, 4));       // outgoing
+    const auto sysctls =
+        lab::make_fixed_sysctl_reader({{"net.ipv4.ip_local_port_range", "32768\t60999"}});
+    const auto r = lab::diagnose(records, *sysctls);
+    std::map<std::string, std::size_t> totals;
+    for (const auto& g : r.ports)
+        totals[g.key] = g.total;
+    CHECK(totals == std::map<std::string, std::size_t>{{"8080", 3}, {"443", 1}, {"25", 1}});
+}

@@ -239,8 +239,10 @@ struct DoctorReport {
 };
 
 /// Applies the rules. Pure: records (with owners attached) and sysctls in, report
-/// out. A connection is counted on its service port: the local port when a
-/// listener on this host has it, else the peer port (an outgoing connection).
+/// out. A connection is counted on its service port: a listener's port on this host
+/// if either end has one; else the local port when only the peer's is ephemeral
+/// (net.ipv4.ip_local_port_range: a TIME_WAIT outliving its listener); else the peer
+/// port (an outgoing connection).
 [[nodiscard]] DoctorReport diagnose(std::span<const SocketRecord> records,
                                     const SysctlReader& sysctls, const Thresholds& thresholds = {});
 
