@@ -172,6 +172,12 @@ void Printer::released(const lab::Scenario& s, bool interrupted) const {
 }
 
 void Printer::tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo&) const {
+    if (n == 1)
+        fmt::print(
+            "{}: every TCP state in turn, both ends in this process on loopback.\n"
+            "The side in the state is marked *; (TCP_INFO) and (sock_diag) say who "
+            "reported it.\n",
+            bold("socklab tour"));
     fmt::print("\n[{}/{}] ", n, total);
 }
 
