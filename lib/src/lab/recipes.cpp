@@ -91,11 +91,56 @@ Side listener_side(const Listener& l, std::string doing, bool focus = false) {
     return side("listener", l.at, any, TcpState::listen, std::move(doing), focus);
 }
 
-Result<void> fill(const Fd& fd, Deadline deadline) {
-    auto n = fill_until_stuck(fd, deadline);
-    if (!n) return n.error();
-    return {};
+/// Where the tiny receive window is: nowhere, on the accepted (server) side, or on
+/// the client.
+enum class SmallWindow { none, server, client };
+
+/// A listener and one connection to it, accepted.
+struct Pair {
+    Listener l;
+    Connection c;
+};
+
+Result<Pair> connected_pair(Family family, Deadline deadline,
+                            SmallWindow small = SmallWindow::none) {
+    auto l = open_listener(family, {.rcvbuf = small == SmallWindow::server ? small_rcvbuf : 0});
+    if (!l) return l.error();
+    auto c = open_connection(*l, family, deadline, small == SmallWindow::client ? small_rcvbuf : 0);
+    if (!c) return c.error();
+    return Pair{std::move(l.value()), std::move(c.value())};
 }
+
+/// Fills the peer's window from `writer` (a large fixed SO_SNDBUF first), then
+/// shutdown(SHUT_WR): the FIN is queued behind data the closed window refuses.
+Result<void> fin_behind_data(const Fd& writer, Deadline deadline) {
+    if (auto r = set_int(writer, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r) return r;
+    if (auto n = fill_until_stuck(writer, deadline); !n) return n.error();
+    return shut(writer, SHUT_WR);
+}
+
+/// What one end of a pair does in a scenario.
+struct Role {
+    TcpState state;
+    std::string doing;
+    bool focus = false;
+    Presence presence = Presence::fd;
+};
+
+/// Records the listener (unless `listener_doing` is empty: it was closed), the
+/// client and the server side of a pair.
+void add_pair(Scenario::Impl& s, Pair& p, std::string listener_doing, Role client, Role server) {
+    if (!listener_doing.empty())
+        s.add(listener_side(p.l, std::move(listener_doing)), std::move(p.l.fd));
+    s.add(side("client", p.c.client_at, p.l.at, client.state, std::move(client.doing), client.focus,
+               client.presence),
+          std::move(p.c.client));
+    s.add(side("server", p.l.at, p.c.client_at, server.state, std::move(server.doing), server.focus,
+               server.presence),
+          std::move(p.c.server));
+}
+
+constexpr std::string_view tiny_window =
+    "SO_RCVBUF 4096, so accepted sockets advertise a tiny window";
 
 Result<void> build_listen(Scenario::Impl& s, Deadline) {
     auto l = open_listener(s.family, {});
@@ -163,159 +208,126 @@ Result<void> build_syn_recv(Scenario::Impl& s, Deadline deadline) {
 }
 
 Result<void> build_established(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    if (auto r = wait_state(c->server, TcpState::established, deadline, "server"); !r)
-        return r.error();
-    s.add(listener_side(*l, "still listening for more connections"), std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::established,
-               "SYN, SYN-ACK, ACK done: data can flow both ways", true),
-          std::move(c->client));
-    s.add(side("server", l->at, c->client_at, TcpState::established,
-               "accept()ed: a new socket on the listener's port, same state", true),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = wait_state(p->c.server, TcpState::established, deadline, "server"); !r) return r;
+    add_pair(s, *p, "still listening for more connections",
+             {TcpState::established, "SYN, SYN-ACK, ACK done: data can flow both ways", true},
+             {TcpState::established, "accept()ed: a new socket on the listener's port, same state",
+              true});
     return {};
 }
 
 Result<void> build_fin_wait1(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {.rcvbuf = small_rcvbuf});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    if (auto r = set_int(c->client, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r)
-        return r.error();
-    if (auto r = fill(c->client, deadline); !r) return r;
-    if (auto r = shut(c->client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(c->client, TcpState::fin_wait1, deadline, "client"); !r) return r;
-    s.add(listener_side(*l, "SO_RCVBUF 4096, so accepted sockets advertise a tiny window"),
-          std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::fin_wait1,
-               "filled the server's window, then shutdown(SHUT_WR): its FIN is queued behind "
-               "unsent data the zero window will not take, so the FIN is never ACKed (zero-window "
-               "probes keep it alive)",
-               true),
-          std::move(c->client));
-    s.add(side("server", l->at, c->client_at, TcpState::established,
-               "never reads: its receive buffer is full and its window zero; the client's FIN "
-               "has not reached it"),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline, SmallWindow::server);
+    if (!p) return p.error();
+    if (auto r = fin_behind_data(p->c.client, deadline); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::fin_wait1, deadline, "client"); !r) return r;
+    add_pair(s, *p, std::string(tiny_window),
+             {TcpState::fin_wait1,
+              "filled the server's window, then shutdown(SHUT_WR): its FIN is queued behind "
+              "unsent data the zero window will not take, so the FIN is never ACKed (zero-window "
+              "probes keep it alive)",
+              true},
+             {TcpState::established,
+              "never reads: its receive buffer is full and its window "
+              "zero; the client's FIN has not reached it"});
     return {};
 }
 
 Result<void> build_fin_wait2(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    if (auto r = shut(c->client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(c->server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = wait_state(c->client, TcpState::fin_wait2, deadline, "client"); !r) return r;
-    s.add(listener_side(*l, "still listening"), std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::fin_wait2,
-               "shutdown(SHUT_WR): its FIN was ACKed; it can still receive. While it keeps its "
-               "descriptor FIN_WAIT2 has no time limit (tcp_fin_timeout applies to orphans only)",
-               true),
-          std::move(c->client));
-    s.add(side("server", l->at, c->client_at, TcpState::close_wait,
-               "got the FIN and ACKed it; it has not closed yet"),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::fin_wait2, deadline, "client"); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::fin_wait2,
+              "shutdown(SHUT_WR): its FIN was ACKed; it can still receive. While it keeps its "
+              "descriptor FIN_WAIT2 has no time limit (tcp_fin_timeout applies to orphans only)",
+              true},
+             {TcpState::close_wait, "got the FIN and ACKed it; it has not closed yet"});
     return {};
 }
 
 Result<void> build_close_wait(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    c->client.reset();  // close(): FIN, and the socket becomes an orphan
-    if (auto r = wait_state(c->server, TcpState::close_wait, deadline, "server"); !r) return r;
-    s.add(listener_side(*l, "still listening"), std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::fin_wait2,
-               "called close(): its FIN was ACKed; the kernel keeps the orphan in FIN_WAIT2 for "
-               "tcp_fin_timeout, then drops it",
-               false, Presence::kernel_only));
-    s.add(side("server", l->at, c->client_at, TcpState::close_wait,
-               "read nothing and never calls close(): the client's FIN was ACKed by the kernel, "
-               "and only the application's close() ends CLOSE_WAIT — this is the leak",
-               true),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    p->c.client.reset();  // close(): FIN, and the socket becomes an orphan
+    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::fin_wait2,
+              "called close(): its FIN was ACKed; the kernel keeps the orphan in FIN_WAIT2 for "
+              "tcp_fin_timeout, then drops it",
+              false, Presence::kernel_only},
+             {TcpState::close_wait,
+              "read nothing and never calls close(): the client's FIN was ACKed by the kernel, "
+              "and only the application's close() ends CLOSE_WAIT — this is the leak",
+              true});
     return {};
 }
 
 Result<void> build_closing(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {.rcvbuf = small_rcvbuf});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    if (auto r = set_int(c->client, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r)
-        return r.error();
-    if (auto r = fill(c->client, deadline); !r) return r;
-    if (auto r = shut(c->client, SHUT_WR); !r) return r;
-    if (auto r = shut(c->server, SHUT_WR); !r) return r;
-    if (auto r = wait_state(c->client, TcpState::closing, deadline, "client"); !r) return r;
-    if (auto r = wait_state(c->server, TcpState::fin_wait2, deadline, "server"); !r) return r;
-    s.add(listener_side(*l, "SO_RCVBUF 4096, so accepted sockets advertise a tiny window"),
-          std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::closing,
-               "sent shutdown(SHUT_WR) with its FIN stuck behind data the server's zero window "
-               "will not take; then the server's FIN arrived: both closed at once, and its own "
-               "FIN is still unacknowledged",
-               true),
-          std::move(c->client));
-    s.add(side("server", l->at, c->client_at, TcpState::fin_wait2,
-               "never reads; called shutdown(SHUT_WR) before the client's FIN reached it; the "
-               "client ACKed that FIN, and the client's FIN is still queued behind its data"),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline, SmallWindow::server);
+    if (!p) return p.error();
+    if (auto r = fin_behind_data(p->c.client, deadline); !r) return r;
+    if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::closing, deadline, "client"); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::fin_wait2, deadline, "server"); !r) return r;
+    add_pair(s, *p, std::string(tiny_window),
+             {TcpState::closing,
+              "sent shutdown(SHUT_WR) with its FIN stuck behind data the server's zero window "
+              "will not take; then the server's FIN arrived: both closed at once, and its own "
+              "FIN is still unacknowledged",
+              true},
+             {TcpState::fin_wait2,
+              "never reads; called shutdown(SHUT_WR) before the client's FIN reached it; the "
+              "client ACKed that FIN, and the client's FIN is still queued behind its data"});
     return {};
 }
 
 Result<void> build_last_ack(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline, small_rcvbuf);
-    if (!c) return c.error();
-    if (auto r = set_int(c->server, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r)
-        return r.error();
-    if (auto r = fill(c->server, deadline); !r) return r;
-    if (auto r = shut(c->client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(c->server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = shut(c->server, SHUT_WR); !r) return r;
-    if (auto r = wait_state(c->server, TcpState::last_ack, deadline, "server"); !r) return r;
-    if (auto r = wait_state(c->client, TcpState::fin_wait2, deadline, "client"); !r) return r;
-    s.add(listener_side(*l, "still listening"), std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::fin_wait2,
-               "SO_RCVBUF 4096 and never reads; shut down first: its FIN was ACKed, and the "
-               "server's FIN cannot reach it behind the data filling its window"),
-          std::move(c->client));
-    s.add(side("server", l->at, c->client_at, TcpState::last_ack,
-               "got the client's FIN (CLOSE_WAIT), then shutdown(SHUT_WR): its FIN is queued "
-               "behind data the client's zero window will not take, so the last ACK never comes",
-               true),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline, SmallWindow::client);
+    if (!p) return p.error();
+    // The server's data fills the client's window first; the client's FIN then
+    // still goes out (it has nothing queued), and the server's FIN cannot.
+    if (auto r = set_int(p->c.server, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r)
+        return r;
+    if (auto n = fill_until_stuck(p->c.server, deadline); !n) return n.error();
+    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
+    if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::last_ack, deadline, "server"); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::fin_wait2, deadline, "client"); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::fin_wait2,
+              "SO_RCVBUF 4096 and never reads; shut down first: its FIN was ACKed, and the "
+              "server's FIN cannot reach it behind the data filling its window"},
+             {TcpState::last_ack,
+              "got the client's FIN (CLOSE_WAIT), then shutdown(SHUT_WR): its FIN is queued "
+              "behind data the client's zero window will not take, so the last ACK never comes",
+              true});
     return {};
 }
 
 Result<void> build_time_wait(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    c->server.reset();  // the server is stopped: it closes first, the active closer
-    l->fd.reset();
-    if (auto r = wait_state(c->client, TcpState::close_wait, deadline, "client"); !r) return r;
-    if (auto r = drain_to_eof(c->client, deadline); !r) return r;
-    c->client.reset();  // FIN from LAST_ACK; the server's ACK frees the client at once
-    s.add(side("server", l->at, c->client_at, TcpState::time_wait,
-               "closed first (the active closer): sent FIN, got its ACK, then the client's FIN, "
-               "and sent the last ACK; it waits 2*MSL (60 s on Linux, fixed) so a lost last ACK "
-               "can be resent and old segments die",
-               true, Presence::kernel_only));
-    s.add(side("client", c->client_at, l->at, TcpState::close,
-               "read EOF and closed: its FIN was ACKed in LAST_ACK, so it is gone (the passive "
-               "closer never waits)",
-               false, Presence::gone));
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    p->c.server.reset();  // the server is stopped: it closes first, the active closer
+    p->l.fd.reset();
+    if (auto r = wait_state(p->c.client, TcpState::close_wait, deadline, "client"); !r) return r;
+    if (auto r = drain_to_eof(p->c.client, deadline); !r) return r;
+    p->c.client.reset();  // FIN from LAST_ACK; the server's ACK frees the client at once
+    add_pair(s, *p, {},
+             {TcpState::close,
+              "read EOF and closed: its FIN was ACKed in LAST_ACK, so it is gone (the passive "
+              "closer never waits)",
+              false, Presence::gone},
+             {TcpState::time_wait,
+              "closed first (the active closer): sent FIN, got its ACK, then the client's FIN, "
+              "and sent the last ACK; it waits 2*MSL (60 s on Linux, fixed) so a lost last ACK "
+              "can be resent and old segments die",
+              true, Presence::kernel_only});
     return {};
 }
 
@@ -335,23 +347,20 @@ Result<void> build_closed(Scenario::Impl& s, Deadline) {
 }
 
 Result<void> build_rst(Scenario::Impl& s, Deadline deadline) {
-    auto l = open_listener(s.family, {});
-    if (!l) return l.error();
-    auto c = open_connection(*l, s.family, deadline);
-    if (!c) return c.error();
-    if (auto r = set_abortive(c->client); !r) return r;
-    c->client.reset();  // SO_LINGER {1, 0}: close() sends RST and frees the socket
-    if (auto r = wait_state(c->server, TcpState::close, deadline, "server"); !r) return r;
-    s.add(listener_side(*l, "still listening"), std::move(l->fd));
-    s.add(side("client", c->client_at, l->at, TcpState::close,
-               "set SO_LINGER {1, 0} and closed: sent RST and was freed at once — no FIN_WAIT, "
-               "no TIME_WAIT",
-               false, Presence::gone));
-    s.add(side("server", l->at, c->client_at, TcpState::close,
-               "got the RST: the kernel moved it straight to CLOSED and unhashed it, so ss no "
-               "longer lists it; its next recv() fails with ECONNRESET",
-               true),
-          std::move(c->server));
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = set_abortive(p->c.client); !r) return r;
+    p->c.client.reset();  // SO_LINGER {1, 0}: close() sends RST and frees the socket
+    if (auto r = wait_state(p->c.server, TcpState::close, deadline, "server"); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::close,
+              "set SO_LINGER {1, 0} and closed: sent RST and was freed at once — no FIN_WAIT, "
+              "no TIME_WAIT",
+              false, Presence::gone},
+             {TcpState::close,
+              "got the RST: the kernel moved it straight to CLOSED and unhashed it, so ss no "
+              "longer lists it; its next recv() fails with ECONNRESET",
+              true});
     return {};
 }
 

@@ -1,6 +1,5 @@
 // lab: the scenario table, and running, observing, verifying and releasing a scenario.
 #include <fmt/format.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
