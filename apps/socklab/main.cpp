@@ -186,10 +186,20 @@ int main(int argc, char** argv) {
     const bool color =
         o.color == "always" || (o.color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
     const app::Printer out(color);
-    if (list->parsed()) return cmd_list(out);
-    if (run->parsed()) return cmd_run(o, out);
-    if (tour->parsed()) return cmd_tour(o, out);
-    if (explain->parsed()) return cmd_explain(o, out);
-    if (doctor->parsed()) return cmd_doctor(o, out);
+    // A closed stdout (| head) is a write error, not a signal: the exception
+    // unwinds through the scenario, which releases its sockets on the way.
+    ::signal(SIGPIPE, SIG_IGN);
+    try {
+        if (list->parsed()) return cmd_list(out);
+        if (run->parsed()) return cmd_run(o, out);
+        if (tour->parsed()) return cmd_tour(o, out);
+        if (explain->parsed()) return cmd_explain(o, out);
+        if (doctor->parsed()) return cmd_doctor(o, out);
+    } catch (const std::system_error& e) {
+        if (e.code().value() == EPIPE) return 0;
+        return fail("output", e.what());
+    } catch (const std::exception& e) {
+        return fail("error", e.what());
+    }
     return fail("usage", "no command (socklab --help)", 2);
 }
