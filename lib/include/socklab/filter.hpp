@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "socklab/core.hpp"
@@ -18,20 +20,52 @@ struct Node;
 /// The parsed filter: the state set and an optional expression.
 struct Filter {
     StateMask states = 0;
-    bool explicit_states = false;  ///< `state`/`exclude` words were given
+    bool explicit_states = false;      ///< `state`/`exclude` words were given
     std::shared_ptr<const Node> expr;  ///< null: every socket of the selected states
+    /// The ephemeral port range (net.ipv4.ip_local_port_range) that `autobound`
+    /// uses in user space, as ss does for /proc; the kernel instead tests the
+    /// socket's bind lock (SOCK_BINDPORT_LOCK), see compile_bytecode().
+    std::uint32_t ephemeral_lo = 32768;
+    std::uint32_t ephemeral_hi = 60999;
+};
+
+/// How parse() resolves names.
+struct ParseOptions {
+    /// Look up host names (`src localhost`) with getaddrinfo(3); may block on DNS.
+    /// Off: only numeric addresses and prefixes are accepted.
+    bool resolve_hosts = true;
+    /// Read the ephemeral port range from this file (empty: keep the Linux default).
+    std::string port_range_file = "/proc/sys/net/ipv4/ip_local_port_range";
 };
 
 /// Parses command-line words (`state established '( dport = :443 )'`).
 /// `default_states` applies when no state word is given. Errors read
 /// "col N: expected ..." with N counted in the words joined by single spaces.
+/// Service names are looked up with getservbyname(3) (/etc/services); host names
+/// with getaddrinfo(3), which may block on DNS. Never throws.
 [[nodiscard]] Result<Filter> parse(std::span<const std::string> words, StateMask default_states);
+/// The same with explicit options (tests and the fuzzer turn name look-ups off).
+[[nodiscard]] Result<Filter> parse(std::span<const std::string> words, StateMask default_states,
+                                   const ParseOptions& options);
+
+/// Splits the text of a filter file (`sockls -F FILE`) into words: lines whose
+/// first non-blank character is '#' are comments, as in ss.
+[[nodiscard]] std::vector<std::string> split_filter_text(std::string_view text);
 
 /// User-space evaluation: does the record pass the filter (states and expression)?
+/// Address conditions follow the kernel's inet_diag rules (an IPv4 prefix also
+/// matches v4-mapped IPv6 sockets); on unix sockets port conditions compare
+/// inodes and `src`/`dst` compare paths (`unix:GLOB`), as ss does.
 [[nodiscard]] bool matches(const Filter& filter, const SocketRecord& record);
 
 /// inet_diag bytecode for the expression (empty when there is none, or when it
 /// cannot be expressed for the kernel: callers then filter in user space).
+/// Only inet dumps (tcp, udp, raw) take bytecode; unix records always need
+/// matches(). The state set is not part of it: it goes in the query's state mask.
 [[nodiscard]] std::vector<std::byte> compile_bytecode(const Filter& filter);
+
+/// A one-line rendering of the expression with full brackets, for debugging and
+/// tests ("(sport = :22 or (dport >= :1024 and not autobound))"); "" for none.
+[[nodiscard]] std::string describe(const Filter& filter);
 
 }  // namespace socklab::filter

@@ -51,8 +51,10 @@ std::uint8_t protocol_number(Netid n) {
 
 template <class T>
 void append_bytes(std::vector<std::byte>& buf, const T& value) {
-    const auto* p = reinterpret_cast<const std::byte*>(&value);
-    buf.insert(buf.end(), p, p + sizeof(T));
+    // resize + memcpy: GCC 12 -O3 misreads insert() from a cast pointer as an overflow.
+    const std::size_t old = buf.size();
+    buf.resize(old + sizeof(T));
+    std::memcpy(buf.data() + old, &value, sizeof(T));
 }
 
 void pad_to_alignment(std::vector<std::byte>& buf) {

@@ -1,0 +1,35 @@
+// filter: the operands of conditions — ports and services, hosts and prefixes, devices.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "filter/ast.hpp"
+
+namespace socklab::filter {
+
+/// A parse error at a column; thrown inside the parser only and turned into an
+/// Error by parse(), so no exception leaves the module.
+struct ParseFailure {
+    std::size_t col;
+    std::string what;
+};
+
+/// `:22`, `22`, `:http`, `*` after sport/dport: the port, or -1 for `*`.
+/// Service names come from getservbyname_r(3) (tcp, then udp; ambiguous is an error).
+[[nodiscard]] std::int32_t parse_port_operand(std::string_view text, std::size_t col,
+                                              std::string_view keyword);
+
+/// `10.0.0.1`, `10.0.0.0/8`, `[::1]:22`, `*:22`, `127.0.0.1:*`, `:ssh`, `unix:/run/*`,
+/// or a host name (every address it resolves to, when `resolve`). The side is left
+/// for the caller to set.
+[[nodiscard]] std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
+                                                       bool resolve);
+
+/// `eth0` (if_nametoindex(3)) or a number.
+[[nodiscard]] std::uint32_t parse_device_operand(std::string_view text, std::size_t col);
+
+}  // namespace socklab::filter
