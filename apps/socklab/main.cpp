@@ -150,6 +150,7 @@ int main(int argc, char** argv) {
     CLI::App cli{"socklab: reproduce any TCP state on loopback, explain it, diagnose this host"};
     cli.set_version_flag("--version", std::string("socklab ") + SOCKLAB_VERSION);
     cli.require_subcommand(1);
+    cli.fallthrough();  // --color after the command works too
     cli.add_option("--color", o.color, "colour: auto (terminal, no NO_COLOR), always, never")
         ->check(CLI::IsMember({"auto", "always", "never"}));
 
