@@ -2,7 +2,6 @@
 # The classic exercise in Windows netstat -an layout: start a server, connect, stop
 # the server, and watch LISTENING, then ESTABLISHED, then TIME_WAIT on its port.
 source "$(dirname "$0")/common.bash"
-fresh_netns "$@"
 
 rows() { sockls -tan --format windows | grep ":$port " || true; }
 has() { rows | grep -q "$1"; }

@@ -3,7 +3,6 @@
 # completes two connections into the queue, then drops further SYNs: those
 # clients sit in SYN_SENT, retransmitting, until they time out.
 source "$(dirname "$0")/common.bash"
-fresh_netns "$@"
 
 syn_sent() { sockls -tnH state syn-sent "dport = :$port" | grep -c SYN-SENT || true; }
 

@@ -2,7 +2,6 @@
 # Hunting a CLOSE_WAIT leak to its process: a server that never closes the
 # connections its clients closed. sockls -p and socklab doctor name it.
 source "$(dirname "$0")/common.bash"
-fresh_netns "$@"
 
 close_wait() { sockls -tnH state close-wait "sport = :$port" | grep -c CLOSE-WAIT || true; }
 

@@ -3,7 +3,6 @@
 # (FIN), and still receives the whole answer. An echo server that finishes
 # sending after the peer's FIN returns every byte; nothing is truncated.
 source "$(dirname "$0")/common.bash"
-fresh_netns "$@"
 
 step "1. An echo server that finishes its answer after the client's FIN"
 sockcat -v -l --echo --on-peer-close=finish 127.0.0.1 0 2>"$WORK/server.err" &

@@ -3,7 +3,6 @@
 # an abortive close (SO_LINGER 0) sends RST, skips TIME_WAIT, and the peer
 # sees "connection reset by peer".
 source "$(dirname "$0")/common.bash"
-fresh_netns "$@"
 
 time_wait_to() { sockls -tnH state time-wait "dport = :$1" | grep -c TIME-WAIT || true; }
 

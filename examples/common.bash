@@ -12,17 +12,16 @@ for tool in sockcat sockls socklab; do
     command -v "$tool" >/dev/null || { echo "$EXAMPLE: $tool: not found (build first)" >&2; exit 1; }
 done
 
-# Re-runs the calling script in a fresh network namespace with lo up: its
-# sockets, and the TIME_WAITs it leaves, are its own and vanish with it.
-fresh_netns() {
-    if [[ -z "${SOCKLAB_EXAMPLE_NETNS:-}" ]]; then
-        export SOCKLAB_EXAMPLE_NETNS=1
-        local flags=-n
-        [[ $EUID -eq 0 ]] || flags=-rn  # without root: a user namespace maps us to root
-        exec unshare "$flags" -- bash "$0" "$@"
-    fi
-    ip link set lo up
-}
+# Re-runs the calling script (with its arguments: when sourced, "$@" is the
+# script's) in a fresh network namespace with lo up: its sockets, and the
+# TIME_WAITs it leaves, are its own and vanish with it.
+if [[ -z "${SOCKLAB_EXAMPLE_NETNS:-}" ]]; then
+    export SOCKLAB_EXAMPLE_NETNS=1
+    netns_flags=-n
+    [[ $EUID -eq 0 ]] || netns_flags=-rn  # without root: a user namespace maps us to root
+    exec unshare "$netns_flags" -- bash "$0" "$@"
+fi
+ip link set lo up
 
 WORK=$(mktemp -d)
 cleanup() {
