@@ -11,7 +11,7 @@ sockcat -v -l --no-accept --backlog 1 127.0.0.1 0 2>"$WORK/server.err" &
 port=$(listening_port "$WORK/server.err")
 
 step "2. Four clients connect"
-for i in 1 2 3 4; do
+for _ in 1 2 3 4; do
     sockcat -d -w 30 127.0.0.1 "$port" 2>/dev/null &
 done
 wait_for 10 "two clients stuck in SYN_SENT" test "$(syn_sent)" -ge 2

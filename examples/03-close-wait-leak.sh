@@ -11,7 +11,7 @@ server=$!
 port=$(listening_port "$WORK/server.err")
 
 step "2. Twelve clients connect and close at once"
-for i in $(seq 12); do
+for _ in $(seq 12); do
     timeout 10 sockcat --on-eof=close 127.0.0.1 "$port" </dev/null
 done
 wait_for 10 "12 CLOSE_WAIT sockets" test "$(close_wait)" -eq 12

@@ -26,8 +26,8 @@ ip link set lo up
 WORK=$(mktemp -d)
 cleanup() {
     local pids
-    pids=$(jobs -p)
-    [[ -z "$pids" ]] || kill $pids 2>/dev/null || true
+    mapfile -t pids < <(jobs -p)
+    ((${#pids[@]} == 0)) || kill "${pids[@]}" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$WORK"
 }
