@@ -129,8 +129,10 @@ constexpr std::array<Explanation, 11> kExplanations{{
      kEstab,
      "normal: compare with what the service expects (one monitoring setup warns at 600 and "
      "alarms at 800). A peer that vanished without a FIN (crash, cable, NAT timeout) leaves an "
-     "ESTABLISHED socket forever unless SO_KEEPALIVE is on, and then only after "
-     "tcp_keepalive_time + probes x intvl (about 2 h 11 min by default)"},
+     "idle ESTABLISHED socket forever (sending data would fail after tcp_retries2) unless "
+     "SO_KEEPALIVE is on, and then only after tcp_keepalive_time + probes x intvl (about 2 h "
+     "11 min by default). Repeated reconnects by such clients pile up ESTABLISHED and "
+     "CLOSE_WAIT sockets until new clients cannot get in"},
     {TcpState::fin_wait1, "the active closer sent FIN and waits for its ACK",
      "the end that closes first (the active closer)",
      "close() or shutdown(SHUT_WR) in ESTABLISHED: a FIN is queued after any unsent data",
