@@ -63,12 +63,29 @@ void choose_tables(const Options& o, diag::Query& q) {
     q.want_memory = o.memory;
 }
 
+bool netstat_dialect(const Options& o) {
+    return o.format == "netstat" || o.format == "windows";
+}
+
 /// ss 6.1's defaults, as measured: -a every state, -l LISTEN and UNCONN,
-/// otherwise the `connected` group for every table.
+/// otherwise the `connected` group for every table. In netstat's dialects the
+/// default is netstat's: everything but listening sockets (TIME_WAIT included).
 StateMask default_states(const Options& o) {
     if (o.all) return all_states_mask;
     if (o.listening) return state_bit(TcpState::listen) | state_bit(TcpState::close);
+    if (netstat_dialect(o))
+        return all_states_mask & ~(state_bit(TcpState::listen) | state_bit(TcpState::close));
     return connected_mask();
+}
+
+/// ss hides the State column when the selection is one state (as displayed:
+/// SYN_RECV's request sockets and bound-inactive sockets fold into one).
+bool single_state(StateMask m) {
+    StateMask shown =
+        m & ~(state_bit(TcpState::new_syn_recv) | state_bit(TcpState::bound_inactive));
+    if (m & state_bit(TcpState::new_syn_recv)) shown |= state_bit(TcpState::syn_recv);
+    if (m & state_bit(TcpState::bound_inactive)) shown |= state_bit(TcpState::close);
+    return shown != 0 && (shown & (shown - 1)) == 0;
 }
 
 /// The filter words: from -F FILE (split on white space) and the command line.
@@ -124,6 +141,10 @@ output::RenderOptions render_options(const Options& o, const diag::Query& q,
     // ss shows the Netid column unless exactly one table (unix counts as three).
     const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + (q.unix_ ? 3 : 0);
     r.show_netid = tables > 1;
+    r.show_state = !single_state(q.states);
+    r.netstat_scope = o.all         ? output::NetstatScope::all
+                      : o.listening ? output::NetstatScope::listening
+                                    : output::NetstatScope::connected;
     r.processes = o.processes;
     r.extended = o.extended;
     r.timers = o.timers;

@@ -163,6 +163,7 @@ inline std::vector<SocketRecord> zoo() {
     v.push_back(tcp(S::established, "::ffff:10.1.2.3", 443, "::ffff:192.168.200.201", 51515));
     v.push_back(inet(Netid::udp, S::close, "0.0.0.0", 53, "0.0.0.0", 0));
     v.push_back(inet(Netid::udp, S::established, "::1", 5353, "::1", 5354, 768, 0));
+    v.push_back(inet(Netid::raw, S::close, "0.0.0.0", 1, "0.0.0.0", 0));
 
     // Owners: several processes, a comm with quotes, backslash, comma and a tab.
     auto& shared = v[0];

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -198,6 +199,35 @@ TEST_CASE("netlink shows both ends of an established connection", "[diag]") {
         CHECK(c->cookie != s->cookie);
         CHECK_FALSE(c->tcp_info);
     }
+}
+
+TEST_CASE("dump_each streams the same records as dump, in batches", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    const Fd srv = accept_one(lst);
+    auto src = netlink();
+    Query q = tcp_query();
+    q.unix_ = true;
+    std::vector<std::uint64_t> streamed;
+    std::size_t batches = 0;
+    REQUIRE(src->dump_each(q,
+                           [&](std::span<SocketRecord> batch) -> Result<void> {
+                               ++batches;
+                               for (const auto& r : batch)
+                                   streamed.push_back(r.inode);
+                               return {};
+                           })
+                .ok());
+    CHECK(batches >= 3);  // tcp4, tcp6 and unix each end in at least one datagram
+    for (const Fd* fd : {&lst, &cli, &srv}) {
+        CHECK(std::find(streamed.begin(), streamed.end(), inode_of(*fd)) != streamed.end());
+    }
+    const auto stop = src->dump_each(q, [](std::span<SocketRecord>) -> Result<void> {
+        return make_error(std::errc::interrupted, "stop");
+    });
+    REQUIRE_FALSE(stop.ok());
+    CHECK(stop.error().context == "stop");
+    CHECK(dump_all(*src, q).size() >= 3);  // the source still works after a stopped stream
 }
 
 TEST_CASE("netlink sends the state mask to the kernel", "[diag]") {
@@ -419,6 +449,56 @@ TEST_CASE("netlink shows raw sockets, from /proc/net when the kernel has no raw_
     CHECK(r->netid == Netid::raw);
     CHECK(r->state == TcpState::close);
     CHECK(r->local.port == IPPROTO_ICMP);
+}
+
+TEST_CASE("destroy_socket kills an established socket or says why not", "[diag]") {
+    const Fd lst = tcp_listener(AF_INET);
+    const Fd cli = tcp_connect(AF_INET, local_port(lst));
+    const Fd srv = accept_one(lst);
+    auto src = netlink();
+    const auto pred = by_ports(local_port(cli), local_port(lst));
+    const auto rec = find(dump_all(*src, tcp_query()), pred);
+    REQUIRE(rec);
+    const auto res = destroy_socket(*rec);
+    if (!res) {
+        // Kernels built without CONFIG_INET_DIAG_DESTROY refuse.
+        CHECK(res.error().code == std::errc::operation_not_supported);
+        CHECK(res.error().context.find("destroy tcp 127.0.0.1:") == 0);
+        return;
+    }
+    char byte = 0;
+    CHECK(::recv(cli.get(), &byte, 1, 0) == -1);
+    CHECK(errno == ECONNABORTED);
+    CHECK_FALSE(find(dump_all(*src, tcp_query()), [&](const SocketRecord& r) {
+        return pred(r) && r.state == TcpState::established;
+    }));
+    SocketRecord gone = *rec;
+    CHECK_FALSE(destroy_socket(gone).ok());
+}
+
+TEST_CASE("enter_netns moves the thread into a named namespace, or names it in the error",
+          "[diag]") {
+    const auto missing = enter_netns("socklab-no-such-netns");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message().find("netns socklab-no-such-netns: ") == 0);
+    CHECK_FALSE(enter_netns("../etc").ok());
+
+    const std::string name = "socklab-diag-" + std::to_string(::getpid());
+    REQUIRE(std::system(("ip netns add " + name).c_str()) == 0);
+    const Fd lst = tcp_listener(AF_INET);
+    const auto ino = inode_of(lst);
+    bool entered = false, seen_inside = true;
+    // setns() moves only the calling thread: do it on a thread of its own.
+    std::thread([&] {
+        entered = enter_netns(name).ok();
+        auto src = make_netlink_source();
+        if (!entered || !src) return;
+        auto rs = (*src)->dump(tcp_query());
+        seen_inside = !rs || find(*rs, [&](const SocketRecord& r) { return r.inode == ino; });
+    }).join();
+    CHECK(std::system(("ip netns del " + name).c_str()) == 0);
+    CHECK(entered);
+    CHECK_FALSE(seen_inside);
 }
 
 TEST_CASE("request asks for request sockets when SYN_RECV is wanted", "[diag]") {

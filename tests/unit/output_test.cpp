@@ -1,5 +1,6 @@
 // Unit tests for the output module: golden renderings in every format, captures of
 // the real ss 6.1 and netstat 2.10, JSON/CSV checked by Python's own parsers.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -83,8 +84,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // Runs a Python snippet on a file; true when it exits 0.
 bool python_accepts(const std::string& text, const std::string& script, const std::string& tag) {
-    const std::string data = "/tmp/socklab_output_test_" + tag + ".txt";
-    const std::string code = "/tmp/socklab_output_test_" + tag + ".py";
+    // The pid keeps parallel runs (dev and asan presets) from sharing files.
+    const std::string base = "/tmp/socklab_output_test_" + std::to_string(::getpid()) + "_" + tag;
+    const std::string data = base + ".txt";
+    const std::string code = base + ".py";
     write_file(data, text);
     write_file(code, script);
     const int rc = std::system(("python3 " + code + " " + data).c_str());
@@ -116,6 +119,93 @@ TEST_CASE("ss rows equal the real ss 6.1 capture for the same sockets", "[output
     auto both = golden::live_udp();
     both.insert(both.end(), tcp.begin(), tcp.end());
     check_capture("tuan.txt", render_to_string(both, opts(Format::ss)));
+}
+
+TEST_CASE("ss -i words equal ss 6.1's for the same tcp_info", "[output]") {
+    auto r = golden::tcp(TcpState::established, "127.0.0.1", 34276, "127.0.0.1", 50691);
+    TcpInfo& t = r.tcp_info.emplace();
+    t.congestion = "cubic";
+    t.options = 4;  // TCPI_OPT_WSCALE (ts and sack show only with -o)
+    t.snd_wscale = t.rcv_wscale = 10;
+    t.rto_us = 204000;
+    t.rtt_us = 22;
+    t.rttvar_us = 12;
+    t.snd_mss = 53760;
+    t.pmtu = 65535;
+    t.rcv_mss = 536;
+    t.advmss = 65483;
+    t.snd_cwnd = 10;
+    t.bytes_sent = 5000;
+    t.bytes_acked = 5001;
+    t.segs_out = 3;
+    t.segs_in = 2;
+    t.data_segs_out = 1;
+    t.last_data_sent_ms = t.last_data_recv_ms = t.last_ack_recv_ms = 208;
+    t.pacing_rate = 376026229504 / 8;
+    t.delivery_rate = 53760000000 / 8;
+    t.delivered = 2;
+    t.rcv_space = t.rcv_ssthresh = 65495;
+    t.min_rtt_us = 8;
+    t.reordering = 3;
+    t.snd_ssthresh = 0x7fffffff;
+    RenderOptions o = opts(Format::ss);
+    o.show_netid = false;
+    o.header = false;
+    o.info = true;
+    o.one_line = true;
+    // The record carries no tcpi_delivery_rate_app_limited and no tcpi_snd_wnd,
+    // so those two words of the capture cannot appear.
+    std::string expected = read_file(kGolden + "/ss61/tniOH.txt");
+    for (std::string_view missing : {" app_limited", " snd_wnd:107520"})
+        expected.erase(expected.find(missing), missing.size());
+    CHECK(render_to_string(std::vector{r}, o) == expected);
+}
+
+TEST_CASE("ss leaves out the State column when one state is asked for", "[output]") {
+    auto r = golden::tcp(TcpState::time_wait, "127.0.0.1", 39294, "127.0.0.1", 33139);
+    r.timer = TimerInfo{TimerInfo::Kind::timewait, 59500, 0};
+    RenderOptions o = opts(Format::ss);
+    o.show_netid = false;
+    o.show_state = false;
+    o.timers = true;
+    check_capture("tano_state_time_wait.txt", render_to_string(std::vector{r}, o));
+}
+
+TEST_CASE("owners print in the order ss and netstat print them", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "127.0.0.1", 80, "0.0.0.0", 0);
+    r.owners = {{7169, "python3", 3}, {7210, "python3", 3}, {7210, "python3", 9}};
+    RenderOptions o = opts(Format::ss);
+    o.processes = true;
+    o.header = false;
+    // ss: highest pid and fd first (its /proc walk prepends to a hash chain).
+    CHECK(render_to_string(std::vector{r}, o)
+              .find(R"(users:(("python3",pid=7210,fd=9),("python3",pid=7210,fd=3),)"
+                    R"(("python3",pid=7169,fd=3)))") != std::string::npos);
+    // netstat: the first one its walk finds.
+    o.format = Format::netstat;
+    CHECK(render_to_string(std::vector{r}, o).find(" 7169/python3") != std::string::npos);
+}
+
+TEST_CASE("ss -e turns on timers as ss's -e does", "[output]") {
+    auto r = golden::tcp(TcpState::time_wait, "127.0.0.1", 1, "127.0.0.1", 2);
+    r.timer = TimerInfo{TimerInfo::Kind::timewait, 59000, 0};
+    RenderOptions o = opts(Format::ss);
+    o.extended = true;
+    CHECK(render_to_string(std::vector{r}, o).find("timer:(timewait,59sec,0) ino:0 sk:0") !=
+          std::string::npos);
+}
+
+TEST_CASE("ss writes the bound interface after the local address", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "127.0.0.1", 80, "0.0.0.0", 0);
+    r.ifindex = 1;
+    RenderOptions o = opts(Format::ss);
+    o.header = false;
+    o.show_netid = false;
+    CHECK(render_to_string(std::vector{r}, o) ==
+          "LISTEN 0      0      127.0.0.1%if1:80 0.0.0.0:*\n");
+    const auto names = make_system_resolver();
+    o.resolver = names.get();
+    CHECK(render_to_string(std::vector{r}, o).find("127.0.0.1%lo:80") != std::string::npos);
 }
 
 TEST_CASE("ss widens address columns for long IPv6 and brackets v4-mapped", "[output]") {
@@ -356,4 +446,59 @@ TEST_CASE("the system resolver names well-known ports and caches them", "[output
     CHECK(names->service(0, Netid::tcp).empty());
     CHECK(names->service(70000, Netid::udp).empty());
     CHECK(names->service(22, Netid::unix_).empty());
+}
+
+TEST_CASE("rows streamed in batches render as one pass does", "[output]") {
+    const auto zoo = golden::zoo();
+    REQUIRE(zoo.size() >= 4);
+    for (auto format : {Format::netstat, Format::windows, Format::json, Format::jsonl, Format::csv}) {
+        INFO(static_cast<int>(format));
+        const auto o = all_columns(format);
+        std::string streamed;
+        StreamRenderer r(o, [&](std::string_view s) { streamed.append(s); });
+        const std::span<const SocketRecord> all(zoo);
+        r.add(all.subspan(0, 1));
+        r.add(all.subspan(1, 0));
+        r.add(all.subspan(1, 2));
+        r.add(all.subspan(3));
+        r.finish();
+        CHECK(streamed == render_to_string(zoo, o));
+    }
+}
+
+TEST_CASE("a streamed ss listing has one header and every row", "[output]") {
+    const auto zoo = golden::zoo();
+    std::string streamed;
+    StreamRenderer r(opts(Format::ss), [&](std::string_view s) { streamed.append(s); });
+    const std::span<const SocketRecord> all(zoo);
+    r.add(all.subspan(0, 2));
+    r.add(all.subspan(2));
+    r.finish();
+    const std::string whole = render_to_string(zoo, opts(Format::ss));
+    auto squeeze = [](const std::string& t) {
+        std::string out;
+        bool space = false;
+        for (char c : t) {
+            if (c == ' ') {
+                space = true;
+                continue;
+            }
+            if (space && c != '\n' && !out.empty() && out.back() != '\n') out.push_back(' ');
+            space = false;
+            out.push_back(c);
+        }
+        return out;
+    };
+    CHECK(squeeze(streamed) == squeeze(whole));
+    CHECK(streamed.find("Recv-Q") == streamed.rfind("Recv-Q"));
+}
+
+TEST_CASE("empty streamed listings keep their header and brackets", "[output]") {
+    for (auto format : {Format::ss, Format::netstat, Format::windows, Format::json, Format::csv}) {
+        std::string streamed;
+        StreamRenderer r(opts(format), [&](std::string_view s) { streamed.append(s); });
+        r.finish();
+        CHECK(streamed == render_to_string({}, opts(format)));
+        CHECK_FALSE(streamed.empty());
+    }
 }

@@ -183,3 +183,14 @@ TEST_CASE("attach_owners fills records by inode and never matches inode 0", "[pr
     CHECK(records[1].owners.empty());
     CHECK(records[2].owners.empty());
 }
+
+TEST_CASE("attach_owners can move the lists out of the map", "[proc]") {
+    OwnerMap owners;
+    owners[7].push_back({10, "a", 3});
+    std::vector<SocketRecord> records(2);
+    records[0].inode = 7;
+    records[1].inode = 9;
+    attach_owners(records, std::move(owners));
+    CHECK(records[0].owners == std::vector<Owner>{{10, "a", 3}});
+    CHECK(records[1].owners.empty());
+}

@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,13 +32,26 @@ struct Query {
     std::vector<std::byte> bytecode;
 };
 
+/// Receives records batch by batch; the span is valid only during the call and the
+/// callee may move from it. Returning an Error stops the dump with that Error.
+using RecordBatchSink = std::function<Result<void>(std::span<SocketRecord>)>;
+
 /// A source of socket records. Implementations own their fds; dump() blocks
 /// until the whole dump is read.
 class SocketSource {
-public:
+  public:
     virtual ~SocketSource() = default;
     /// Every socket matching the query. Errors carry the operation as context.
     [[nodiscard]] virtual Result<std::vector<SocketRecord>> dump(const Query& query) = 0;
+    /// Streams the dump in batches (netlink: one datagram, a few hundred records)
+    /// without keeping them, so memory stays flat at any socket count (as ss
+    /// prints while it reads). Blocks until the dump ends or the sink fails.
+    /// The default calls dump() and passes everything as one batch.
+    [[nodiscard]] virtual Result<void> dump_each(const Query& query, const RecordBatchSink& sink) {
+        auto records = dump(query);
+        if (!records) return records.error();
+        return sink(*records);
+    }
     /// "netlink", "procfs" or "replay".
     [[nodiscard]] virtual std::string_view name() const = 0;
 };

@@ -19,12 +19,17 @@ enum class Format { ss, netstat, windows, json, jsonl, csv };
 
 /// Name look-ups, behind an interface so renderers stay pure in tests.
 class Resolver {
-public:
+  public:
     virtual ~Resolver() = default;
     /// Service name for a port ("http"), or empty for none.
     [[nodiscard]] virtual std::string service(std::uint32_t port, Netid netid) const = 0;
     /// Host name for an address, or empty for none.
     [[nodiscard]] virtual std::string host(const IpAddr& addr) const = 0;
+    /// Interface name for an ifindex ("lo"), or empty for none (ss then writes "if3").
+    [[nodiscard]] virtual std::string interface_name(std::uint32_t ifindex) const {
+        static_cast<void>(ifindex);
+        return {};
+    }
 };
 /// getservbyport(3) and getnameinfo(3); may block on DNS for host().
 [[nodiscard]] std::unique_ptr<Resolver> make_system_resolver();
@@ -48,11 +53,33 @@ struct RenderOptions {
     bool color = false;          ///< never when not on a terminal
     bool show_state = true;      ///< ss: the State column (ss hides it when one state is asked for)
     NetstatScope netstat_scope = NetstatScope::all;  ///< netstat's header line
-    const Resolver* resolver = nullptr;  ///< null: numeric everything
+    const Resolver* resolver = nullptr;              ///< null: numeric everything
 };
 
 /// Receives output in chunks; called many times per render.
 using Sink = std::function<void(std::string_view)>;
+
+/// Renders rows that arrive in batches (SocketSource::dump_each), so a listing
+/// of any size needs memory for one batch only. The header comes once; ss's
+/// column widths are measured per batch, as ss measures per buffered chunk;
+/// JSON arrays keep their brackets and commas across batches. Not thread-safe.
+class StreamRenderer {
+  public:
+    StreamRenderer(const RenderOptions& options, Sink sink);
+    ~StreamRenderer();
+    StreamRenderer(const StreamRenderer&) = delete;
+    StreamRenderer& operator=(const StreamRenderer&) = delete;
+
+    /// Renders one batch; output reaches the sink in chunks as it fills.
+    void add(std::span<const SocketRecord> batch);
+    /// Writes what closes the listing (an empty listing's header, "]") and
+    /// flushes. Call once, after the last add().
+    void finish();
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 /// Renders the rows in the chosen format. Pure: same records and options, same text.
 void render(std::span<const SocketRecord> records, const RenderOptions& options, const Sink& sink);

@@ -37,5 +37,8 @@ struct ScanStats {
 
 /// Fills record.owners from the map (inode 0 never matches).
 void attach_owners(std::span<SocketRecord> records, const OwnerMap& owners);
+/// Same, moving each owner list out of `owners` instead of copying it (halves the
+/// owner memory at 100k sockets). An inode held by two records is given to the first.
+void attach_owners(std::span<SocketRecord> records, OwnerMap&& owners);
 
 }  // namespace socklab::proc

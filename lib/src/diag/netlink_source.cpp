@@ -23,8 +23,11 @@ namespace {
 
 using detail::DumpRequest;
 
-/// Called with every datagram of replies as it arrives (record_dump keeps them).
-using ChunkSink = std::function<Result<void>(DumpRequest, std::span<const std::byte>)>;
+/// Called after every datagram of replies is decoded: the raw bytes (empty for
+/// records that came from /proc/net instead) and the records decoded so far,
+/// which the sink may consume (record_dump keeps the bytes, dump_each streams).
+using ChunkSink = std::function<Result<void>(DumpRequest, std::span<const std::byte>,
+                                             std::vector<SocketRecord>&)>;
 
 // The kernel builds dump skbs of at most 32 KiB (netlink_recvmsg caps
 // max_recvmsg_len); twice that means a datagram is never cut (MSG_TRUNC).
@@ -78,7 +81,7 @@ class DiagSocket {
     std::unique_ptr<std::byte[]> buffer_;
 };
 
-/// Runs one dump and decodes its replies into `out`; each datagram also goes to
+/// Runs one dump and decodes its replies into `out`, handing each datagram to
 /// `sink` (when given) once it decoded cleanly.
 Result<void> run_dump(DiagSocket& sock, const Query& query, DumpRequest request, std::uint32_t seq,
                       std::vector<SocketRecord>& out, const ChunkSink* sink) {
@@ -91,7 +94,7 @@ Result<void> run_dump(DiagSocket& sock, const Query& query, DumpRequest request,
         auto decoded = detail::decode_replies(*chunk, request, out);
         if (!decoded) return decoded.error();
         if (sink != nullptr) {
-            if (auto kept = (*sink)(request, *chunk); !kept) return kept.error();
+            if (auto kept = (*sink)(request, *chunk, out); !kept) return kept.error();
         }
         done = *decoded;
     }
@@ -121,16 +124,36 @@ class NetlinkSource final : public SocketSource {
     explicit NetlinkSource(DiagSocket sock) : sock_(std::move(sock)) {}
 
     Result<std::vector<SocketRecord>> dump(const Query& query) override {
+        std::vector<SocketRecord> out;
+        out.reserve(estimate_socket_count(query));
+        if (auto res = run(query, out, nullptr); !res) return res.error();
+        return out;
+    }
+
+    Result<void> dump_each(const Query& query, const RecordBatchSink& sink) override {
+        std::vector<SocketRecord> batch;
+        const ChunkSink pass_on = [&](DumpRequest, std::span<const std::byte>,
+                                      std::vector<SocketRecord>& records) -> Result<void> {
+            auto res = sink(records);
+            records.clear();  // keeps the capacity: no allocation per datagram
+            return res;
+        };
+        return run(query, batch, &pass_on);
+    }
+
+    std::string_view name() const override { return "netlink"; }
+
+  private:
+    /// Every dump of the query; a protocol the kernel cannot dump comes from /proc/net.
+    Result<void> run(const Query& query, std::vector<SocketRecord>& out, const ChunkSink* sink) {
         if (!sock_) {
             auto reopened = DiagSocket::open();
             if (!reopened) return reopened.error();
             sock_ = std::move(*reopened);
         }
-        std::vector<SocketRecord> out;
-        out.reserve(estimate_socket_count(query));
         for (const DumpRequest request : detail::plan_requests(query)) {
             const std::size_t before = out.size();
-            auto res = run_dump(*sock_, query, request, ++seq_, out, nullptr);
+            auto res = run_dump(*sock_, query, request, ++seq_, out, sink);
             if (res) continue;
             out.resize(before);
             if (!kernel_cannot_dump(res.error())) {
@@ -141,13 +164,13 @@ class NetlinkSource final : public SocketSource {
             auto from_proc = make_procfs_source()->dump(narrowed(query, request));
             if (!from_proc) return from_proc.error();
             std::move(from_proc->begin(), from_proc->end(), std::back_inserter(out));
+            if (sink != nullptr) {
+                if (auto kept = (*sink)(request, {}, out); !kept) return kept.error();
+            }
         }
-        return out;
+        return {};
     }
 
-    std::string_view name() const override { return "netlink"; }
-
-  private:
     std::optional<DiagSocket> sock_;
     std::uint32_t seq_ = 0;
 };
@@ -165,14 +188,16 @@ Result<void> record_dump(const Query& query, const std::string& path) {
     if (!sock) return sock.error();
     auto writer = DumpWriter::create(path);
     if (!writer) return writer.error();
-    const ChunkSink sink = [&](DumpRequest r, std::span<const std::byte> chunk) {
+    std::uint32_t seq = 0;
+    std::vector<SocketRecord> records;
+    const ChunkSink keep = [&](DumpRequest r, std::span<const std::byte> chunk,
+                               std::vector<SocketRecord>& decoded) -> Result<void> {
+        decoded.clear();
         return writer->append(r, chunk);
     };
-    std::vector<SocketRecord> records;
-    std::uint32_t seq = 0;
     for (const DumpRequest request : detail::plan_requests(query)) {
-        // A protocol the kernel cannot dump is left out of the recording.
-        auto res = run_dump(*sock, query, request, ++seq, records, &sink);
+        // A protocol the kernel cannot dump (ENOENT) is left out of the recording.
+        auto res = run_dump(*sock, query, request, ++seq, records, &keep);
         if (!res && !kernel_cannot_dump(res.error())) return res.error();
     }
     return writer->finish();

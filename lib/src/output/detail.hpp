@@ -20,6 +20,13 @@ inline std::string_view view(const Field& f) {
     return {f.data(), f.size()};
 }
 
+/// Appends a decimal number without parsing a format string (the hot path at 100k rows).
+template <class Buffer>
+void append_uint(Buffer& out, std::uint64_t v) {
+    const fmt::format_int text(v);
+    out.append(text.data(), text.data() + text.size());
+}
+
 /// Collects output and hands it to the Sink in chunks of about 64 KiB, so a render
 /// of 100k rows never builds one giant string.
 class Writer {
@@ -56,6 +63,23 @@ class Writer {
     fmt::memory_buffer buf_;
 };
 
+/// Appends `text` left-aligned in `width` columns (no cut when longer), like "%-*s".
+template <class Buffer>
+void append_left(Buffer& out, std::string_view text, std::size_t width) {
+    out.append(text);
+    for (std::size_t n = text.size(); n < width; ++n)
+        out.push_back(' ');
+}
+
+/// Appends a number right-aligned in `width` columns, like "%*lu".
+template <class Buffer>
+void append_right(Buffer& out, std::uint64_t v, std::size_t width) {
+    const fmt::format_int text(v);
+    for (std::size_t n = text.size(); n < width; ++n)
+        out.push_back(' ');
+    out.append(text.data(), text.data() + text.size());
+}
+
 /// Numeric address text: "127.0.0.1", "::1", "::ffff:10.0.0.1" (no brackets).
 void append_numeric_host(Field& out, const IpAddr& addr);
 /// Host text: the resolver's name with -r, else numeric.
@@ -70,15 +94,25 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s);
 
 /// The ss rows (header, two-pass column widths, -p -e -o -i -m).
 void render_ss(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out);
-/// net-tools netstat rows (inet table then unix table).
+/// Which of netstat's two table headers are already written (they come lazily,
+/// so rows arriving in batches share one header each).
+struct NetstatHeaders {
+    bool inet = false;
+    bool unix_ = false;
+};
+/// net-tools netstat rows (inet table then unix table), headers written as needed.
 void render_netstat(std::span<const SocketRecord> records, const RenderOptions& options,
-                    Writer& out);
+                    Writer& out, NetstatHeaders& headers);
+/// Ends a netstat render: an empty one still shows the internet table's header.
+void finish_netstat(const RenderOptions& options, Writer& out, NetstatHeaders& headers);
 /// Windows `netstat -an` rows.
 void render_windows(std::span<const SocketRecord> records, const RenderOptions& options,
                     Writer& out);
-/// json (one array), jsonl (one object a line).
+/// json (one array), jsonl (one object a line). For arrays, `objects` counts the
+/// objects written so far (brackets and commas span batches); finish_json closes.
 void render_json(std::span<const SocketRecord> records, const RenderOptions& options, bool lines,
-                 Writer& out);
+                 Writer& out, std::size_t& objects);
+void finish_json(bool lines, Writer& out, std::size_t objects);
 /// RFC 4180 CSV with a header row.
 void render_csv(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out);
 

@@ -127,12 +127,21 @@ Scalar base_value(const SocketRecord& r, std::size_t i, const detail::Field& loc
     }
 }
 
+// Writes `"key":`, after a comma unless first.
+void json_key(fmt::memory_buffer& b, std::string_view key, bool first) {
+    if (!first) b.push_back(',');
+    b.push_back('"');
+    b.append(key);
+    b.append(std::string_view("\":"));
+}
+
 template <class T, std::size_t N>
 void json_numbers(fmt::memory_buffer& b, const std::array<NumberField<T>, N>& fields,
                   const T& value) {
-    for (std::size_t i = 0; i < N; ++i)
-        fmt::format_to(std::back_inserter(b), "{}\"{}\":{}", i == 0 ? "" : ",", fields[i].name,
-                       fields[i].get(value));
+    for (std::size_t i = 0; i < N; ++i) {
+        json_key(b, fields[i].name, i == 0);
+        detail::append_uint(b, fields[i].get(value));
+    }
 }
 
 void json_optional_parts(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& o) {
@@ -187,12 +196,12 @@ void json_object(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptio
     address_text(peer, r, r.peer);
     b.push_back('{');
     for (std::size_t i = 0; i < kKeys.size(); ++i) {
-        fmt::format_to(std::back_inserter(b), "{}\"{}\":", i == 0 ? "" : ",", kKeys[i]);
+        json_key(b, kKeys[i], i == 0);
         const Scalar v = base_value(r, i, local, peer);
         if (v.is_string)
             detail::append_json_string(b, v.text);
         else
-            fmt::format_to(std::back_inserter(b), "{}", v.number);
+            detail::append_uint(b, v.number);
     }
     json_optional_parts(b, r, o);
     b.push_back('}');
@@ -238,7 +247,7 @@ void csv_numbers(fmt::memory_buffer& b, const std::array<NumberField<T>, N>& fie
                  const T* value) {
     for (const auto& f : fields) {
         b.push_back(',');
-        if (value != nullptr) fmt::format_to(std::back_inserter(b), "{}", f.get(*value));
+        if (value != nullptr) detail::append_uint(b, f.get(*value));
     }
 }
 
@@ -252,7 +261,7 @@ void csv_row(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& 
         if (v.is_string)
             csv_field(b, v.text);
         else
-            fmt::format_to(std::back_inserter(b), "{}", v.number);
+            detail::append_uint(b, v.number);
     }
     b.push_back(',');
     b.append(unix_type_name(r.unix_type));
@@ -288,18 +297,23 @@ std::span<const std::string_view> json_keys() {
 namespace detail {
 
 void render_json(std::span<const SocketRecord> records, const RenderOptions& options, bool lines,
-                 Writer& out) {
+                 Writer& out, std::size_t& objects) {
     fmt::memory_buffer b;
-    if (!lines) out.put(records.empty() ? "[" : "[\n");
-    for (std::size_t i = 0; i < records.size(); ++i) {
+    for (const auto& r : records) {
         b.clear();
-        json_object(b, records[i], options);
-        if (!lines && i + 1 < records.size()) b.push_back(',');
-        b.push_back('\n');
+        // An array's separator goes before each object after the first: the
+        // last object of a batch may not be the last of the array.
+        if (!lines) out.put(objects == 0 ? "[\n" : ",\n");
+        json_object(b, r, options);
+        if (lines) b.push_back('\n');
         out.put(std::string_view(b.data(), b.size()));
         out.end_row();
+        ++objects;
     }
-    if (!lines) out.put("]\n");
+}
+
+void finish_json(bool lines, Writer& out, std::size_t objects) {
+    if (!lines) out.put(objects == 0 ? "[]\n" : "\n]\n");
 }
 
 void render_csv(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out) {

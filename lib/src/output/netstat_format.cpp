@@ -79,13 +79,18 @@ std::string_view inet_state(const SocketRecord& r) {
 }
 
 // netstat -p's "PID/Program name", cut to 19 characters as netstat's buffer does.
+// netstat keeps the first owner its /proc walk finds: the lowest pid, lowest fd.
 void append_program(Field& f, const SocketRecord& r) {
     if (r.owners.empty()) {
         f.push_back('-');
         return;
     }
+    const Owner& first =
+        *std::min_element(r.owners.begin(), r.owners.end(), [](const Owner& a, const Owner& b) {
+            return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd;
+        });
     Field name;
-    fmt::format_to(std::back_inserter(name), "{}/{}", r.owners.front().pid, r.owners.front().comm);
+    fmt::format_to(std::back_inserter(name), "{}/{}", first.pid, first.comm);
     f.append(view(name).substr(0, kProgWidth - 1));
 }
 
@@ -146,8 +151,25 @@ void inet_row(Writer& out, const SocketRecord& r, const RenderOptions& o) {
     // backlog limit; netstat reads /proc, so its LISTEN rows say 0.
     const bool listening = display_state(r.state) == TcpState::listen;
     const std::uint32_t send_q = listening ? 0 : r.send_q;
-    fmt::format_to(std::back_inserter(line), "{:<5} {:>6} {:>6} {:<23} {:<23} {:<11}",
-                   inet_proto(r), r.recv_q, send_q, view(local), view(peer), inet_state(r));
+    // "%-5s %6lu %6lu %-23s %-23s %-11s", written by hand: this is the hot loop.
+    append_left(line, inet_proto(r), 5);
+    line.push_back(' ');
+    append_right(line, r.recv_q, 6);
+    line.push_back(' ');
+    append_right(line, send_q, 6);
+    line.push_back(' ');
+    append_left(line, view(local), 23);
+    line.push_back(' ');
+    append_left(line, view(peer), 23);
+    line.push_back(' ');
+    if (r.netid == Netid::raw) {
+        // netstat -w prints a raw socket's state as the kernel's number.
+        Field number;
+        append_uint(number, static_cast<unsigned>(r.state));
+        append_left(line, view(number), 11);
+    } else {
+        append_left(line, inet_state(r), 11);
+    }
     append_tail(line, r, o);
     put_trimmed(out, line);
 }
@@ -214,21 +236,26 @@ void unix_row(Writer& out, const SocketRecord& r, const RenderOptions& o) {
 }  // namespace
 
 void render_netstat(std::span<const SocketRecord> records, const RenderOptions& options,
-                    Writer& out) {
-    const auto is_unix = [](const SocketRecord& r) { return r.family == Family::unix_; };
-    const bool any_unix = std::any_of(records.begin(), records.end(), is_unix);
-    const bool any_inet = !std::all_of(records.begin(), records.end(), is_unix);
-    // netstat prints the internet table, then the unix table, each with its header.
-    if (any_inet || !any_unix) {
-        if (options.header) inet_header(out, options);
-        for (const auto& r : records)
-            if (!is_unix(r)) inet_row(out, r, options);
+                    Writer& out, NetstatHeaders& headers) {
+    // netstat prints the internet table, then the unix table, each with its
+    // header; callers send internet sockets first.
+    for (const auto& r : records) {
+        if (r.family == Family::unix_) continue;
+        if (!headers.inet && options.header) inet_header(out, options);
+        headers.inet = true;
+        inet_row(out, r, options);
     }
-    if (any_unix) {
-        if (options.header) unix_header(out, options);
-        for (const auto& r : records)
-            if (is_unix(r)) unix_row(out, r, options);
+    for (const auto& r : records) {
+        if (r.family != Family::unix_) continue;
+        if (!headers.unix_ && options.header) unix_header(out, options);
+        headers.unix_ = true;
+        unix_row(out, r, options);
     }
+}
+
+void finish_netstat(const RenderOptions& options, Writer& out, NetstatHeaders& headers) {
+    if (!headers.inet && !headers.unix_ && options.header) inet_header(out, options);
+    headers.inet = true;
 }
 
 namespace {
@@ -284,8 +311,13 @@ void render_windows(std::span<const SocketRecord> records, const RenderOptions& 
                 state = {};
             }
         }
-        fmt::format_to(std::back_inserter(line), "  {:<5}  {:<21}  {:<21}  {}", windows_proto(r),
-                       view(local), view(peer), state);
+        line.append(std::string_view("  "));
+        append_left(line, windows_proto(r), 7);
+        append_left(line, view(local), 21);
+        line.append(std::string_view("  "));
+        append_left(line, view(peer), 21);
+        line.append(std::string_view("  "));
+        line.append(state);
         put_trimmed(out, line);
     }
 }

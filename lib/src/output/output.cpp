@@ -57,29 +57,83 @@ std::optional<GroupBy> parse_group_by(std::string_view name) {
     return std::nullopt;
 }
 
-void render(std::span<const SocketRecord> records, const RenderOptions& options, const Sink& sink) {
-    detail::Writer out(sink);
-    switch (options.format) {
+struct StreamRenderer::Impl {
+    Impl(const RenderOptions& o, Sink s) : options(o), sink(std::move(s)), out(sink) {}
+    RenderOptions options;
+    Sink sink;  // declared before `out`, which keeps a reference to it
+    detail::Writer out;
+    bool header_done = false;
+    std::size_t objects = 0;
+    detail::NetstatHeaders netstat;
+
+    /// The options for the next batch: the header only until one was written.
+    RenderOptions batch_options() const {
+        RenderOptions o = options;
+        o.header = options.header && !header_done;
+        return o;
+    }
+};
+
+StreamRenderer::StreamRenderer(const RenderOptions& options, Sink sink)
+    : impl_(std::make_unique<Impl>(options, std::move(sink))) {}
+
+StreamRenderer::~StreamRenderer() = default;
+
+void StreamRenderer::add(std::span<const SocketRecord> batch) {
+    if (batch.empty()) return;
+    Impl& s = *impl_;
+    const RenderOptions o = s.batch_options();
+    switch (o.format) {
         case Format::ss:
-            detail::render_ss(records, options, out);
+            detail::render_ss(batch, o, s.out);
             break;
         case Format::netstat:
-            detail::render_netstat(records, options, out);
+            detail::render_netstat(batch, s.options, s.out, s.netstat);
             break;
         case Format::windows:
-            detail::render_windows(records, options, out);
+            detail::render_windows(batch, o, s.out);
             break;
         case Format::json:
-            detail::render_json(records, options, false, out);
-            break;
         case Format::jsonl:
-            detail::render_json(records, options, true, out);
+            detail::render_json(batch, o, o.format == Format::jsonl, s.out, s.objects);
             break;
         case Format::csv:
-            detail::render_csv(records, options, out);
+            detail::render_csv(batch, o, s.out);
             break;
     }
-    out.flush();
+    s.header_done = true;
+}
+
+void StreamRenderer::finish() {
+    Impl& s = *impl_;
+    const RenderOptions o = s.batch_options();
+    const std::span<const SocketRecord> none;
+    switch (o.format) {
+        case Format::netstat:
+            detail::finish_netstat(s.options, s.out, s.netstat);
+            break;
+        case Format::json:
+        case Format::jsonl:
+            detail::finish_json(o.format == Format::jsonl, s.out, s.objects);
+            break;
+        case Format::ss:
+            if (!s.header_done) detail::render_ss(none, o, s.out);
+            break;
+        case Format::windows:
+            if (!s.header_done) detail::render_windows(none, o, s.out);
+            break;
+        case Format::csv:
+            if (!s.header_done) detail::render_csv(none, o, s.out);
+            break;
+    }
+    s.header_done = true;
+    s.out.flush();
+}
+
+void render(std::span<const SocketRecord> records, const RenderOptions& options, const Sink& sink) {
+    StreamRenderer r(options, sink);
+    r.add(records);
+    r.finish();
 }
 
 std::string render_to_string(std::span<const SocketRecord> records, const RenderOptions& options) {
@@ -130,7 +184,7 @@ void append_port(Field& out, std::uint32_t port, Netid netid, const RenderOption
             return;
         }
     }
-    fmt::format_to(std::back_inserter(out), "{}", port);
+    append_uint(out, port);
 }
 
 namespace {

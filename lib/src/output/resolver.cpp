@@ -1,4 +1,5 @@
 // output: the system Resolver, getservbyport_r(3) and getnameinfo(3) behind small caches.
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -62,6 +63,12 @@ class SystemResolver final : public Resolver {
             result = name.data();
         hosts_.emplace(key, result);
         return result;
+    }
+
+    [[nodiscard]] std::string interface_name(std::uint32_t ifindex) const override {
+        std::array<char, IF_NAMESIZE> name{};
+        if (::if_indextoname(ifindex, name.data()) == nullptr) return {};
+        return name.data();
     }
 
   private:

@@ -1,4 +1,5 @@
 // output: the ss layout (iproute2 6.1 misc/ss.c), two-pass column widths, -p -e -o -i -m.
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -62,7 +63,8 @@ bool implied_v6only(const SocketRecord& r) {
     return r.family == Family::inet6 && !r.local.addr.is_any() && !r.local.addr.is_v4_mapped();
 }
 
-void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, const RenderOptions& options) {
+void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, std::uint32_t ifindex,
+                    const RenderOptions& options) {
     if (addr.family == Family::inet6 && addr.is_any() && !v6only) {
         out.push_back('*');
     } else if (addr.family == Family::inet6) {
@@ -76,6 +78,17 @@ void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, const RenderOpt
     } else {
         append_host(out, addr, options);
     }
+    // A bound device (SO_BINDTODEVICE) or IPv6 scope: ss writes addr%ifname:port,
+    // and "if3" when the index has no name.
+    if (ifindex != 0) {
+        out.push_back('%');
+        const std::string name =
+            options.resolver != nullptr ? options.resolver->interface_name(ifindex) : std::string();
+        if (name.empty())
+            fmt::format_to(std::back_inserter(out), "if{}", ifindex);
+        else
+            out.append(name);
+    }
     out.push_back(':');
 }
 
@@ -83,22 +96,26 @@ void fill_row(const SocketRecord& r, const RenderOptions& o, Row& row) {
     row.netid = ss_netid(r.netid, r.unix_type);
     row.state = state_info(r.state).ss;
     // ss prints the queues with "%-6d": at least six wide even before column widths.
-    fmt::format_to(std::back_inserter(row.recvq), "{:<6}", r.recv_q);
-    fmt::format_to(std::back_inserter(row.sendq), "{:<6}", r.send_q);
+    append_uint(row.recvq, r.recv_q);
+    while (row.recvq.size() < 6)
+        row.recvq.push_back(' ');
+    append_uint(row.sendq, r.send_q);
+    while (row.sendq.size() < 6)
+        row.sendq.push_back(' ');
     if (r.family == Family::unix_) {
         // Unix sockets: the path (or *) with a space, and the inode as "port".
         row.laddr.append(r.local.path.empty() ? std::string_view("*") : r.local.path);
         row.laddr.push_back(' ');
-        fmt::format_to(std::back_inserter(row.lport), "{}", r.local.port);
+        append_uint(row.lport, r.local.port);
         row.raddr.append(r.peer.path.empty() ? std::string_view("*") : r.peer.path);
         row.raddr.push_back(' ');
-        fmt::format_to(std::back_inserter(row.rport), "{}", r.peer.port);
+        append_uint(row.rport, r.peer.port);
         return;
     }
     const bool v6only = implied_v6only(r);
-    append_ss_addr(row.laddr, r.local.addr, v6only, o);
+    append_ss_addr(row.laddr, r.local.addr, v6only, r.ifindex, o);
     append_port(row.lport, r.local.port, r.netid, o);
-    append_ss_addr(row.raddr, r.peer.addr, v6only, o);
+    append_ss_addr(row.raddr, r.peer.addr, v6only, 0, o);
     append_port(row.rport, r.peer.port, r.netid, o);
 }
 
@@ -224,12 +241,22 @@ void append_skmem(Field& f, const MemInfo& m) {
                    m.optmem, m.backlog, m.drops);
 }
 
+// ss walks /proc in pid and fd order and pushes each owner on the front of a
+// hash chain, so it prints the highest pid and fd first; we print in that order
+// whatever order the owners came in.
 void append_users(Field& f, const std::vector<Owner>& owners) {
+    std::vector<const Owner*> order;
+    order.reserve(owners.size());
+    for (const auto& owner : owners)
+        order.push_back(&owner);
+    std::sort(order.begin(), order.end(), [](const Owner* a, const Owner* b) {
+        return a->pid != b->pid ? a->pid > b->pid : a->fd > b->fd;
+    });
     f.append(std::string_view(" users:("));
-    for (std::size_t i = 0; i < owners.size(); ++i) {
+    for (std::size_t i = 0; i < order.size(); ++i) {
         if (i != 0) f.push_back(',');
-        fmt::format_to(std::back_inserter(f), "(\"{}\",pid={},fd={})", owners[i].comm,
-                       owners[i].pid, owners[i].fd);
+        fmt::format_to(std::back_inserter(f), "(\"{}\",pid={},fd={})", order[i]->comm,
+                       order[i]->pid, order[i]->fd);
     }
     f.push_back(')');
 }
@@ -238,8 +265,10 @@ void append_users(Field& f, const std::vector<Owner>& owners) {
 // details, then (on a second line unless -O) memory and tcp_info.
 void fill_process(const SocketRecord& r, const RenderOptions& o, Field& f) {
     const bool is_unix = r.family == Family::unix_;
+    // ss's -e turns on -o too (show_options): timers and TCP option words.
+    const bool timers = o.timers || o.extended;
     if (o.processes && !r.owners.empty()) append_users(f, r.owners);
-    if (o.timers && !is_unix && r.timer && r.timer->kind != TimerInfo::Kind::off) {
+    if (timers && !is_unix && r.timer && r.timer->kind != TimerInfo::Kind::off) {
         f.append(std::string_view(" timer:("));
         f.append(timer_kind_name(r.timer->kind));
         f.push_back(',');
@@ -257,7 +286,7 @@ void fill_process(const SocketRecord& r, const RenderOptions& o, Field& f) {
     if (!o.one_line) f.append(std::string_view("\n\t"));
     if (o.memory && r.mem) append_skmem(f, *r.mem);
     if (tcp_detail && r.tcp_info) {
-        if (o.timers) append_tcp_options(f, *r.tcp_info);
+        if (timers) append_tcp_options(f, *r.tcp_info);
         append_tcp_counters(f, *r.tcp_info);
         append_tcp_rates(f, *r.tcp_info, display_state(r.state) == TcpState::listen,
                          o.numeric_ports);

@@ -119,7 +119,9 @@ class Grouper {
         }
         if (r.family == Family::unix_) {
             const Endpoint& ep = by_ == GroupBy::port ? r.local : r.peer;
-            bump(group_for(ep.path.empty() ? std::string("*") : ep.path, [](Group&) {}), s);
+            // Unnamed: "*" as ss shows it, "" in the machine formats (no "*" there).
+            const std::string none = is_machine(o_.format) ? "" : "*";
+            bump(group_for(ep.path.empty() ? none : ep.path, [](Group&) {}), s);
             return;
         }
         detail::Field text;

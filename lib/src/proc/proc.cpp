@@ -161,4 +161,12 @@ void attach_owners(std::span<SocketRecord> records, const OwnerMap& owners) {
     }
 }
 
+void attach_owners(std::span<SocketRecord> records, OwnerMap&& owners) {
+    for (SocketRecord& r : records) {
+        if (r.inode == 0) continue;
+        const auto it = owners.find(r.inode);
+        if (it != owners.end()) r.owners = std::move(it->second);
+    }
+}
+
 }  // namespace socklab::proc

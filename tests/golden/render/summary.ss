@@ -6,9 +6,9 @@ SYN-RECV        2
 FIN-WAIT-1      1
 FIN-WAIT-2      1
 TIME-WAIT       1
-UNCONN          5
+UNCONN          6
 CLOSE-WAIT      2
 LAST-ACK        1
 LISTEN          2
 CLOSING         1
-Total          24
+Total          25

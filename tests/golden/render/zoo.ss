@@ -18,6 +18,7 @@ tcp   CLOSE-WAIT 7          0      [2001:db8:1111:2222:3333:4444:5555:6666]:6553
 tcp   ESTAB      0          0                             [::ffff:10.1.2.3]:443                   [::ffff:192.168.200.201]:51515
 udp   UNCONN     0          0                                       0.0.0.0:53                                     0.0.0.0:*
 udp   ESTAB      768        0                                         [::1]:5353                                     [::1]:5354
+raw   UNCONN     0          0                                       0.0.0.0:1                                      0.0.0.0:*
 u_str LISTEN     0          4096                              /run/app.sock 7001                                         * 0
 u_str ESTAB      0          0                                             * 7002                                         * 7003
 u_dgr UNCONN     0          0                                @abstractname 7004                                         * 0

@@ -1,5 +1,5 @@
 Netid State      Recv-Q     Send-Q                            Local Address:Port                              Peer Address:Port Process
-tcp   LISTEN     0          0                                     127.0.0.1:6666                                   0.0.0.0:*     users:(("nginx",pid=100,fd=6),("nginx",pid=101,fd=6),("we"ird\,	name",pid=4242,fd=9)) uid:33 ino:41000 sk:ac40
+tcp   LISTEN     0          0                                     127.0.0.1:6666                                   0.0.0.0:*     users:(("we"ird\,	name",pid=4242,fd=9),("nginx",pid=101,fd=6),("nginx",pid=100,fd=6)) uid:33 ino:41000 sk:ac40
 	 skmem:(r0,rb131072,t0,tb16384,f0,w0,o0,bl0,d0) bbr cwnd:10
 tcp   SYN-SENT   0          0                                     127.0.0.1:6666                                 127.0.0.1:40001 timer:(on,1.234ms,2) ino:41001 sk:ac41
 	
@@ -36,6 +36,8 @@ tcp   ESTAB      0          0                             [::ffff:10.1.2.3]:443 
 udp   UNCONN     0          0                                       0.0.0.0:53                                     0.0.0.0:*     ino:0 sk:0
 	
 udp   ESTAB      768        0                                         [::1]:5353                                     [::1]:5354  ino:0 sk:0
+	
+raw   UNCONN     0          0                                       0.0.0.0:1                                      0.0.0.0:*     ino:0 sk:0
 	
 u_str LISTEN     0          4096                              /run/app.sock 7001                                         * 0
 	
