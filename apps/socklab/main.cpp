@@ -107,6 +107,7 @@ int cmd_run(const Options& o, const app::Printer& out) {
     if (auto ok = s->verify(milliseconds(2000), source.get()); !ok)
         return fail("run", ok.error().message());
     out.scenario(*s, source.get(), true);
+    out.look(*s);
     out.holding(*hold);
     const bool interrupted = hold_for(stop, *hold);
     s->release();

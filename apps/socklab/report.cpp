@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "socklab/model.hpp"
 #include "socklab/output.hpp"
@@ -155,6 +156,22 @@ void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool 
                    side.focus ? green(state) : state);
         if (full || side.focus) fmt::print("{}", wrap(side.doing, "      "));
     }
+}
+
+void Printer::look(const lab::Scenario& s) const {
+    // The port every side shares (the listener's): one filter shows them all.
+    std::map<std::uint32_t, int> seen;
+    for (const auto& side : s.sides())
+        for (const auto port : {side.local.port, side.peer.port})
+            if (port != 0) ++seen[port];
+    if (seen.empty()) return;
+    const auto port = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+                          return a.second < b.second;
+                      })->first;
+    const bool closed = s.info().id == lab::ScenarioId::closed;
+    fmt::print("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
+               closed ? "state closed " : "", port, port,
+               closed ? "ss lists no closed socket" : "ss takes the same filter");
 }
 
 void Printer::holding(std::chrono::milliseconds hold) const {

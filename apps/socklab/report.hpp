@@ -28,6 +28,8 @@ class Printer {
     /// The scenario's heading, the sockls rows of its ports and each side; `full`
     /// prints what every side does (run), else only the side in the state (tour).
     void scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const;
+    /// The sockls command that shows the scenario's sockets while it holds.
+    void look(const lab::Scenario& s) const;
     void holding(std::chrono::milliseconds hold) const;
     void released(const lab::Scenario& s, bool interrupted) const;
     void tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo& info) const;
