@@ -5,6 +5,7 @@ source "$(dirname "$0")/common.bash"
 
 rows() { sockls -tan --format windows | grep ":$port " || true; }
 has() { rows | grep -q "$1"; }
+established() { rows | grep -c ESTABLISHED || true; }
 
 step "1. A server listens (nc -l -p 6666 in the exercise; port 0 here: the kernel picks)"
 sockcat -v -d -l 127.0.0.1 0 2>"$WORK/server.err" &
@@ -15,7 +16,7 @@ show "sockls -tan --format windows | grep ':$port '"
 
 step "2. A client connects: both ends ESTABLISHED"
 sockcat -v -d --on-peer-close=close 127.0.0.1 "$port" 2>"$WORK/client.err" &
-wait_for 5 "two ESTABLISHED rows" test "$(rows | grep -c ESTABLISHED)" -eq 2
+wait_for 5 "two ESTABLISHED rows" count_is 2 established
 show "sockls -tan --format windows | grep ':$port '"
 
 step "3. Stop the server: it closes first, so its side waits in TIME_WAIT"

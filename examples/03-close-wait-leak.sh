@@ -3,7 +3,7 @@
 # connections its clients closed. sockls -p and socklab doctor name it.
 source "$(dirname "$0")/common.bash"
 
-close_wait() { sockls -tnH state close-wait "sport = :$port" | grep -c CLOSE-WAIT || true; }
+close_wait() { sockls -tnH state close-wait "sport = :$port" | wc -l; }  # one state: no State column
 
 step "1. A leaky server: keeps every connection open after the peer's FIN"
 sockcat -v -l -k -d --on-peer-close=hold 127.0.0.1 0 2>"$WORK/server.err" &
@@ -14,7 +14,7 @@ step "2. Twelve clients connect and close at once"
 for _ in $(seq 12); do
     timeout 10 sockcat --on-eof=close 127.0.0.1 "$port" </dev/null
 done
-wait_for 10 "12 CLOSE_WAIT sockets" test "$(close_wait)" -eq 12
+wait_for 10 "12 CLOSE_WAIT sockets" count_is 12 close_wait
 
 step "3. Which process holds them? (netstat -tnp | grep CLOSE_WAIT, lsof -i)"
 show "sockls -tnp state close-wait | head -n 4"

@@ -4,7 +4,7 @@
 # sees "connection reset by peer".
 source "$(dirname "$0")/common.bash"
 
-time_wait_to() { sockls -tnH state time-wait "dport = :$1" | grep -c TIME-WAIT || true; }
+time_wait_to() { sockls -tnH state time-wait "dport = :$1" | wc -l; }  # one state: no State column
 
 step "1. FIN: the client sends a line and closes normally"
 sockcat -v -l --discard 127.0.0.1 0 2>"$WORK/fin.err" &
@@ -12,7 +12,7 @@ fin_server=$!
 fin_port=$(listening_port "$WORK/fin.err")
 echo hello | timeout 10 sockcat --on-eof=close 127.0.0.1 "$fin_port"
 wait "$fin_server" || fail "the FIN server exited $? (stderr: $(cat "$WORK/fin.err"))"
-wait_for 5 "the client's TIME_WAIT" test "$(time_wait_to "$fin_port")" -eq 1
+wait_for 5 "the client's TIME_WAIT" count_is 1 time_wait_to "$fin_port"
 show "sockls -tn state time-wait 'dport = :$fin_port'"
 
 step "2. RST: the same, but the client closes with SO_LINGER {1, 0}"

@@ -49,9 +49,17 @@ wait_for() {
     done
 }
 
+# count_is N COMMAND...: true when COMMAND prints the number N. wait_for runs it
+# anew on every poll (a "$(...)" argument would be expanded only once).
+count_is() {
+    local want=$1
+    shift
+    [[ "$("$@")" -eq "$want" ]]
+}
+
 # listening_port FILE: the port from sockcat -v's "Listening on ADDR PORT" line.
 listening_port() {
-    wait_for 5 "the Listening line in $1" grep -q 'Listening on' "$1"
+    wait_for 5 "the Listening line in $1" grep -qs 'Listening on' "$1"
     grep -o 'Listening on [^ ]* [0-9]*' "$1" | head -n1 | awk '{print $4}'
 }
 

@@ -14,19 +14,23 @@ namespace {
 
 constexpr std::size_t text_width = 78;
 
-/// Word-wraps `text` to the width, every line starting with `indent`.
-std::string wrap(std::string_view text, std::string_view indent) {
+/// Word-wraps `text` to the width: the first line starts with `indent`, the
+/// others with `indent` and `hang` more spaces (for "- " items).
+std::string wrap(std::string_view text, std::string_view indent, std::size_t hang = 0) {
     std::string out;
     std::string line(indent);
+    const std::string next = std::string(indent) + std::string(hang, ' ');
+    std::size_t start = indent.size();
     std::size_t pos = 0;
     while (pos < text.size()) {
         const auto space = text.find(' ', pos);
         const auto word = text.substr(pos, space == std::string_view::npos ? space : space - pos);
-        if (line.size() > indent.size() && line.size() + 1 + word.size() > text_width) {
+        if (line.size() > start && line.size() + 1 + word.size() > text_width) {
             out += line + '\n';
-            line = std::string(indent);
+            line = next;
+            start = next.size();
         }
-        if (line.size() > indent.size()) line += ' ';
+        if (line.size() > start) line += ' ';
         line += word;
         if (space == std::string_view::npos) break;
         pos = space + 1;
@@ -224,7 +228,7 @@ void Printer::doctor(const lab::DoctorReport& r) const {
                    f.title);
         fmt::print("{}", wrap(f.detail, "      "));
         for (const auto& a : f.advice)
-            fmt::print("{}", wrap("- " + a, "      "));
+            fmt::print("{}", wrap("- " + a, "      ", 2));
     }
     fmt::print("\n{}\n", bold("sysctls"));
     for (const auto& [name, value] : r.sysctls)

@@ -150,7 +150,7 @@ void close_wait_leak(const Context& c, std::vector<Finding>& out) {
             fmt::format("fix the close path of {} (pid {}): close the socket when recv() "
                         "returns 0",
                         l.comm, pid),
-            fmt::format("see them: sockls -tp state close-wait sport = :{}", *l.ports.begin()),
+            fmt::format("see them: sockls -tp state close-wait 'sport = :{}'", *l.ports.begin()),
             "restarting the process frees them but the leak will come back"};
         out.push_back(std::move(f));
     }
