@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The classic exercise in Windows netstat -an layout: start a server, connect, stop
 # the server, and watch LISTENING, then ESTABLISHED, then TIME_WAIT on its port.
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.bash"
 
 rows() { sockls -tan --format windows | grep ":$port " || true; }

@@ -2,6 +2,7 @@
 # A full accept queue: a server that never accept()s, backlog 1. The kernel
 # completes two connections into the queue, then drops further SYNs: those
 # clients sit in SYN_SENT, retransmitting, until they time out.
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.bash"
 
 # Lines, not the word: with one state asked for, sockls (like ss) drops the State column.

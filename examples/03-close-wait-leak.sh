@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Hunting a CLOSE_WAIT leak to its process: a server that never closes the
 # connections its clients closed. sockls -p and socklab doctor name it.
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.bash"
 
 close_wait() { sockls -tnH state close-wait "sport = :$port" | wc -l; }  # one state: no State column

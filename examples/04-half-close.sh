@@ -2,6 +2,7 @@
 # Half-close: a client sends its whole request, shuts down its sending side
 # (FIN), and still receives the whole answer. An echo server that finishes
 # sending after the peer's FIN returns every byte; nothing is truncated.
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.bash"
 
 step "1. An echo server that finishes its answer after the client's FIN"

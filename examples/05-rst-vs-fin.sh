@@ -2,6 +2,7 @@
 # RST versus FIN: a FIN close is orderly and leaves the closer in TIME_WAIT;
 # an abortive close (SO_LINGER 0) sends RST, skips TIME_WAIT, and the peer
 # sees "connection reset by peer".
+# shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/common.bash"
 
 time_wait_to() { sockls -tnH state time-wait "dport = :$1" | wc -l; }  # one state: no State column
