@@ -11,7 +11,9 @@ port=$(listening_port "$WORK/server.err")
 
 step "2. The client sends 1 MB, then shutdown(SHUT_WR) at EOF, and keeps reading"
 head -c 1000000 /dev/urandom >"$WORK/request"
-show "timeout 20 sockcat --on-eof=shutdown 127.0.0.1 $port <'$WORK/request' >'$WORK/answer'"
+show "timeout 20 sockcat --show-state --on-eof=shutdown 127.0.0.1 $port <'$WORK/request' >'$WORK/answer' 2>'$WORK/client.err'"
+cat "$WORK/client.err"
+grep -q 'sent FIN after stdin EOF' "$WORK/client.err" || fail "the client never half-closed"
 sent=$(stat -c %s "$WORK/request")
 got=$(stat -c %s "$WORK/answer")
 echo "sent $sent bytes, got $got back"
