@@ -88,15 +88,15 @@ bool single_state(StateMask m) {
     return shown != 0 && (shown & (shown - 1)) == 0;
 }
 
-/// The filter words: from -F FILE (split on white space) and the command line.
+/// The filter words: from -F FILE ('#' lines are comments) and the command line.
 Result<std::vector<std::string>> filter_words(const Options& o) {
     std::vector<std::string> words;
     if (!o.filter_file.empty()) {
-        std::ifstream in(o.filter_file);
+        std::ifstream in(o.filter_file, std::ios::binary);
         if (!in) return errno_error("-F " + o.filter_file);
-        std::string w;
-        while (in >> w)
-            words.push_back(w);
+        const std::string text{std::istreambuf_iterator<char>(in), {}};
+        if (in.bad()) return errno_error("-F " + o.filter_file);
+        words = filter::split_filter_text(text);
     }
     words.insert(words.end(), o.filter.begin(), o.filter.end());
     return words;
@@ -109,19 +109,82 @@ Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
     return diag::open_source(diag::SourceKind::automatic);
 }
 
-/// ss's order: unix, raw, udp, tcp; within a table the kernel's order.
-int table_rank(Netid n) {
-    switch (n) {
-        case Netid::unix_:
-            return 0;
-        case Netid::raw:
-            return 1;
-        case Netid::udp:
-            return 2;
-        case Netid::tcp:
-            return 3;
+/// One query per table, in the order the dialect prints them: ss shows unix,
+/// raw, udp, tcp; netstat its internet table first and unix last.
+std::vector<diag::Query> table_queries(const Options& o, const diag::Query& q) {
+    std::vector<diag::Query> out;
+    auto only = [&](bool diag::Query::*table) {
+        if (!(q.*table)) return;
+        diag::Query t = q;
+        t.tcp = t.udp = t.raw = t.unix_ = false;
+        t.*table = true;
+        out.push_back(std::move(t));
+    };
+    if (netstat_dialect(o)) {
+        for (auto t :
+             {&diag::Query::tcp, &diag::Query::udp, &diag::Query::raw, &diag::Query::unix_})
+            only(t);
+    } else {
+        for (auto t :
+             {&diag::Query::unix_, &diag::Query::raw, &diag::Query::udp, &diag::Query::tcp})
+            only(t);
     }
-    return 4;
+    return out;
+}
+
+/// Records handed on together: enough for stable ss column widths, small enough
+/// that a listing of any size stays within a few MiB (ss flushes every few MiB).
+constexpr std::size_t block_size = 4096;
+
+using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
+
+/// What each record still has to pass in user space. The kernel already applied the
+/// state mask and the bytecode to netlink's inet sockets; ss checks them again, and so
+/// do we unless --filter-path kernel. Unix, /proc and replay records always need it.
+struct UserFilter {
+    filter::Filter full;
+    filter::Filter states_only;  ///< for netlink inet records with --filter-path kernel
+    bool trust_kernel = false;
+
+    [[nodiscard]] bool pass(const SocketRecord& r) const {
+        return filter::matches(trust_kernel && r.netid != Netid::unix_ ? states_only : full, r);
+    }
+};
+
+/// Streams every record that passes the filter, block by block, never holding
+/// the whole listing.
+Result<void> for_each_block(diag::SocketSource& src, const std::vector<diag::Query>& queries,
+                            const UserFilter& flt, const BlockFn& each) {
+    std::vector<SocketRecord> block;
+    block.reserve(block_size);
+    for (const auto& q : queries) {
+        auto res = src.dump_each(q, [&](std::span<SocketRecord> batch) -> Result<void> {
+            for (auto& rec : batch) {
+                if (!flt.pass(rec)) continue;
+                block.push_back(std::move(rec));
+                if (block.size() == block_size) {
+                    each(block);
+                    block.clear();
+                }
+            }
+            return {};
+        });
+        if (!res) return res.error();
+    }
+    if (!block.empty()) each(block);
+    return {};
+}
+
+/// The whole matched listing in memory: for -s, --by and --kill, which need it all.
+Result<std::vector<SocketRecord>> collect(diag::SocketSource& src,
+                                          const std::vector<diag::Query>& queries,
+                                          const UserFilter& flt) {
+    std::vector<SocketRecord> all;
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        std::move(block.begin(), block.end(), std::back_inserter(all));
+    });
+    if (!res) return res.error();
+    return all;
 }
 
 output::RenderOptions render_options(const Options& o, const diag::Query& q,
@@ -156,26 +219,82 @@ output::RenderOptions render_options(const Options& o, const diag::Query& q,
     return r;
 }
 
+proc::OwnerMap scan_owners_of(const std::unordered_set<std::uint64_t>& inodes) {
+    if (inodes.empty()) return {};
+    return proc::scan_owners(inodes, proc::ScanOptions{});
+}
+
 void attach_processes(std::vector<SocketRecord>& records) {
     std::unordered_set<std::uint64_t> wanted;
     wanted.reserve(records.size());
     for (const auto& r : records)
         if (r.inode != 0) wanted.insert(r.inode);
-    if (wanted.empty()) return;
-    const auto owners = proc::scan_owners(wanted, proc::ScanOptions{});
-    proc::attach_owners(records, owners);
+    proc::attach_owners(records, scan_owners_of(wanted));
 }
 
-int kill_matched(const std::vector<SocketRecord>& records) {
+/// SOCK_DESTROY every matched inet socket (the kernel cannot destroy unix sockets;
+/// ss -K skips them too). Keeps in `records` the ones destroyed, to list like ss -K.
+int kill_matched(std::vector<SocketRecord>& records) {
+    std::erase_if(records, [](const SocketRecord& r) { return r.netid == Netid::unix_; });
     if (records.empty()) return fail(exit_runtime, "kill", "no socket matched the filter");
-    int failed = 0;
-    for (const auto& r : records) {
+    std::size_t failed = 0;
+    std::erase_if(records, [&](const SocketRecord& r) {
         auto res = diag::destroy_socket(r);
-        if (!res) {
-            if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
-        }
-    }
+        // ENOENT: the socket closed between the dump and now, which is what we wanted.
+        if (res || res.error().code == std::errc::no_such_file_or_directory) return !res;
+        if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
+        return true;
+    });
     return failed ? exit_runtime : 0;
+}
+
+/// The sockets --kill destroyed, listed as the listing would show them.
+void render_list(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& records,
+                 StdoutSink& out) {
+    const auto resolver = output::make_system_resolver();
+    output::StreamRenderer renderer(render_options(o, q, resolver.get()),
+                                    [&out](std::string_view s) { out.write(s); });
+    renderer.add(records);
+    renderer.finish();
+}
+
+int render_counts(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& all,
+                  StdoutSink& out) {
+    const auto resolver = output::make_system_resolver();
+    const auto ropts = render_options(o, q, resolver.get());
+    const output::Sink sink = [&out](std::string_view s) { out.write(s); };
+    if (o.summary)
+        output::render_summary(all, ropts, sink);
+    else
+        output::render_groups(all, *output::parse_group_by(o.by), ropts, sink);
+    return 0;
+}
+
+/// The listing, streamed: with -p a first pass collects the wanted inodes so
+/// /proc is scanned once for exactly those, then the second pass renders.
+int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& src,
+                   const std::vector<diag::Query>& queries, const UserFilter& flt,
+                   StdoutSink& out) {
+    proc::OwnerMap owners;
+    if (o.processes) {
+        std::unordered_set<std::uint64_t> inodes;
+        auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+            for (const auto& r : block)
+                if (r.inode != 0) inodes.insert(r.inode);
+        });
+        if (!res) return fail(exit_runtime, "dump", res.error().message());
+        owners = scan_owners_of(inodes);
+    }
+    const auto resolver = output::make_system_resolver();
+    output::StreamRenderer renderer(render_options(o, q, resolver.get()),
+                                    [&out](std::string_view s) { out.write(s); });
+    auto res = for_each_block(src, queries, flt, [&](std::vector<SocketRecord>& block) {
+        if (o.processes) proc::attach_owners(block, std::move(owners));
+        renderer.add(block);
+    });
+    if (!res) return fail(exit_runtime, "dump", res.error().message());
+    renderer.finish();
+    return 0;
 }
 
 int run(const Options& o) {
@@ -183,13 +302,16 @@ int run(const Options& o) {
     if (!words) return fail(exit_usage, "filter", words.error().message());
     if (o.kill && words->empty())
         return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
-    auto flt = filter::parse(*words, default_states(o));
-    if (!flt) return fail(exit_usage, "filter", flt.error().context);
-
     diag::Query q;
     choose_tables(o, q);
+    // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
+    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports.
+    filter::ParseOptions popts;
+    popts.unix_only = o.unix_;
+    auto flt = filter::parse(*words, default_states(o), popts);
+    if (!flt) return fail(exit_usage, "filter", flt.error().context);
     q.states = flt->states;
-    q.bytecode = filter::compile_bytecode(*flt);
+    if (o.filter_path != "user") q.bytecode = filter::compile_bytecode(*flt);
 
     if (!o.netns.empty()) {
         if (auto r = diag::enter_netns(o.netns); !r)
@@ -201,30 +323,31 @@ int run(const Options& o) {
     }
     auto src = open_source(o);
     if (!src) return fail(exit_runtime, "open", src.error().message());
-    auto dumped = (*src)->dump(q);
-    if (!dumped) return fail(exit_runtime, "dump", dumped.error().message());
+    const auto queries = table_queries(o, q);
+    UserFilter uflt{*flt, *flt, false};
+    if (o.filter_path == "kernel") {
+        if ((*src)->name() != "netlink")
+            return fail(exit_runtime, "filter",
+                        fmt::format("--filter-path kernel needs netlink, not {}", (*src)->name()));
+        uflt.states_only.expr = nullptr;
+        uflt.trust_kernel = !q.bytecode.empty();
+    }
 
-    std::vector<SocketRecord> records = std::move(*dumped);
-    // The kernel already filtered by state (and bytecode); /proc and replay did not.
-    std::erase_if(records, [&](const SocketRecord& r) { return !filter::matches(*flt, r); });
-    std::stable_sort(records.begin(), records.end(), [](const auto& a, const auto& b) {
-        return table_rank(a.netid) < table_rank(b.netid);
-    });
-
-    if (o.kill) return kill_matched(records);
-    if (o.processes || o.by == "process") attach_processes(records);
-
-    const auto resolver = output::make_system_resolver();
-    const auto ropts = render_options(o, q, resolver.get());
+    if (o.kill || o.summary || !o.by.empty()) {
+        auto all = collect(**src, queries, uflt);
+        if (!all) return fail(exit_runtime, "dump", all.error().message());
+        if (o.kill) {
+            const int status = kill_matched(*all);
+            StdoutSink out;
+            if (!all->empty()) render_list(o, q, *all, out);
+            return status;
+        }
+        if (o.by == "process") attach_processes(*all);
+        StdoutSink out;
+        return render_counts(o, q, *all, out);
+    }
     StdoutSink out;
-    const output::Sink sink = [&out](std::string_view s) { out.write(s); };
-    if (o.summary)
-        output::render_summary(records, ropts, sink);
-    else if (!o.by.empty())
-        output::render_groups(records, *output::parse_group_by(o.by), ropts, sink);
-    else
-        output::render(records, ropts, sink);
-    return 0;
+    return stream_listing(o, q, **src, queries, uflt, out);
 }
 
 }  // namespace

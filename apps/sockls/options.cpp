@@ -42,6 +42,9 @@ void add_flags(CLI::App& app, Options& o) {
     app.add_option("--replay", o.replay_path, "read sockets from a recorded dump");
     app.add_option("-F,--filter", o.filter_file, "read the filter from FILE");
     app.add_flag("-K,--kill", o.kill, "destroy every matched socket (SOCK_DESTROY)");
+    app.add_option("--filter-path", o.filter_path,
+                   "where the filter runs: both, kernel or user (for tests)")
+        ->check(CLI::IsMember({"both", "kernel", "user"}));
     app.add_option("FILTER", o.filter, "state words and ss filter expression");
 }
 

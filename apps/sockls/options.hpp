@@ -26,6 +26,9 @@ struct Options {
     std::string replay_path;
     std::string filter_file;
     bool kill = false;
+    /// Where the expression is evaluated: "both" (bytecode in the kernel, then again in
+    /// user space, as ss does), "kernel" (bytecode only) or "user" (no bytecode).
+    std::string filter_path = "both";
     std::vector<std::string> filter;
 };
 

@@ -272,8 +272,10 @@ inline bool kernel_accepts(const Filter& f, std::span<const std::byte> bc, const
 /// Parses `words`; when they parse, checks that the bytecode passes the kernel's
 /// audit and that the kernel model agrees with matches() on every inet sample.
 /// Returns a description of the first disagreement, or nullopt.
-inline std::optional<std::string> check_words(std::span<const std::string> words) {
+inline std::optional<std::string> check_words(std::span<const std::string> words,
+                                              bool unix_only = false) {
     ParseOptions options;
+    options.unix_only = unix_only;
     options.resolve_hosts = false;
     options.port_range_file.clear();
     const auto f = parse(words, all_states_mask, options);

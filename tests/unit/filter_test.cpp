@@ -127,6 +127,10 @@ const Case kCases[] = {
     {"src 10.0.0.5 or dst 10.0.0.2 or dst [2001:db8::2]", "GKN"},
     {"src 127.0.0.1 and ( dport = :22 or dport = :9000 )", "DO"},
     {"src 127.0.0.1 && !(dport=:22||dport=:9000)", "C"},
+    {"sport > 65535", ""},
+    {"sport <= 99999", "ABCDEFGHIJKLMNO"},
+    {"dport = :40001 or dport = :70000", "L"},
+    {"not sport >= 70000 and dport = :5001", "M"},
 };
 
 }  // namespace
@@ -147,9 +151,9 @@ TEST_CASE("the kernel bytecode passes the audit and agrees with user space on th
         INFO(c.expr);
         const auto f = parse_text(c.expr);
         REQUIRE(f.ok());
-        const auto bc = compile_bytecode(*f);
-        REQUIRE_FALSE(bc.empty());
-        CHECK(oracle::audit(bc));
+        const auto bc = compile_bytecode(*f);  // empty only when the expression is always true
+        CHECK((!bc.empty() || selected(*f).size() >= 13));
+        CHECK((bc.empty() || oracle::audit(bc)));
         for (const auto& s : oracle::samples()) {
             if (s.record.family == Family::unix_) continue;  // unix_diag takes no bytecode
             INFO(s.name);
@@ -193,7 +197,8 @@ TEST_CASE("bad filters give one message with the column and what was expected", 
     CHECK(error_of("dport = :") == "col 9: expected a port after ':'");
     CHECK(error_of("state established ( dport = : )") == "col 29: expected a port after ':'");
     CHECK(error_of("dst 127.0.0.1:") == "col 14: expected a port after ':'");
-    CHECK(error_of("sport = :99999") == "col 10: port '99999' is out of range (0-65535)");
+    CHECK(error_of("sport = :4294967296") ==
+          "col 10: port '4294967296' is out of range (0-4294967295)");
     CHECK(error_of("sport = :nosuchservice") == "col 10: unknown service 'nosuchservice'");
     CHECK(error_of("( sport = :22") == "col 14: expected ')' to close the '(' at col 1");
     CHECK(error_of("sport = :22 )") == "col 13: unexpected ')'");
@@ -271,7 +276,7 @@ TEST_CASE("matches() checks the state set before the expression", "[filter]") {
     CHECK(selected(*f) == "CL");  // A listens on :22, so only the established ones
     const auto g = parse_text("state synchronized exclude established");
     REQUIRE(g.ok());
-    CHECK(selected(*g) == "IO");
+    CHECK(selected(*g) == "GINO");  // ss's synchronized includes TIME_WAIT and SYN_RECV
     const auto h = parse_text("state syn-recv");
     REQUIRE(h.ok());
     CHECK(selected(*h) == "N");  // NEW_SYN_RECV request sockets count as SYN-RECV
@@ -297,6 +302,22 @@ TEST_CASE("host names resolve to every address, or-ed", "[filter]") {
     const std::string d = describe(*f);
     CHECK(d.find("src 127.0.0.1") != std::string::npos);
     CHECK((selected(*f) == "CDO" || selected(*f) == "CDEO"));
+}
+
+TEST_CASE("with only unix tables every operand is a path glob, as in ss -x", "[filter]") {
+    ParseOptions o = offline();
+    o.unix_only = true;
+    const auto f = parse(split("src /run/*.sock or dport = :22"), all_states_mask, o);
+    REQUIRE(f.ok());
+    CHECK(describe(*f) == "(src unix:/run/*.sock or dst unix::22)");
+    CHECK(selected(*f) == "L");
+    const auto g = parse(split("src != unix:@*"), all_states_mask, o);
+    REQUIRE(g.ok());
+    CHECK(selected(*g).find('M') == std::string::npos);
+    const auto bad = parse(split("sport >= :1024"), all_states_mask, o);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().context ==
+          "col 7: 'sport' on unix sockets takes '=' or '!=' and a path, not '>='");
 }
 
 TEST_CASE("filter files split into words and skip comment lines", "[filter]") {
@@ -332,9 +353,11 @@ TEST_CASE("every file of the fuzz corpus parses or fails cleanly, never crashes"
         std::ifstream in(entry.path(), std::ios::binary);
         const std::string data{std::istreambuf_iterator<char>(in), {}};
         INFO(entry.path().filename().string());
-        const auto failure = oracle::check_words(oracle::words_of(data));
-        CHECK_FALSE(failure);
-        if (failure) WARN(*failure);
+        for (const bool unix_only : {false, true}) {
+            const auto failure = oracle::check_words(oracle::words_of(data), unix_only);
+            CHECK_FALSE(failure);
+            if (failure) WARN(*failure);
+        }
         ++files;
     }
     CHECK(files >= 20);

@@ -451,7 +451,8 @@ TEST_CASE("the system resolver names well-known ports and caches them", "[output
 TEST_CASE("rows streamed in batches render as one pass does", "[output]") {
     const auto zoo = golden::zoo();
     REQUIRE(zoo.size() >= 4);
-    for (auto format : {Format::netstat, Format::windows, Format::json, Format::jsonl, Format::csv}) {
+    for (auto format :
+         {Format::netstat, Format::windows, Format::json, Format::jsonl, Format::csv}) {
         INFO(static_cast<int>(format));
         const auto o = all_columns(format);
         std::string streamed;

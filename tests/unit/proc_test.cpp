@@ -95,6 +95,18 @@ TEST_CASE("scan_owners maps wanted socket inodes to pid, comm and fd", "[proc]")
     CHECK(owners.count(7777) == 0);  // wanted, held by nobody
 }
 
+TEST_CASE("scan_owners maps every socket when all_sockets is set", "[proc]") {
+    FakeProc fake;
+    fake.add_process(100, "a", {sock(1), "pipe:[2]", sock(3)});
+    fake.add_process(200, "b", {sock(3)});
+    ScanOptions options{fake.root(), true};
+    options.all_sockets = true;
+    const auto owners = scan_owners({}, options);
+    CHECK(owners.size() == 2);
+    CHECK(owners.at(1).size() == 1);
+    CHECK(owners.at(3).size() == 2);
+}
+
 TEST_CASE("scan_owners reads every fd once: work grows linearly with the fds", "[proc]") {
     FakeProc fake;
     std::unordered_set<std::uint64_t> wanted;

@@ -29,7 +29,7 @@ struct Error {
 /// Value or Error: g++ 12 has no std::expected in C++20.
 template <class T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
@@ -46,13 +46,13 @@ public:
 
     [[nodiscard]] const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
     Result(Error error) : error_(std::move(error)), failed_(true) {}  // NOLINT
 
@@ -60,7 +60,7 @@ public:
     explicit operator bool() const noexcept { return ok(); }
     [[nodiscard]] const Error& error() const { return error_; }
 
-private:
+  private:
     Error error_;
     bool failed_ = false;
 };
@@ -68,7 +68,7 @@ private:
 /// Owns one file descriptor; closes it once. Never retries close() on EINTR
 /// (Linux releases the descriptor even when close reports EINTR).
 class Fd {
-public:
+  public:
     Fd() noexcept = default;
     explicit Fd(int fd) noexcept : fd_(fd) {}
     ~Fd() { reset(); }
@@ -88,7 +88,7 @@ public:
     /// Closes the current descriptor (if any) and owns `fd`.
     void reset(int fd = -1) noexcept;
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -96,7 +96,7 @@ private:
 /// so a vector of 100k records stays small, while records remain plain values.
 template <class T>
 class Box {
-public:
+  public:
     Box() = default;
     Box(T value) : p_(std::make_unique<T>(std::move(value))) {}  // NOLINT: implicit by design
     Box(const Box& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
@@ -120,7 +120,7 @@ public:
     }
     void reset() { p_.reset(); }
 
-private:
+  private:
     std::unique_ptr<T> p_;
 };
 

@@ -36,6 +36,10 @@ struct ParseOptions {
     bool resolve_hosts = true;
     /// Read the ephemeral port range from this file (empty: keep the Linux default).
     std::string port_range_file = "/proc/sys/net/ipv4/ip_local_port_range";
+    /// Unix sockets were asked for (`sockls -x`): then, as in ss, the operand of
+    /// src/dst/sport/dport is a path glob (`src /run/*.sock`, `unix:` optional), and
+    /// port comparisons (<, >=...) are an error (ss silently makes them constant).
+    bool unix_only = false;
 };
 
 /// Parses command-line words (`state established '( dport = :443 )'`).

@@ -35,7 +35,9 @@ inline constexpr int kernel_state_count = 14;
 
 /// Bit n set = kernel state n selected (the mask inet_diag takes).
 using StateMask = std::uint32_t;
-constexpr StateMask state_bit(TcpState s) { return StateMask{1} << static_cast<unsigned>(s); }
+constexpr StateMask state_bit(TcpState s) {
+    return StateMask{1} << static_cast<unsigned>(s);
+}
 
 /// One row of the state table: every dialect's spelling of one state.
 struct StateInfo {
@@ -81,8 +83,8 @@ enum class Netid : std::uint8_t { tcp, udp, raw, unix_ };
 enum class Family : std::uint8_t { inet, inet6, unix_ };
 enum class UnixType : std::uint8_t { none, stream, dgram, seqpacket };
 
-[[nodiscard]] std::string_view netid_name(Netid n);       ///< "tcp" "udp" "raw" "unix"
-[[nodiscard]] std::string_view family_name(Family f);     ///< "inet" "inet6" "unix"
+[[nodiscard]] std::string_view netid_name(Netid n);         ///< "tcp" "udp" "raw" "unix"
+[[nodiscard]] std::string_view family_name(Family f);       ///< "inet" "inet6" "unix"
 [[nodiscard]] std::string_view unix_type_name(UnixType t);  ///< "stream" "dgram" "seqpacket"
 /// ss's Netid column: tcp udp raw u_str u_dgr u_seq.
 [[nodiscard]] std::string_view ss_netid(Netid n, UnixType t);
@@ -117,7 +119,8 @@ struct TimerInfo {
     std::uint32_t expires_ms = 0;
     std::uint32_t retrans = 0;
 };
-[[nodiscard]] std::string_view timer_kind_name(TimerInfo::Kind k);  ///< ss's: on keepalive timewait persist
+[[nodiscard]] std::string_view timer_kind_name(
+    TimerInfo::Kind k);  ///< ss's: on keepalive timewait persist
 
 /// The tcp_info fields we show (struct tcp_info, include/uapi/linux/tcp.h).
 struct TcpInfo {
@@ -161,8 +164,8 @@ struct SocketRecord {
     std::uint32_t send_q = 0;
     std::uint64_t inode = 0;  ///< 0 for TIME_WAIT and request sockets: they have no file
     std::uint32_t uid = 0;
-    std::uint64_t cookie = 0;  ///< the kernel's socket cookie; stable for the socket's life
-    std::uint32_t ifindex = 0;  ///< SO_BINDTODEVICE interface, 0 for none
+    std::uint64_t cookie = 0;      ///< the kernel's socket cookie; stable for the socket's life
+    std::uint32_t ifindex = 0;     ///< SO_BINDTODEVICE interface, 0 for none
     std::uint64_t peer_inode = 0;  ///< unix: the peer's inode
     std::optional<TimerInfo> timer;
     Box<TcpInfo> tcp_info;

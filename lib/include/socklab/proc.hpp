@@ -22,6 +22,10 @@ struct ScanOptions {
     /// Stop reading /proc once every wanted inode has one owner. Faster, but a
     /// socket shared by several processes may then list only some of them.
     bool stop_when_all_found = false;
+    /// Map every socket inode found, ignoring `wanted` (and stop_when_all_found):
+    /// lets a caller scan first and then stream the dump, attaching owners batch
+    /// by batch without holding every record (as ss -p does).
+    bool all_sockets = false;
 };
 
 struct ScanStats {

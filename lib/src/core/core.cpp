@@ -36,8 +36,9 @@ std::string format_time_us(std::chrono::system_clock::time_point t, bool with_of
     const long frac = static_cast<long>(us % 1000000);
     std::tm tm{};
     ::localtime_r(&secs, &tm);
-    std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", tm.tm_year + 1900,
-                                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    std::string out =
+        fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}", tm.tm_year + 1900, tm.tm_mon + 1,
+                    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     if (with_offset) {
         const long off = tm.tm_gmtoff;
         if (off == 0) {
@@ -57,7 +58,8 @@ Result<unsigned long long> parse_uint(std::string_view text, unsigned long long 
     const auto* end = text.data() + text.size();
     auto [p, ec] = std::from_chars(text.data(), end, v, 10);
     if (ec == std::errc::result_out_of_range)
-        return make_error(std::errc::result_out_of_range, fmt::format("'{}' is out of range", text));
+        return make_error(std::errc::result_out_of_range,
+                          fmt::format("'{}' is out of range", text));
     if (ec != std::errc() || p != end)
         return make_error(std::errc::invalid_argument, fmt::format("'{}' is not a number", text));
     if (v < lo || v > hi)

@@ -1,12 +1,9 @@
 // The live netlink sock_diag source, dump recording, and SOCK_DESTROY.
 #include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-#include <array>
 #include <cerrno>
-#include <cstdio>
 #include <functional>
 #include <iterator>
 #include <memory>

@@ -20,7 +20,9 @@ struct HostCond {
     Side side = Side::local;
     std::optional<IpAddr> addr;  ///< none: any address (hostcond family AF_UNSPEC)
     unsigned prefix_len = 0;
-    std::int32_t port = -1;  ///< -1: any port
+    /// -1: any port. Up to 2^32-1: on unix sockets "ports" are inode numbers (as in ss),
+    /// so numbers past 65535 are valid and only ever match unix sockets.
+    std::int64_t port = -1;
     /// `unix:GLOB`: a path pattern (fnmatch) that only unix sockets can match.
     std::optional<std::string> unix_pattern;
 };
@@ -30,7 +32,7 @@ enum class PortOp : std::uint8_t { ge, le };
 struct PortCmp {
     Side side = Side::local;
     PortOp op = PortOp::ge;
-    std::uint16_t port = 0;
+    std::uint32_t port = 0;  ///< past 65535 only unix inodes compare
 };
 
 struct Node {

@@ -93,13 +93,13 @@ class Compiler {
     }
 
     void host(const HostCond& c, int on_false) {
-        // A unix path pattern never matches an inet socket.
-        if (c.unix_pattern) return op(INET_DIAG_BC_JMP, on_false);
+        // A unix path pattern, or a "port" only an inode can have, never matches an inet socket.
+        if (c.unix_pattern || c.port > 65535) return op(INET_DIAG_BC_JMP, on_false);
         const std::size_t alen = !c.addr ? 0 : c.addr->family == Family::inet ? 4 : 16;
         inet_diag_hostcond hc{};
         hc.family = !c.addr ? AF_UNSPEC : c.addr->family == Family::inet ? AF_INET : AF_INET6;
         hc.prefix_len = static_cast<std::uint8_t>(c.prefix_len);
-        hc.port = c.port;
+        hc.port = static_cast<int>(c.port);
         Op o{static_cast<std::uint8_t>(c.side == Side::local ? INET_DIAG_BC_S_COND
                                                              : INET_DIAG_BC_D_COND),
              std::vector<std::byte>(sizeof hc + alen), on_false};
@@ -109,11 +109,17 @@ class Compiler {
     }
 
     void port(const PortCmp& p, int on_false) {
+        // Past 65535 (unix inodes): >= never holds for an inet port, <= always does
+        // (no code at all: fall through as true).
+        if (p.port > 65535) {
+            if (p.op == PortOp::ge) op(INET_DIAG_BC_JMP, on_false);
+            return;
+        }
         const bool local = p.side == Side::local;
         const auto code = p.op == PortOp::ge ? (local ? INET_DIAG_BC_S_GE : INET_DIAG_BC_D_GE)
                                              : (local ? INET_DIAG_BC_S_LE : INET_DIAG_BC_D_LE);
         // The port travels in the `no` field of a second, never-executed op.
-        const inet_diag_bc_op arg{0, 0, p.port};
+        const inet_diag_bc_op arg{0, 0, static_cast<unsigned short>(p.port)};
         op(static_cast<std::uint8_t>(code), arg, on_false);
     }
 

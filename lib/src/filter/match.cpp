@@ -30,7 +30,7 @@ bool host_matches(const HostCond& c, const SocketRecord& r) {
         return r.family == Family::unix_ &&
                ::fnmatch(c.unix_pattern->c_str(), ep.path.c_str(), 0) == 0;
     }
-    if (c.port >= 0 && static_cast<std::uint32_t>(c.port) != ep.port) return false;
+    if (c.port >= 0 && c.port != static_cast<std::int64_t>(ep.port)) return false;
     if (!c.addr) return true;
     if (r.family == Family::unix_) return false;
     if (c.addr->family != r.family) {

@@ -19,6 +19,9 @@ namespace {
     throw ParseFailure{col, std::move(what)};
 }
 
+// The largest "port": unix sockets compare inode numbers, which are 32-bit in sock_diag.
+constexpr unsigned long long max_port_number = 0xffffffffULL;
+
 bool all_digits(std::string_view s) {
     return !s.empty() &&
            std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -42,13 +45,14 @@ std::optional<std::uint16_t> service_port(const std::string& name, const char* p
     return ntohs(static_cast<std::uint16_t>(found->s_port));
 }
 
-// A number 0-65535 or a service name; never wraps.
-std::int32_t port_value(std::string_view text, std::size_t col) {
+// A number (a port, or a unix inode) or a service name; never wraps.
+std::int64_t port_value(std::string_view text, std::size_t col) {
     if (text == "*") return -1;
     if (all_digits(text)) {
-        const auto v = parse_uint(text, 0, 65535);
-        if (!v.ok()) fail(col, fmt::format("port '{}' is out of range (0-65535)", text));
-        return static_cast<std::int32_t>(*v);
+        const auto v = parse_uint(text, 0, max_port_number);
+        if (!v.ok())
+            fail(col, fmt::format("port '{}' is out of range (0-{})", text, max_port_number));
+        return static_cast<std::int64_t>(*v);
     }
     if (!name_chars(text) || text.size() > 64)
         fail(col, fmt::format("expected a port number or service name, got '{}'", text));
@@ -63,7 +67,7 @@ std::int32_t port_value(std::string_view text, std::size_t col) {
 }
 
 // The port after the ':' at `colon_col` ("" is the classic slip: `dst 10.0.0.1:`).
-std::int32_t port_after_colon(std::string_view text, std::size_t colon_col) {
+std::int64_t port_after_colon(std::string_view text, std::size_t colon_col) {
     if (text.empty()) fail(colon_col, "expected a port after ':'");
     return port_value(text, colon_col + 1);
 }
@@ -122,7 +126,7 @@ std::vector<IpAddr> resolve_name(const std::string& name) {
 }
 
 // "ADDR[/N]" or a host name, with `port` already decided.
-std::vector<HostCond> address_conds(std::string_view text, std::size_t col, std::int32_t port,
+std::vector<HostCond> address_conds(std::string_view text, std::size_t col, std::int64_t port,
                                     bool resolve) {
     HostCond cond;
     cond.port = port;
@@ -153,7 +157,7 @@ std::vector<HostCond> bracketed(std::string_view text, std::size_t col, bool res
         prefix = rest.substr(0, colon);
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon);
     }
-    std::int32_t port = -1;
+    std::int64_t port = -1;
     const std::size_t rest_col = col + close + 1 + prefix.size();
     if (!rest.empty()) {
         if (rest.front() != ':') fail(rest_col, "expected ':PORT' after ']'");
@@ -166,7 +170,7 @@ std::vector<HostCond> bracketed(std::string_view text, std::size_t col, bool res
 
 }  // namespace
 
-std::int32_t parse_port_operand(std::string_view text, std::size_t col, std::string_view keyword) {
+std::int64_t parse_port_operand(std::string_view text, std::size_t col, std::string_view keyword) {
     std::string_view p = text;
     std::size_t pcol = col;
     if (!p.empty() && p.front() == ':') {
@@ -207,7 +211,7 @@ std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
         const bool port_like = all_digits(port) || port == "*";
         const bool whole_v6 = IpAddr::parse(text.substr(0, slash)).has_value();
         if (!whole_v6 || (host_ok && port_like)) {
-            const std::int32_t p = port_after_colon(port, col + colon);
+            const std::int64_t p = port_after_colon(port, col + colon);
             return address_conds(host, col, p, resolve);
         }
     }

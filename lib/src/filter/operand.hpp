@@ -18,9 +18,10 @@ struct ParseFailure {
     std::string what;
 };
 
-/// `:22`, `22`, `:http`, `*` after sport/dport: the port, or -1 for `*`.
+/// `:22`, `22`, `:http`, `*` after sport/dport: the port, or -1 for `*`. Numbers go up
+/// to 2^32-1, since a unix socket's "port" is its inode (as in ss).
 /// Service names come from getservbyname_r(3) (tcp, then udp; ambiguous is an error).
-[[nodiscard]] std::int32_t parse_port_operand(std::string_view text, std::size_t col,
+[[nodiscard]] std::int64_t parse_port_operand(std::string_view text, std::size_t col,
                                               std::string_view keyword);
 
 /// `10.0.0.1`, `10.0.0.0/8`, `[::1]:22`, `*:22`, `127.0.0.1:*`, `:ssh`, `unix:/run/*`,

@@ -1,7 +1,7 @@
 // filter: the recursive-descent parser from words to one AST (states + expression).
 #include <fmt/format.h>
-#include <net/if.h>
 
+#include <exception>
 #include <fstream>
 #include <new>
 #include <string>
@@ -216,9 +216,11 @@ class Parser {
     Node port_condition() {
         const Token& kw = next();
         const Side side = kw.text == "sport" ? Side::local : Side::peer;
+        const Token& op_tok = peek();
         const Op op = comparison();
+        if (options_.unix_only) return unix_condition(kw, op, op_tok, side);
         const Token& t = operand(kw.text, "a port");
-        const std::int32_t p = parse_port_operand(t.text, t.col, kw.text);
+        const std::int64_t p = parse_port_operand(t.text, t.col, kw.text);
         if (op == Op::none || op == Op::eq || op == Op::ne) {
             Node n{Node::Kind::host, {}, {}, {}, 0};
             n.host.side = side;
@@ -228,7 +230,7 @@ class Parser {
         if (p < 0) fail(t.col, "expected a port number to compare with, got '*'");
         Node n{Node::Kind::port_cmp, {}, {}, {}, 0};
         n.port.side = side;
-        n.port.port = static_cast<std::uint16_t>(p);
+        n.port.port = static_cast<std::uint32_t>(p);
         // The kernel has only >= and <=: a < b is not (a >= b), a > b is not (a <= b).
         n.port.op = (op == Op::ge || op == Op::lt) ? PortOp::ge : PortOp::le;
         return (op == Op::lt || op == Op::gt) ? negate(std::move(n)) : n;
@@ -241,6 +243,7 @@ class Parser {
         const Op op = comparison();
         if (op != Op::none && op != Op::eq && op != Op::ne)
             fail(op_tok.col, fmt::format("'{}' takes '=' or '!=', not '{}'", kw.text, op_tok.text));
+        if (options_.unix_only) return unix_condition(kw, op, op_tok, side);
         const Token& t = operand(kw.text, "an address");
         Node n{Node::Kind::any_of, {}, {}, {}, 0};
         for (auto& c : parse_host_operand(t.text, t.col, options_.resolve_hosts)) {
@@ -251,6 +254,22 @@ class Parser {
         }
         Node result = simplify(std::move(n));
         return op == Op::ne ? negate(std::move(result)) : result;
+    }
+
+    // With only unix tables every operand is a path glob, as ss reads it then
+    // (ss(8): preferred family AF_UNIX): `src /run/*`, `dport = :22` is the path ":22".
+    Node unix_condition(const Token& kw, Op op, const Token& op_tok, Side side) {
+        if (op != Op::none && op != Op::eq && op != Op::ne)
+            fail(op_tok.col,
+                 fmt::format("'{}' on unix sockets takes '=' or '!=' and a path, not '{}'", kw.text,
+                             op_tok.text));
+        const Token& t = operand(kw.text, "a path");
+        std::string_view path = t.text;
+        if (path.substr(0, 5) == "unix:") path.remove_prefix(5);
+        Node n{Node::Kind::host, {}, {}, {}, 0};
+        n.host.side = side;
+        n.host.unix_pattern = std::string(path);
+        return op == Op::ne ? negate(std::move(n)) : n;
     }
 
     Node dev_condition() {
@@ -331,6 +350,8 @@ Result<Filter> parse(std::span<const std::string> words, StateMask default_state
         return make_error(std::errc::invalid_argument, fmt::format("col {}: {}", e.col, e.what));
     } catch (const std::bad_alloc&) {
         return make_error(std::errc::not_enough_memory, "parsing the filter");
+    } catch (const std::exception& e) {
+        return make_error(std::errc::invalid_argument, fmt::format("the filter: {}", e.what()));
     }
 }
 

@@ -33,17 +33,22 @@ constexpr std::array<StateInfo, 12> kStates{{
     {TcpState::closing, "CLOSING", "CLOSING", "CLOSING", "CLOSING", "Closing", "CLOSING"},
 }};
 
-constexpr StateMask bit(TcpState s) { return state_bit(s); }
+constexpr StateMask bit(TcpState s) {
+    return state_bit(s);
+}
 constexpr StateMask kSynRecv = bit(TcpState::syn_recv) | bit(TcpState::new_syn_recv);
 constexpr StateMask kClosed = bit(TcpState::close) | bit(TcpState::bound_inactive);
-constexpr StateMask kConnected = all_states_mask & ~(bit(TcpState::listen) | kClosed |
-                                                     bit(TcpState::time_wait) | kSynRecv);
+constexpr StateMask kConnected =
+    all_states_mask & ~(bit(TcpState::listen) | kClosed | bit(TcpState::time_wait) | kSynRecv);
 constexpr StateMask kBucket = kSynRecv | bit(TcpState::time_wait);
+// The `connected` group is wider than ss's default set: every state but LISTEN and
+// CLOSE, TIME_WAIT and SYN_RECV included (ss(8), and measured with ss 6.1).
+constexpr StateMask kConnectedGroup = all_states_mask & ~(bit(TcpState::listen) | kClosed);
 
 constexpr std::array<StateGroup, 5> kGroups{{
     {"all", all_states_mask},
-    {"connected", kConnected},
-    {"synchronized", kConnected & ~bit(TcpState::syn_sent)},
+    {"connected", kConnectedGroup},
+    {"synchronized", kConnectedGroup & ~bit(TcpState::syn_sent)},
     {"bucket", kBucket},
     {"big", all_states_mask & ~kBucket},
 }};
@@ -54,18 +59,30 @@ struct Word {
     TcpState state;
 };
 constexpr std::array<Word, 25> kWords{{
-    {"established", TcpState::established}, {"estab", TcpState::established},
-    {"synsent", TcpState::syn_sent},         {"synrecv", TcpState::syn_recv},
-    {"synreceived", TcpState::syn_recv},     {"synrcvd", TcpState::syn_recv},
-    {"finwait1", TcpState::fin_wait1},       {"finwait2", TcpState::fin_wait2},
-    {"timewait", TcpState::time_wait},       {"closed", TcpState::close},
-    {"close", TcpState::close},              {"unconn", TcpState::close},
-    {"unconnected", TcpState::close},        {"closewait", TcpState::close_wait},
-    {"lastack", TcpState::last_ack},         {"listen", TcpState::listen},
-    {"listening", TcpState::listen},         {"closing", TcpState::closing},
-    {"boundinactive", TcpState::bound_inactive}, {"newsynrecv", TcpState::new_syn_recv},
-    {"finwait", TcpState::fin_wait1},        {"synrec", TcpState::syn_recv},
-    {"synreceive", TcpState::syn_recv},      {"lastacknowledge", TcpState::last_ack},
+    {"established", TcpState::established},
+    {"estab", TcpState::established},
+    {"synsent", TcpState::syn_sent},
+    {"synrecv", TcpState::syn_recv},
+    {"synreceived", TcpState::syn_recv},
+    {"synrcvd", TcpState::syn_recv},
+    {"finwait1", TcpState::fin_wait1},
+    {"finwait2", TcpState::fin_wait2},
+    {"timewait", TcpState::time_wait},
+    {"closed", TcpState::close},
+    {"close", TcpState::close},
+    {"unconn", TcpState::close},
+    {"unconnected", TcpState::close},
+    {"closewait", TcpState::close_wait},
+    {"lastack", TcpState::last_ack},
+    {"listen", TcpState::listen},
+    {"listening", TcpState::listen},
+    {"closing", TcpState::closing},
+    {"boundinactive", TcpState::bound_inactive},
+    {"newsynrecv", TcpState::new_syn_recv},
+    {"finwait", TcpState::fin_wait1},
+    {"synrec", TcpState::syn_recv},
+    {"synreceive", TcpState::syn_recv},
+    {"lastacknowledge", TcpState::last_ack},
     {"estd", TcpState::established},
 }};
 
@@ -81,13 +98,18 @@ std::string normalise(std::string_view word) {
 
 }  // namespace
 
-std::span<const StateInfo> state_table() { return kStates; }
+std::span<const StateInfo> state_table() {
+    return kStates;
+}
 
 TcpState display_state(TcpState state) {
     switch (state) {
-        case TcpState::new_syn_recv: return TcpState::syn_recv;
-        case TcpState::bound_inactive: return TcpState::close;
-        default: return state;
+        case TcpState::new_syn_recv:
+            return TcpState::syn_recv;
+        case TcpState::bound_inactive:
+            return TcpState::close;
+        default:
+            return state;
     }
 }
 
@@ -101,9 +123,13 @@ TcpState state_from_kernel(unsigned number) {
                                                               : TcpState::unknown;
 }
 
-std::span<const StateGroup> state_groups() { return kGroups; }
+std::span<const StateGroup> state_groups() {
+    return kGroups;
+}
 
-StateMask connected_mask() { return kConnected; }
+StateMask connected_mask() {
+    return kConnected;
+}
 
 std::optional<TcpState> parse_state(std::string_view word) {
     const std::string w = normalise(word);
@@ -120,37 +146,51 @@ std::optional<StateMask> parse_state_word(std::string_view word) {
     if (!s) return std::nullopt;
     switch (*s) {
         case TcpState::syn_recv:
-        case TcpState::new_syn_recv: return kSynRecv;
-        case TcpState::close: return kClosed;
-        default: return state_bit(*s);
+        case TcpState::new_syn_recv:
+            return kSynRecv;
+        case TcpState::close:
+            return kClosed;
+        default:
+            return state_bit(*s);
     }
 }
 
 std::string_view netid_name(Netid n) {
     switch (n) {
-        case Netid::tcp: return "tcp";
-        case Netid::udp: return "udp";
-        case Netid::raw: return "raw";
-        case Netid::unix_: return "unix";
+        case Netid::tcp:
+            return "tcp";
+        case Netid::udp:
+            return "udp";
+        case Netid::raw:
+            return "raw";
+        case Netid::unix_:
+            return "unix";
     }
     return "?";
 }
 
 std::string_view family_name(Family f) {
     switch (f) {
-        case Family::inet: return "inet";
-        case Family::inet6: return "inet6";
-        case Family::unix_: return "unix";
+        case Family::inet:
+            return "inet";
+        case Family::inet6:
+            return "inet6";
+        case Family::unix_:
+            return "unix";
     }
     return "?";
 }
 
 std::string_view unix_type_name(UnixType t) {
     switch (t) {
-        case UnixType::stream: return "stream";
-        case UnixType::dgram: return "dgram";
-        case UnixType::seqpacket: return "seqpacket";
-        case UnixType::none: return "";
+        case UnixType::stream:
+            return "stream";
+        case UnixType::dgram:
+            return "dgram";
+        case UnixType::seqpacket:
+            return "seqpacket";
+        case UnixType::none:
+            return "";
     }
     return "";
 }
@@ -158,20 +198,29 @@ std::string_view unix_type_name(UnixType t) {
 std::string_view ss_netid(Netid n, UnixType t) {
     if (n != Netid::unix_) return netid_name(n);
     switch (t) {
-        case UnixType::dgram: return "u_dgr";
-        case UnixType::seqpacket: return "u_seq";
-        default: return "u_str";
+        case UnixType::dgram:
+            return "u_dgr";
+        case UnixType::seqpacket:
+            return "u_seq";
+        default:
+            return "u_str";
     }
 }
 
 std::string_view timer_kind_name(TimerInfo::Kind k) {
     switch (k) {
-        case TimerInfo::Kind::off: return "off";
-        case TimerInfo::Kind::on: return "on";
-        case TimerInfo::Kind::keepalive: return "keepalive";
-        case TimerInfo::Kind::timewait: return "timewait";
-        case TimerInfo::Kind::persist: return "persist";
-        case TimerInfo::Kind::unknown: return "unknown";
+        case TimerInfo::Kind::off:
+            return "off";
+        case TimerInfo::Kind::on:
+            return "on";
+        case TimerInfo::Kind::keepalive:
+            return "keepalive";
+        case TimerInfo::Kind::timewait:
+            return "timewait";
+        case TimerInfo::Kind::persist:
+            return "persist";
+        case TimerInfo::Kind::unknown:
+            return "unknown";
     }
     return "unknown";
 }

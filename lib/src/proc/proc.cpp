@@ -91,7 +91,7 @@ class Scanner {
     }
 
     void run() {
-        if (wanted_.empty()) return;
+        if (wanted_.empty() && !options_.all_sockets) return;
         const Fd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!root) return;
         DirReader pids;
@@ -127,7 +127,7 @@ class Scanner {
             const auto n = ::readlinkat(dir.get(), fd_name.data(), link.data(), link.size());
             if (n <= 0) return true;
             const auto inode = socket_inode({link.data(), static_cast<std::size_t>(n)});
-            if (!inode || wanted_.count(*inode) == 0) return true;
+            if (!inode || (!options_.all_sockets && wanted_.count(*inode) == 0)) return true;
             const auto fd = parse_decimal<int>(fd_name);
             if (!comm) comm = read_comm(root, pid_text);
             owners_[*inode].push_back(Owner{pid, *comm, fd ? *fd : -1});

@@ -1,0 +1,243 @@
+// net: endpoints, socket options, close policies, TCP state reads and the relay sockcat runs.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "socklab/core.hpp"
+#include "socklab/model.hpp"
+
+namespace asio {
+class io_context;
+}
+
+namespace socklab::net {
+
+using std::chrono::nanoseconds;
+
+// ---------------------------------------------------------------- words and numbers
+
+/// What happens when our input (stdin, or --source) ends.
+enum class OnEof : std::uint8_t { shutdown, close, rst, wait };
+/// What happens when the peer's FIN arrives.
+enum class OnPeerClose : std::uint8_t { finish, close, hold, exit };
+/// How the socket is closed: FIN (orderly) or RST (SO_LINGER {1,0}).
+enum class CloseMode : std::uint8_t { fin, rst };
+
+/// Keyword tables (one per enum): parse returns nullopt for an unknown word.
+[[nodiscard]] std::optional<OnEof> parse_on_eof(std::string_view word);
+[[nodiscard]] std::optional<OnPeerClose> parse_on_peer_close(std::string_view word);
+[[nodiscard]] std::optional<CloseMode> parse_close_mode(std::string_view word);
+[[nodiscard]] std::string_view on_eof_name(OnEof v);
+[[nodiscard]] std::string_view on_peer_close_name(OnPeerClose v);
+[[nodiscard]] std::string_view close_mode_name(CloseMode v);
+
+/// A TCP/UDP port: decimal, 1-65535, or 0 too when `allow_zero` (listen on "any").
+/// Never wraps: "99999" and "65536" are errors ("port '99999' is outside 1-65535").
+[[nodiscard]] Result<std::uint16_t> parse_port(std::string_view text, bool allow_zero);
+
+/// An inclusive port range for -z: "80" or "20-25" (first <= last).
+struct PortRange {
+    std::uint16_t first = 0;
+    std::uint16_t last = 0;
+    friend bool operator==(const PortRange&, const PortRange&) = default;
+};
+[[nodiscard]] Result<PortRange> parse_port_range(std::string_view text);
+
+/// --keepalive[=IDLE,INTVL,CNT]: empty text enables SO_KEEPALIVE with the sysctl
+/// defaults; given fields set TCP_KEEPIDLE/TCP_KEEPINTVL/TCP_KEEPCNT (empty field = default).
+struct Keepalive {
+    std::optional<unsigned> idle_s;
+    std::optional<unsigned> interval_s;
+    std::optional<unsigned> count;
+};
+[[nodiscard]] Result<Keepalive> parse_keepalive(std::string_view text);
+
+// ---------------------------------------------------------------- addresses
+
+enum class Proto : std::uint8_t { tcp, udp, unix_stream };
+enum class Want : std::uint8_t { any, v4, v6 };
+
+/// A socket address of any family, as the kernel takes it.
+struct SockAddr {
+    sockaddr_storage storage{};
+    socklen_t len = 0;
+
+    [[nodiscard]] int family() const noexcept { return storage.ss_family; }
+    [[nodiscard]] std::uint16_t port() const noexcept;  ///< 0 for unix
+    void set_port(std::uint16_t port) noexcept;         ///< no-op for unix
+    /// Numeric host ("127.0.0.1", "::1") or the unix path.
+    [[nodiscard]] std::string host() const;
+    /// "127.0.0.1:41000", "[::1]:41000", or the unix path.
+    [[nodiscard]] std::string to_string() const;
+    [[nodiscard]] const sockaddr* raw() const noexcept {
+        return reinterpret_cast<const sockaddr*>(&storage);
+    }
+};
+
+/// Resolves host and port to addresses, in the resolver's order. `numeric` (-n)
+/// refuses anything but a literal address (no DNS). `passive` with an empty host
+/// gives the wildcard address. Blocks on DNS. Errors: "unknown host".
+[[nodiscard]] Result<std::vector<SockAddr>> resolve(std::string_view host, std::uint16_t port,
+                                                    Want want, bool numeric, bool passive,
+                                                    Proto proto);
+/// A unix socket address; errors when the path does not fit sun_path.
+[[nodiscard]] Result<SockAddr> unix_address(std::string_view path);
+[[nodiscard]] Result<SockAddr> local_address(int fd);
+[[nodiscard]] Result<SockAddr> peer_address(int fd);
+/// The service name of a TCP port from /etc/services ("http"), or "*" (nc's habit).
+[[nodiscard]] std::string service_name(std::uint16_t port, Proto proto);
+
+// ---------------------------------------------------------------- sockets and options
+
+/// Socket options applied before bind/listen/connect (the kernel sizes the window
+/// from SO_RCVBUF at SYN time, so buffers must be set first: socket(7)).
+struct SocketOptions {
+    std::optional<int> rcvbuf;
+    std::optional<int> sndbuf;
+    std::optional<unsigned> linger_s;        ///< SO_LINGER {1,N}: close() waits N s for the ACKs
+    std::optional<int> linger2_s;            ///< TCP_LINGER2: orphan FIN_WAIT_2 lifetime
+    std::optional<unsigned> defer_accept_s;  ///< TCP_DEFER_ACCEPT (listeners)
+    std::optional<Keepalive> keepalive;
+    std::optional<unsigned> user_timeout_ms;  ///< TCP_USER_TIMEOUT
+    bool nodelay = false;
+    bool reuseaddr = false;
+    bool reuseport = false;
+    int backlog = 128;
+};
+
+/// Sets every option `opts` asks for on `fd` (TCP-only ones only when proto is tcp).
+[[nodiscard]] Result<void> apply_options(int fd, const SocketOptions& opts, Proto proto);
+
+/// Creates a listening (tcp, unix) or bound (udp) socket, non-blocking and close-on-exec.
+[[nodiscard]] Result<Fd> open_listener(const SockAddr& addr, Proto proto,
+                                       const SocketOptions& opts);
+
+/// Where a client binds before connecting (-s ADDR, -p PORT); empty host = wildcard.
+struct Source {
+    std::string host;
+    std::uint16_t port = 0;
+};
+
+/// Connects to the first address that answers, trying each in turn; `source`
+/// binds first (-s/-p, numeric addresses only). Blocks up to `timeout` per address (zero = the
+/// kernel's). Returns a non-blocking socket. Errors name the last address tried.
+[[nodiscard]] Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto,
+                                    const SocketOptions& opts, const std::optional<Source>& source,
+                                    nanoseconds timeout);
+
+/// accept4() on a non-blocking listener: the new socket is non-blocking and
+/// close-on-exec. EAGAIN comes back as an Error with errc::resource_unavailable_try_again.
+[[nodiscard]] Result<Fd> accept_from(int listen_fd);
+
+/// For UDP "listen": waits (blocking, up to `timeout`, zero = forever) for the first
+/// datagram, then connects the socket to its sender, which it returns.
+[[nodiscard]] Result<SockAddr> udp_accept(int fd, nanoseconds timeout);
+
+/// Arranges how the next close() ends the connection: rst = SO_LINGER {1,0}
+/// (RFC 9293 3.10.7.1 abort: RST, no TIME_WAIT); fin with `linger_s` = SO_LINGER {1,N}.
+[[nodiscard]] Result<void> set_close_mode(int fd, CloseMode mode, std::optional<unsigned> linger_s);
+
+/// The kernel's own state of a TCP socket (TCP_INFO tcpi_state); nullopt when
+/// the fd is not a TCP socket.
+[[nodiscard]] std::optional<TcpState> tcp_state(int fd);
+
+// ---------------------------------------------------------------- the relay
+
+/// What moved or changed; the app narrates these (-v, --show-state).
+enum class RelayEventKind : std::uint8_t {
+    input_eof,      ///< stdin (or --source) ended
+    fin_sent,       ///< shutdown(SHUT_WR) sent our FIN
+    peer_fin,       ///< the peer's FIN arrived (read returned 0)
+    rst_sent,       ///< closed abortively (SO_LINGER {1,0})
+    closed,         ///< closed with a FIN (or it was already sent)
+    peer_reset,     ///< ECONNRESET/EPIPE from the socket
+    output_closed,  ///< stdout went away (EPIPE): the session ends cleanly
+    holding,        ///< the socket is kept open on purpose (--on-peer-close=hold, --hold)
+    timeout,        ///< -w idle, --close-after, -q expired
+};
+
+struct RelayEvent {
+    RelayEventKind kind;
+    std::optional<TcpState>
+        state;        ///< TCP_INFO right after the event; nullopt once closed or not TCP
+    std::string why;  ///< "sent FIN after stdin EOF"
+};
+
+/// What the data pump reads and writes besides the socket.
+enum class Service : std::uint8_t {
+    stdio,    ///< in_fd -> socket, socket -> out_fd (either may be -1: not used)
+    echo,     ///< socket -> socket
+    discard,  ///< socket -> nowhere
+    source,   ///< `source_bytes` of a pattern -> socket; socket -> out_fd
+};
+
+struct RelayConfig {
+    Service service = Service::stdio;
+    int in_fd = -1;       ///< borrowed; -1: no input (-d, --recv-only)
+    int out_fd = -1;      ///< borrowed; -1: received data is read and dropped
+    int hexdump_fd = -1;  ///< borrowed; -1: no hex dump
+    std::uint64_t source_bytes = 0;
+    OnEof on_eof = OnEof::shutdown;
+    OnPeerClose on_peer_close = OnPeerClose::finish;
+    CloseMode close_mode = CloseMode::fin;
+    std::optional<unsigned> linger_s;
+    bool no_read = false;            ///< never read the socket (the peer's window fills)
+    bool crlf = false;               ///< LF -> CRLF on the way out
+    bool datagram = false;           ///< UDP: a zero-length read is a datagram, not EOF
+    bool zero_copy = true;           ///< splice/sendfile where the fds allow
+    nanoseconds line_interval{0};    ///< -i: send one line per interval
+    nanoseconds idle_timeout{0};     ///< -w: end after this long without data
+    nanoseconds close_after{0};      ///< --close-after
+    nanoseconds quit_after_eof{-1};  ///< -q: end this long after input EOF (<0: never)
+    nanoseconds hold{0};             ///< --hold: keep the socket this long before closing
+    std::optional<std::uint64_t> close_after_bytes;
+    std::size_t buffer_size = 256 * 1024;
+};
+
+struct RelayOutcome {
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    bool exit_program = false;  ///< --on-peer-close=exit fired
+};
+
+using RelayEventFn = std::function<void(const RelayEvent&)>;
+using RelayDoneFn = std::function<void(Result<RelayOutcome>)>;
+
+namespace detail {
+class Relay;
+}
+
+/// Refers to a running relay without keeping it alive.
+class RelayHandle {
+  public:
+    RelayHandle() = default;
+    explicit RelayHandle(std::weak_ptr<detail::Relay> r) : relay_(std::move(r)) {}
+    /// Ends the relay now (closing the socket as configured; on_done runs). No-op once over.
+    void stop() const;
+    [[nodiscard]] bool running() const { return !relay_.expired(); }
+
+  private:
+    std::weak_ptr<detail::Relay> relay_;
+};
+
+/// Starts relaying on `socket` inside `io` (never blocks; work happens in
+/// io.run()). Owns the socket and closes it as the config says; borrows the
+/// other fds. Returns a handle that can stop it. Calls `on_event` for each event and `on_done` once
+/// at the end: an Error for a reset by the peer or an I/O failure, else the byte counts.
+RelayHandle start_relay(asio::io_context& io, Fd socket, const RelayConfig& config,
+                        RelayEventFn on_event, RelayDoneFn on_done);
+
+/// Runs a relay to completion on a private io_context (blocks).
+[[nodiscard]] Result<RelayOutcome> run_relay(Fd socket, const RelayConfig& config,
+                                             const RelayEventFn& on_event);
+
+}  // namespace socklab::net

@@ -1,0 +1,295 @@
+// net: address resolution (asio's resolver), listeners, connects with a deadline, accept.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <array>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <cstring>
+
+#include "socklab/net.hpp"
+
+namespace socklab::net {
+namespace {
+
+/// Resolver failures get their own words: "unknown host" reads better than EAI text.
+class NetCategory final : public std::error_category {
+  public:
+    [[nodiscard]] const char* name() const noexcept override { return "socklab.net"; }
+    [[nodiscard]] std::string message(int ev) const override {
+        return ev == 1 ? "unknown host" : "not a numeric address (-n)";
+    }
+};
+
+const std::error_category& net_category() {
+    static const NetCategory category;
+    return category;
+}
+
+int sock_type(Proto proto) {
+    return proto == Proto::udp ? SOCK_DGRAM : SOCK_STREAM;
+}
+std::string_view proto_name(Proto p) {
+    return p == Proto::udp ? "udp" : "tcp";
+}
+
+/// nc's wording for an endpoint in errors: "127.0.0.1 port 9 (tcp)".
+std::string describe(const SockAddr& a, Proto proto) {
+    if (a.family() == AF_UNIX) return a.host();
+    return fmt::format("{} port {} ({})", a.host(), a.port(), proto_name(proto));
+}
+
+template <class Protocol>
+Result<std::vector<SockAddr>> resolve_with(
+    std::string_view host, std::uint16_t port, Want want,
+    typename asio::ip::basic_resolver<Protocol>::flags flags) {
+    asio::io_context io;
+    asio::ip::basic_resolver<Protocol> resolver(io);
+    std::error_code ec;
+    const std::string h(host);
+    const std::string service = std::to_string(port);
+    typename asio::ip::basic_resolver<Protocol>::results_type results;
+    if (want == Want::any)
+        results = resolver.resolve(h, service, flags, ec);
+    else
+        results = resolver.resolve(want == Want::v4 ? Protocol::v4() : Protocol::v6(), h, service,
+                                   flags, ec);
+    if (ec) {
+        const bool numeric = (flags & asio::ip::resolver_base::numeric_host) != 0;
+        return Error{std::error_code(numeric ? 2 : 1, net_category()), fmt::format("{}", host)};
+    }
+    std::vector<SockAddr> out;
+    for (const auto& entry : results) {
+        SockAddr a;
+        const auto ep = entry.endpoint();
+        std::memcpy(&a.storage, ep.data(), ep.size());
+        a.len = static_cast<socklen_t>(ep.size());
+        out.push_back(a);
+    }
+    if (out.empty()) return Error{std::error_code(1, net_category()), std::string(host)};
+    return out;
+}
+
+Result<void> wait_connected(int fd, nanoseconds timeout) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + timeout;
+    for (;;) {
+        int ms = -1;
+        if (timeout.count() > 0) {
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
+            if (left.count() <= 0) return errno_error("", ETIMEDOUT);
+            ms = static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30));
+        }
+        pollfd p{fd, POLLOUT, 0};
+        const int n = ::poll(&p, 1, ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("");
+        if (n == 0) return errno_error("", ETIMEDOUT);
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno_error("");
+        if (err != 0) return errno_error("", err);
+        return {};
+    }
+}
+
+Result<void> bind_source(int fd, int family, const std::string& host, std::uint16_t port,
+                         Proto proto) {
+    auto addrs = resolve(host, port, family == AF_INET6 ? Want::v6 : Want::v4, true, true, proto);
+    if (!addrs) return addrs.error();
+    const SockAddr& a = addrs->front();
+    if (::bind(fd, a.raw(), a.len) != 0) return errno_error("bind " + describe(a, proto));
+    return {};
+}
+
+using NameCall = int (*)(int, sockaddr*, socklen_t*);
+
+Result<SockAddr> socket_name(int fd, NameCall call, const char* what) {
+    SockAddr a;
+    a.len = sizeof a.storage;
+    if (call(fd, reinterpret_cast<sockaddr*>(&a.storage), &a.len) != 0) return errno_error(what);
+    return a;
+}
+
+}  // namespace
+
+std::uint16_t SockAddr::port() const noexcept {
+    if (family() == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, &storage, sizeof in);
+        return ntohs(in.sin_port);
+    }
+    if (family() == AF_INET6) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, &storage, sizeof in6);
+        return ntohs(in6.sin6_port);
+    }
+    return 0;
+}
+
+void SockAddr::set_port(std::uint16_t p) noexcept {
+    // sin_port and sin6_port sit at the same offset, but each family is written as itself.
+    if (family() == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, &storage, sizeof in);
+        in.sin_port = htons(p);
+        std::memcpy(&storage, &in, sizeof in);
+    } else if (family() == AF_INET6) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, &storage, sizeof in6);
+        in6.sin6_port = htons(p);
+        std::memcpy(&storage, &in6, sizeof in6);
+    }
+}
+
+std::string SockAddr::host() const {
+    std::array<char, INET6_ADDRSTRLEN> buf{};
+    if (family() == AF_INET) {
+        sockaddr_in in{};
+        std::memcpy(&in, &storage, sizeof in);
+        ::inet_ntop(AF_INET, &in.sin_addr, buf.data(), buf.size());
+        return buf.data();
+    }
+    if (family() == AF_INET6) {
+        sockaddr_in6 in6{};
+        std::memcpy(&in6, &storage, sizeof in6);
+        ::inet_ntop(AF_INET6, &in6.sin6_addr, buf.data(), buf.size());
+        return buf.data();
+    }
+    if (family() == AF_UNIX) {
+        sockaddr_un un{};
+        std::memcpy(&un, &storage, std::min<std::size_t>(sizeof un, len));
+        const auto off = offsetof(sockaddr_un, sun_path);
+        if (len <= off) return "";
+        const std::size_t n = len - off;
+        if (un.sun_path[0] == '\0') return "@" + std::string(un.sun_path + 1, n - 1);
+        return std::string(un.sun_path, ::strnlen(un.sun_path, n));
+    }
+    return "?";
+}
+
+std::string SockAddr::to_string() const {
+    if (family() == AF_INET) return fmt::format("{}:{}", host(), port());
+    if (family() == AF_INET6) return fmt::format("[{}]:{}", host(), port());
+    return host();
+}
+
+Result<std::vector<SockAddr>> resolve(std::string_view host, std::uint16_t port, Want want,
+                                      bool numeric, bool passive, Proto proto) {
+    using rb = asio::ip::resolver_base;
+    rb::flags flags = rb::numeric_service;
+    if (numeric) flags = flags | rb::numeric_host;
+    if (passive) flags = flags | rb::passive;
+    if (proto == Proto::udp) return resolve_with<asio::ip::udp>(host, port, want, flags);
+    return resolve_with<asio::ip::tcp>(host, port, want, flags);
+}
+
+Result<SockAddr> unix_address(std::string_view path) {
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    if (path.empty() || path.size() >= sizeof un.sun_path)
+        return make_error(std::errc::filename_too_long, fmt::format("unix socket path '{}'", path));
+    std::memcpy(un.sun_path, path.data(), path.size());
+    SockAddr a;
+    std::memcpy(&a.storage, &un, sizeof un);
+    a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return a;
+}
+
+Result<SockAddr> local_address(int fd) {
+    return socket_name(fd, ::getsockname, "getsockname");
+}
+
+Result<SockAddr> peer_address(int fd) {
+    return socket_name(fd, ::getpeername, "getpeername");
+}
+
+std::string service_name(std::uint16_t port, Proto proto) {
+    servent ent{};
+    servent* found = nullptr;
+    std::array<char, 1024> buf{};
+    const std::string p(proto_name(proto));
+    if (::getservbyport_r(htons(port), p.c_str(), &ent, buf.data(), buf.size(), &found) == 0 &&
+        found != nullptr)
+        return found->s_name;
+    return "*";
+}
+
+Result<Fd> open_listener(const SockAddr& addr, Proto proto, const SocketOptions& opts) {
+    Fd fd(::socket(addr.family(), sock_type(proto) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd) return errno_error("socket");
+    if (auto r = apply_options(fd.get(), opts, proto); !r) return r.error();
+    if (::bind(fd.get(), addr.raw(), addr.len) != 0)
+        return errno_error("bind " + describe(addr, proto));
+    if (proto != Proto::udp && ::listen(fd.get(), opts.backlog) != 0)
+        return errno_error("listen " + describe(addr, proto));
+    return fd;
+}
+
+Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto, const SocketOptions& opts,
+                      const std::optional<Source>& source, nanoseconds timeout) {
+    Error last = make_error(std::errc::address_not_available, "connect: no address");
+    for (const SockAddr& a : addrs) {
+        Fd fd(::socket(a.family(), sock_type(proto) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+        if (!fd) return errno_error("socket");
+        if (auto r = apply_options(fd.get(), opts, proto); !r) return r.error();
+        if (source) {
+            auto r = bind_source(fd.get(), a.family(), source->host, source->port, proto);
+            if (!r) return r.error();
+        }
+        const std::string what = "connect to " + describe(a, proto);
+        if (::connect(fd.get(), a.raw(), a.len) == 0) return fd;
+        if (errno != EINPROGRESS) {
+            last = errno_error(what);
+            continue;
+        }
+        auto r = wait_connected(fd.get(), timeout);
+        if (r) return fd;
+        last = Error{r.error().code, what};
+    }
+    return last;
+}
+
+Result<Fd> accept_from(int listen_fd) {
+    for (;;) {
+        Fd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        if (fd) return fd;
+        if (errno == EINTR) continue;
+        // accept(2): errors of the pending connection (ECONNABORTED...) are not the listener's.
+        return errno_error("accept");
+    }
+}
+
+Result<SockAddr> udp_accept(int fd, nanoseconds timeout) {
+    const int ms = timeout.count() > 0
+                       ? static_cast<int>(
+                             std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())
+                       : -1;
+    for (;;) {
+        pollfd p{fd, POLLIN, 0};
+        const int n = ::poll(&p, 1, ms);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("poll");
+        if (n == 0) return errno_error("waiting for a datagram", ETIMEDOUT);
+        SockAddr from;
+        from.len = sizeof from.storage;
+        std::array<char, 1> byte{};
+        // MSG_PEEK: the first datagram stays queued for the relay to read.
+        const auto got = ::recvfrom(fd, byte.data(), byte.size(), MSG_PEEK,
+                                    reinterpret_cast<sockaddr*>(&from.storage), &from.len);
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got < 0) return errno_error("recvfrom");
+        if (::connect(fd, from.raw(), from.len) != 0) return errno_error("connect " + from.host());
+        return from;
+    }
+}
+
+}  // namespace socklab::net

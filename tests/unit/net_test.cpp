@@ -1,0 +1,365 @@
+// Unit tests for the net module: parsing helpers, socket options, close modes, the relay.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "socklab/net.hpp"
+
+using namespace socklab;
+using namespace socklab::net;
+
+namespace {
+
+struct Pipe {
+    Fd r, w;
+};
+
+Pipe make_pipe() {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe2(p.data(), O_CLOEXEC) == 0);
+    return {Fd(p[0]), Fd(p[1])};
+}
+
+/// A connected TCP pair over loopback: {ours (non-blocking), theirs (blocking)}.
+std::pair<Fd, Fd> tcp_pair() {
+    auto addrs = resolve("127.0.0.1", 0, Want::v4, true, true, Proto::tcp);
+    REQUIRE(addrs);
+    auto lst = open_listener(addrs->front(), Proto::tcp, SocketOptions{});
+    REQUIRE(lst);
+    auto bound = local_address(lst->get());
+    REQUIRE(bound);
+    auto ours =
+        connect_to({*bound}, Proto::tcp, SocketOptions{}, std::nullopt, std::chrono::seconds(5));
+    REQUIRE(ours);
+    Fd theirs(::accept4(lst->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    REQUIRE(theirs);
+    return {std::move(*ours), std::move(theirs)};
+}
+
+std::string random_bytes(std::size_t n) {
+    std::mt19937 gen(42);
+    std::string s(n, '\0');
+    for (auto& c : s)
+        c = static_cast<char>(gen() & 0xff);
+    return s;
+}
+
+void write_all(int fd, const std::string& data) {
+    std::size_t off = 0;
+    while (off < data.size()) {
+        const auto w = ::write(fd, data.data() + off, data.size() - off);
+        REQUIRE(w > 0);
+        off += static_cast<std::size_t>(w);
+    }
+}
+
+/// Reads until EOF; returns what came and whether it ended in an error (errno).
+std::pair<std::string, int> read_all(int fd) {
+    std::string out;
+    std::array<char, 65536> buf{};
+    for (;;) {
+        const auto r = ::read(fd, buf.data(), buf.size());
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) return {out, errno};
+        if (r == 0) return {out, 0};
+        out.append(buf.data(), static_cast<std::size_t>(r));
+    }
+}
+
+struct IgnoreSigpipe {
+    IgnoreSigpipe() { ::signal(SIGPIPE, SIG_IGN); }
+};
+const IgnoreSigpipe ignore_sigpipe;
+
+}  // namespace
+
+TEST_CASE("ports are 1-65535, 0 only when asked, never wrapped", "[net]") {
+    CHECK(*parse_port("1", false) == 1);
+    CHECK(*parse_port("65535", false) == 65535);
+    CHECK(*parse_port("0", true) == 0);
+    for (const char* bad : {"0", "65536", "99999", "abc", "-1", "", " 80", "80x"}) {
+        INFO(bad);
+        CHECK_FALSE(parse_port(bad, false));
+    }
+    CHECK(parse_port("99999", true).error().context == "port '99999' is outside 1-65535");
+    CHECK(parse_port("abc", true).error().context == "port 'abc' is not a number");
+}
+
+TEST_CASE("port ranges for -z", "[net]") {
+    CHECK(*parse_port_range("80") == PortRange{80, 80});
+    CHECK(*parse_port_range("20-25") == PortRange{20, 25});
+    CHECK_FALSE(parse_port_range("25-20"));
+    CHECK_FALSE(parse_port_range("0-5"));
+    CHECK_FALSE(parse_port_range("5-70000"));
+    CHECK_FALSE(parse_port_range("5-"));
+}
+
+TEST_CASE("keepalive takes up to three fields, each optional", "[net]") {
+    auto all = parse_keepalive("10,5,3");
+    REQUIRE(all);
+    CHECK(all->idle_s == 10u);
+    CHECK(all->interval_s == 5u);
+    CHECK(all->count == 3u);
+    auto some = parse_keepalive(",7");
+    REQUIRE(some);
+    CHECK_FALSE(some->idle_s);
+    CHECK(some->interval_s == 7u);
+    CHECK(parse_keepalive(""));
+    CHECK_FALSE(parse_keepalive("1,2,3,4"));
+    CHECK_FALSE(parse_keepalive("0"));
+    CHECK_FALSE(parse_keepalive("1,1,128"));
+    CHECK_FALSE(parse_keepalive("x"));
+}
+
+TEST_CASE("close-control words round-trip through their tables", "[net]") {
+    for (const char* w : {"shutdown", "close", "rst", "wait"})
+        CHECK(on_eof_name(*parse_on_eof(w)) == w);
+    for (const char* w : {"finish", "close", "hold", "exit"})
+        CHECK(on_peer_close_name(*parse_on_peer_close(w)) == w);
+    for (const char* w : {"fin", "rst"})
+        CHECK(close_mode_name(*parse_close_mode(w)) == w);
+    CHECK_FALSE(parse_on_eof("Shutdown"));
+    CHECK_FALSE(parse_on_peer_close(""));
+    CHECK_FALSE(parse_close_mode("reset"));
+}
+
+TEST_CASE("close modes set SO_LINGER as socket(7) describes", "[net]") {
+    auto [a, b] = tcp_pair();
+    linger l{};
+    socklen_t len = sizeof l;
+    REQUIRE(set_close_mode(a.get(), CloseMode::fin, std::nullopt));
+    REQUIRE(::getsockopt(a.get(), SOL_SOCKET, SO_LINGER, &l, &len) == 0);
+    CHECK(l.l_onoff == 0);
+    REQUIRE(set_close_mode(a.get(), CloseMode::fin, 7u));
+    REQUIRE(::getsockopt(a.get(), SOL_SOCKET, SO_LINGER, &l, &len) == 0);
+    CHECK((l.l_onoff == 1 && l.l_linger == 7));
+    REQUIRE(set_close_mode(a.get(), CloseMode::rst, 7u));
+    REQUIRE(::getsockopt(a.get(), SOL_SOCKET, SO_LINGER, &l, &len) == 0);
+    CHECK((l.l_onoff == 1 && l.l_linger == 0));
+    a.reset();  // RST: the peer's read fails with ECONNRESET
+    CHECK(read_all(b.get()).second == ECONNRESET);
+}
+
+TEST_CASE("socket options are applied before connect and read back", "[net]") {
+    SocketOptions o;
+    o.rcvbuf = 8192;
+    o.nodelay = true;
+    o.keepalive = Keepalive{30u, 5u, 4u};
+    o.user_timeout_ms = 1500;
+    Fd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(apply_options(fd.get(), o, Proto::tcp));
+    int v = 0;
+    socklen_t len = sizeof v;
+    REQUIRE(::getsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &v, &len) == 0);
+    CHECK(v == 2 * 8192);  // socket(7): the kernel doubles the value for bookkeeping
+    REQUIRE(::getsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &v, &len) == 0);
+    CHECK(v == 1);
+    REQUIRE(::getsockopt(fd.get(), IPPROTO_TCP, TCP_KEEPIDLE, &v, &len) == 0);
+    CHECK(v == 30);
+    REQUIRE(::getsockopt(fd.get(), IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len) == 0);
+    CHECK(v == 1500);
+    Fd unix_fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    CHECK(apply_options(unix_fd.get(), o, Proto::unix_stream));  // TCP-only ones skipped
+}
+
+TEST_CASE("tcp_state reads the kernel's state and refuses non-TCP sockets", "[net]") {
+    auto [a, b] = tcp_pair();
+    CHECK(tcp_state(a.get()) == TcpState::established);
+    REQUIRE(::shutdown(b.get(), SHUT_WR) == 0);
+    CHECK(read_all(a.get()).first.empty());  // a is non-blocking: EAGAIN or EOF; the FIN is there
+    CHECK(tcp_state(a.get()) == TcpState::close_wait);
+    std::array<int, 2> sp{};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp.data()) == 0);
+    Fd x(sp[0]), y(sp[1]);
+    CHECK_FALSE(tcp_state(x.get()));
+}
+
+TEST_CASE("addresses print as people write them and take a new port", "[net]") {
+    auto v4 = resolve("127.0.0.1", 41000, Want::v4, true, false, Proto::tcp);
+    REQUIRE(v4);
+    CHECK(v4->front().to_string() == "127.0.0.1:41000");
+    auto v6 = resolve("::1", 6666, Want::v6, true, false, Proto::tcp);
+    REQUIRE(v6);
+    CHECK(v6->front().to_string() == "[::1]:6666");
+    v6->front().set_port(7);
+    CHECK(v6->front().port() == 7);
+    CHECK_FALSE(resolve("localhost", 1, Want::any, true, false, Proto::tcp));  // -n: no DNS
+    CHECK(resolve("", 80, Want::v4, true, true, Proto::tcp)->front().host() == "0.0.0.0");
+}
+
+TEST_CASE("unix addresses refuse paths that do not fit", "[net]") {
+    CHECK(unix_address("/tmp/x"));
+    CHECK(unix_address("/tmp/x")->host() == "/tmp/x");
+    CHECK_FALSE(unix_address(std::string(200, 'a')));
+    CHECK_FALSE(unix_address(""));
+}
+
+TEST_CASE("relay moves every byte both ways with partial writes and half-close", "[net]") {
+    const std::string up = random_bytes(3 << 20);
+    const std::string down = random_bytes(2 << 20);
+    auto [ours, theirs] = tcp_pair();
+    int small = 4096;  // tiny send buffer: every write to the socket is partial
+    REQUIRE(::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    auto in = make_pipe();
+    auto out = make_pipe();
+    std::string got_up, got_down;
+    std::thread peer([&, fd = theirs.get()] {
+        got_up = read_all(fd).first;  // until our FIN (stdin EOF -> shutdown)
+        write_all(fd, down);          // the answer after the half-close
+        ::shutdown(fd, SHUT_WR);
+    });
+    std::thread feeder([&, fd = in.w.get()] {
+        write_all(fd, up);
+        in.w.reset();
+    });
+    std::thread sink([&, fd = out.r.get()] { got_down = read_all(fd).first; });
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.get();
+    std::vector<RelayEventKind> events;
+    auto r = run_relay(std::move(ours), c, [&](const RelayEvent& e) { events.push_back(e.kind); });
+    out.w.reset();
+    feeder.join();
+    peer.join();
+    sink.join();
+    REQUIRE(r);
+    CHECK(r->bytes_sent == up.size());
+    CHECK(r->bytes_received == down.size());
+    CHECK(got_up == up);
+    CHECK(got_down == down);
+    CHECK(events == std::vector<RelayEventKind>{RelayEventKind::input_eof, RelayEventKind::fin_sent,
+                                                RelayEventKind::peer_fin, RelayEventKind::closed});
+}
+
+TEST_CASE("relay on a unix socketpair: partial writes completed, FIN answered", "[net]") {
+    std::array<int, 2> sp{};
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp.data()) == 0);
+    Fd ours(sp[0]), theirs(sp[1]);
+    REQUIRE(::fcntl(theirs.get(), F_SETFL, 0) == 0);  // the peer thread blocks
+    int small = 2048;
+    REQUIRE(::setsockopt(ours.get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    const std::string up = random_bytes(1 << 20);
+    auto in = make_pipe();
+    auto out = make_pipe();
+    std::string got_up, got_down;
+    std::thread feeder([&up, w = std::move(in.w)] { write_all(w.get(), up); });
+    std::thread peer([&got_up, fd = theirs.get()] {
+        got_up = read_all(fd).first;
+        write_all(fd, "bye");
+        ::shutdown(fd, SHUT_WR);
+    });
+    std::thread sink([&got_down, fd = out.r.get()] { got_down = read_all(fd).first; });
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.get();
+    c.zero_copy = false;  // the read/write path, 256 KiB at a time into a 2 KiB socket buffer
+    auto r = run_relay(std::move(ours), c, nullptr);
+    out.w.reset();
+    feeder.join();
+    peer.join();
+    sink.join();
+    REQUIRE(r);
+    CHECK(got_up == up);
+    CHECK(got_down == "bye");
+}
+
+TEST_CASE("relay copy path: CRLF, source pattern and byte limit", "[net]") {
+    auto [ours, theirs] = tcp_pair();
+    auto in = make_pipe();
+    write_all(in.w.get(), "a\nbc\n");
+    in.w.reset();
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.crlf = true;
+    std::string got;
+    std::thread peer([&, fd = theirs.get()] {
+        got = read_all(fd).first;
+        ::shutdown(fd, SHUT_WR);
+    });
+    REQUIRE(run_relay(std::move(ours), c, nullptr));
+    peer.join();
+    CHECK(got == "a\r\nbc\r\n");
+
+    auto [ours2, theirs2] = tcp_pair();
+    RelayConfig s;
+    s.service = Service::source;
+    s.source_bytes = 1 << 20;
+    s.close_after_bytes = 30;
+    std::string got2;
+    std::thread peer2([&, fd = theirs2.get()] { got2 = read_all(fd).first; });
+    REQUIRE(run_relay(std::move(ours2), s, nullptr));
+    peer2.join();
+    CHECK(got2 == "ABCDEFGHIJKLMNOPQRSTUVWXYZABCD");
+}
+
+TEST_CASE("relay ends cleanly when the output goes away", "[net]") {
+    auto [ours, theirs] = tcp_pair();
+    auto out = make_pipe();
+    out.r.reset();  // nobody reads stdout: writes fail with EPIPE
+    RelayConfig c;
+    c.out_fd = out.w.get();
+    c.on_peer_close = OnPeerClose::close;
+    write_all(theirs.get(), "some data");
+    std::vector<RelayEventKind> events;
+    auto r = run_relay(std::move(ours), c, [&](const RelayEvent& e) { events.push_back(e.kind); });
+    CHECK(r);
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.front() == RelayEventKind::output_closed);
+}
+
+TEST_CASE("relay reports a reset by the peer as an error", "[net]") {
+    auto [ours, theirs] = tcp_pair();
+    auto in = make_pipe();  // stdin stays open: the session is mid-way
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    REQUIRE(set_close_mode(theirs.get(), CloseMode::rst, std::nullopt));
+    theirs.reset();
+    auto r = run_relay(std::move(ours), c, nullptr);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == std::errc::connection_reset);
+}
+
+TEST_CASE("relay finishes its answer after the peer's FIN, or closes at once", "[net]") {
+    for (const auto policy : {OnPeerClose::finish, OnPeerClose::close}) {
+        auto [ours, theirs] = tcp_pair();
+        ::shutdown(theirs.get(), SHUT_WR);  // the peer half-closes first
+        auto in = make_pipe();
+        // Under `close` the peer reads only afterwards, so at most the socket buffers
+        // (tcp_wmem + tcp_rmem maxima, about 10 MiB) and the pipe can hold what was sent.
+        const bool finish = policy == OnPeerClose::finish;
+        const std::string answer = random_bytes(finish ? 1u << 20 : 16u << 20);
+        std::thread feeder([&answer, w = std::move(in.w)] {
+            std::size_t off = 0;  // stops at EPIPE once `close` dropped the input
+            while (off < answer.size()) {
+                const auto n = ::write(w.get(), answer.data() + off, answer.size() - off);
+                if (n <= 0) break;
+                off += static_cast<std::size_t>(n);
+            }
+        });
+        RelayConfig c;
+        c.in_fd = in.r.get();
+        c.on_peer_close = policy;
+        std::string got;
+        std::thread peer;
+        if (finish) peer = std::thread([&got, fd = theirs.get()] { got = read_all(fd).first; });
+        const auto r = run_relay(std::move(ours), c, nullptr);
+        in.r.reset();
+        feeder.join();
+        if (finish) peer.join();
+        if (!finish) got = read_all(theirs.get()).first;
+        REQUIRE(r);
+        if (finish) CHECK(got == answer);
+        if (!finish) CHECK(got.size() < answer.size());
+    }
+}
