@@ -1,0 +1,238 @@
+// socklab app: the text of list, run, tour, explain and doctor.
+#include "report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+
+#include "socklab/model.hpp"
+#include "socklab/output.hpp"
+
+namespace socklab::app {
+namespace {
+
+constexpr std::size_t text_width = 78;
+
+/// Word-wraps `text` to the width: the first line starts with `indent`, the
+/// others with `indent` and `hang` more spaces (for "- " items).
+std::string wrap(std::string_view text, std::string_view indent, std::size_t hang = 0) {
+    std::string out;
+    std::string line(indent);
+    const std::string next = std::string(indent) + std::string(hang, ' ');
+    std::size_t start = indent.size();
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const auto space = text.find(' ', pos);
+        const auto word = text.substr(pos, space == std::string_view::npos ? space : space - pos);
+        if (line.size() > start && line.size() + 1 + word.size() > text_width) {
+            out += line + '\n';
+            line = next;
+            start = next.size();
+        }
+        if (line.size() > start) line += ' ';
+        line += word;
+        if (space == std::string_view::npos) break;
+        pos = space + 1;
+    }
+    out += line + '\n';
+    return out;
+}
+
+std::string family_label(Family f) {
+    return f == Family::inet6 ? "IPv6, ::1" : "IPv4, 127.0.0.1";
+}
+
+std::string endpoint_text(const Endpoint& e) {
+    if (e.port == 0 && e.addr.is_any()) return "*";
+    if (e.addr.family == Family::inet6) return fmt::format("[{}]:{}", e.addr.to_string(), e.port);
+    return fmt::format("{}:{}", e.addr.to_string(), e.port);
+}
+
+std::string counts_text(const std::array<std::size_t, kernel_state_count>& by_state) {
+    std::string out;
+    for (std::size_t i = 0; i < by_state.size(); ++i) {
+        if (by_state[i] == 0) continue;
+        if (!out.empty()) out += ", ";
+        out += fmt::format("{} {}", state_info(static_cast<TcpState>(i)).label, by_state[i]);
+    }
+    return out;
+}
+
+/// The rows sockls -tan shows for the scenario's ports (bound-inactive included, as
+/// `sockls state closed` asks for them), or empty when there is no source.
+std::string sockls_rows(const lab::Scenario& s, diag::SocketSource* source) {
+    if (source == nullptr) return {};
+    diag::Query q;
+    q.ipv4 = s.family() == Family::inet;
+    q.ipv6 = s.family() == Family::inet6;
+    q.states = all_states_mask | state_bit(TcpState::bound_inactive);
+    auto records = source->dump(q);
+    if (!records) return {};
+    const auto ports = s.ports();
+    std::vector<SocketRecord> ours;
+    for (auto& r : *records)
+        if (std::find(ports.begin(), ports.end(), r.local.port) != ports.end())
+            ours.push_back(std::move(r));
+    if (ours.empty()) return {};
+    output::RenderOptions o;
+    o.format = output::Format::ss;
+    o.numeric_ports = true;
+    o.show_netid = false;
+    return output::render_to_string(ours, o);
+}
+
+}  // namespace
+
+std::string Printer::bold(std::string_view text) const {
+    return color_ ? fmt::format("\x1b[1m{}\x1b[0m", text) : std::string(text);
+}
+
+std::string Printer::green(std::string_view text) const {
+    return color_ ? fmt::format("\x1b[1;32m{}\x1b[0m", text) : std::string(text);
+}
+
+void Printer::list() const {
+    fmt::print("{:<12} {:<12} {}\n", "SCENARIO", "STATE", "WHAT IT SHOWS");
+    for (const auto& s : lab::scenarios())
+        fmt::print("{:<12} {:<12} {}\n", s.name,
+                   s.id == lab::ScenarioId::rst ? "(RST)" : state_info(s.state).label, s.title);
+    fmt::print("\nsocklab run STATE holds one; socklab explain STATE tells its story.\n");
+}
+
+void Printer::diagram() const {
+    fmt::print("{}\n", lab::state_diagram());
+    fmt::print("States: ");
+    std::string names;
+    for (const auto& e : lab::explanations())
+        names += fmt::format("{}{}", names.empty() ? "" : " ", state_info(e.state).label);
+    fmt::print("{}\nsocklab explain STATE tells one's story.\n", names);
+}
+
+void Printer::explanation(const lab::Explanation& e, const lab::SysctlReader& sysctls) const {
+    fmt::print("{}: {}\n\n", bold(state_info(e.state).label), e.summary);
+    const std::pair<const char*, std::string_view> parts[] = {{"who", e.who},
+                                                              {"enters", e.enters},
+                                                              {"leaves", e.leaves},
+                                                              {"timers", e.timers},
+                                                              {"many", e.many_means}};
+    for (const auto& [name, text] : parts) {
+        fmt::print("{}\n", bold(name));
+        fmt::print("{}", wrap(text, "    "));
+    }
+    fmt::print("{}\n", bold("sysctls (this host's values)"));
+    if (e.sysctls.empty()) fmt::print("    none\n");
+    for (auto name : e.sysctls) {
+        const auto value = sysctls.read(name);
+        const auto* doc = lab::find_sysctl_doc(name);
+        fmt::print("    {} = {}{}\n", name, value.value_or("(unreadable)"),
+                   doc ? fmt::format(" (default {})", doc->linux_default) : "");
+        if (doc) fmt::print("{}", wrap(fmt::format("{}. {}.", doc->what, doc->advice), "        "));
+    }
+}
+
+void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const {
+    const auto& info = s.info();
+    const std::string label =
+        info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
+    fmt::print("{} — {} ({})\n", bold(label), info.title, family_label(s.family()));
+    if (full) fmt::print("{}", wrap(fmt::format("how: {}", info.recipe), ""));
+    if (const auto rows = sockls_rows(s, source); !rows.empty())
+        fmt::print("\nas sockls -tan shows them:\n{}\n", rows);
+    auto seen = s.observe(source);
+    const auto sides = s.sides();
+    for (std::size_t i = 0; i < sides.size(); ++i) {
+        const auto& side = sides[i];
+        std::string state;
+        if (side.presence == lab::Presence::gone) {
+            state = "gone";
+        } else if (seen && (*seen)[i].state) {
+            state = fmt::format("{} ({})", state_info(*(*seen)[i].state).label, (*seen)[i].source);
+        } else {
+            state = fmt::format("{} (kernel only)", state_info(side.expected).label);
+        }
+        const std::string tuple =
+            side.peer.port == 0
+                ? endpoint_text(side.local)
+                : fmt::format("{} -> {}", endpoint_text(side.local), endpoint_text(side.peer));
+        // "*" marks the side in the scenario's state (scripts and tests look for it).
+        fmt::print("{} {:<18} {:<40} {}\n", side.focus ? '*' : ' ', side.role, tuple,
+                   side.focus ? green(state) : state);
+        if (full || side.focus) fmt::print("{}", wrap(side.doing, "      "));
+    }
+}
+
+void Printer::look(const lab::Scenario& s) const {
+    // The port every side shares (the listener's): one filter shows them all.
+    std::map<std::uint32_t, int> seen;
+    for (const auto& side : s.sides())
+        for (const auto port : {side.local.port, side.peer.port})
+            if (port != 0) ++seen[port];
+    if (seen.empty()) return;
+    const auto port = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
+                          return a.second < b.second;
+                      })->first;
+    const bool closed = s.info().id == lab::ScenarioId::closed;
+    fmt::print("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
+               closed ? "state closed " : "", port, port,
+               closed ? "ss lists no closed socket" : "ss takes the same filter");
+}
+
+void Printer::holding(std::chrono::milliseconds hold) const {
+    if (hold.count() == 0)
+        fmt::print("holding until Ctrl-C...\n");
+    else
+        fmt::print("holding for {} s (Ctrl-C releases)...\n",
+                   static_cast<double>(hold.count()) / 1000.0);
+}
+
+void Printer::released(const lab::Scenario& s, bool interrupted) const {
+    const bool tw = s.info().id == lab::ScenarioId::time_wait;
+    fmt::print("{}released: every socket closed{}\n", interrupted ? "interrupted; " : "",
+               tw ? " (the TIME_WAIT stays for its 60 s: that is the point)" : "");
+}
+
+void Printer::tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo&) const {
+    if (n == 1)
+        fmt::print(
+            "{}: every TCP state in turn, both ends in this process on loopback.\n"
+            "The side in the state is marked *; (TCP_INFO) and (sock_diag) say who "
+            "reported it.\n",
+            bold("socklab tour"));
+    fmt::print("\n[{}/{}] ", n, total);
+}
+
+void Printer::tour_end() const {
+    fmt::print(
+        "\nTour done: every state was held on loopback and released.\n"
+        "socklab run STATE --hold 60 holds one while you look (sockls, ss, netstat);\n"
+        "socklab explain STATE tells its story; socklab doctor looks at this host.\n");
+}
+
+void Printer::doctor(const lab::DoctorReport& r) const {
+    fmt::print("{}: {} TCP sockets\n", bold("socklab doctor"), r.sockets);
+    fmt::print("by state: {}\n", r.sockets == 0 ? "none" : counts_text(r.totals));
+    constexpr std::size_t top = 10;
+    if (!r.ports.empty()) fmt::print("\n{}\n", bold("by port (busiest first)"));
+    for (std::size_t i = 0; i < std::min(top, r.ports.size()); ++i)
+        fmt::print("  {:<8} {:>7}  {}\n", r.ports[i].key, r.ports[i].total,
+                   counts_text(r.ports[i].by_state));
+    if (!r.processes.empty()) fmt::print("\n{}\n", bold("by process (pid/comm; - for none)"));
+    for (std::size_t i = 0; i < std::min(top, r.processes.size()); ++i)
+        fmt::print("  {:<24} {:>7}  {}\n", r.processes[i].key, r.processes[i].total,
+                   counts_text(r.processes[i].by_state));
+    fmt::print("\n{}\n", bold("findings"));
+    if (r.findings.empty()) fmt::print("  nothing is wrong: no anomaly crossed its threshold\n");
+    for (const auto& f : r.findings) {
+        fmt::print("  {} [{}] {}\n", color_ ? "\x1b[1;31m!\x1b[0m" : "!", lab::finding_name(f.kind),
+                   f.title);
+        fmt::print("{}", wrap(f.detail, "      "));
+        for (const auto& a : f.advice)
+            fmt::print("{}", wrap("- " + a, "      ", 2));
+    }
+    fmt::print("\n{}\n", bold("sysctls"));
+    for (const auto& [name, value] : r.sysctls)
+        fmt::print("  {} = {}\n", name, value.value_or("(unreadable)"));
+}
+
+}  // namespace socklab::app

@@ -1,0 +1,314 @@
+// lab: the doctor — per-state counts by port and process, and the anomaly rules.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_set>
+
+#include "socklab/lab.hpp"
+
+namespace socklab::lab {
+namespace {
+
+constexpr std::array<std::string_view, 13> kConsulted{
+    "net.ipv4.tcp_max_syn_backlog", "net.core.somaxconn",           "net.ipv4.tcp_syncookies",
+    "net.ipv4.tcp_synack_retries",  "net.ipv4.tcp_syn_retries",     "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_tw_reuse",        "net.ipv4.tcp_max_tw_buckets",  "net.ipv4.ip_local_port_range",
+    "net.ipv4.tcp_keepalive_time",  "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+    "net.ipv4.tcp_orphan_retries"};
+
+std::size_t index(TcpState s) {
+    return static_cast<std::size_t>(display_state(s));
+}
+
+bool is(const SocketRecord& r, TcpState s) {
+    return display_state(r.state) == s;
+}
+
+std::string value_or(const SysctlReader& sysctls, std::string_view name) {
+    return sysctls.read(name).value_or("?");
+}
+
+std::string port_list(const std::set<std::uint32_t>& ports) {
+    std::string out;
+    std::size_t shown = 0;
+    for (auto p : ports) {
+        if (shown++ == 8) {
+            out += fmt::format(" and {} more", ports.size() - 8);
+            break;
+        }
+        out += fmt::format("{}{}", out.empty() ? "" : ",", p);
+    }
+    return out;
+}
+
+/// Counting is keyed by strings; the order of the result is busiest first.
+std::vector<GroupCounts> sorted_groups(std::map<std::string, GroupCounts>& groups) {
+    std::vector<GroupCounts> out;
+    for (auto& [key, g] : groups)
+        out.push_back(std::move(g));
+    std::stable_sort(out.begin(), out.end(),
+                     [](const GroupCounts& a, const GroupCounts& b) { return a.total > b.total; });
+    return out;
+}
+
+void count(std::map<std::string, GroupCounts>& groups, const std::string& key, TcpState s) {
+    auto& g = groups[key];
+    g.key = key;
+    ++g.by_state[index(s)];
+    ++g.total;
+}
+
+Finding new_finding(FindingKind kind, TcpState state, std::size_t n) {
+    Finding f{};
+    f.kind = kind;
+    f.state = state;
+    f.count = n;
+    return f;
+}
+
+struct Context {
+    std::span<const SocketRecord> records;
+    std::unordered_set<std::uint32_t> listening;
+    const SysctlReader& sysctls;
+    const Thresholds& t;
+
+    std::uint32_t ephemeral_lo = 32768, ephemeral_hi = 60999;  ///< ip_local_port_range
+
+    bool ephemeral(std::uint32_t port) const {
+        return port >= ephemeral_lo && port <= ephemeral_hi;
+    }
+
+    /// The port that names the service: a listener's, else the one outside the
+    /// ephemeral range (a TIME_WAIT outlives its listener), else the peer's.
+    std::uint32_t service_port(const SocketRecord& r) const {
+        if (is(r, TcpState::listen) || listening.count(r.local.port) != 0) return r.local.port;
+        if (listening.count(r.peer.port) != 0) return r.peer.port;
+        if (!ephemeral(r.local.port) && ephemeral(r.peer.port)) return r.local.port;
+        return r.peer.port;
+    }
+};
+
+void syn_recv_flood(const Context& c, std::vector<Finding>& out) {
+    std::map<std::uint32_t, std::size_t> per_port;
+    for (const auto& r : c.records)
+        if (is(r, TcpState::syn_recv)) ++per_port[r.local.port];
+    for (const auto& [port, n] : per_port) {
+        if (n < c.t.syn_recv_per_port) continue;
+        Finding f = new_finding(FindingKind::syn_recv_flood, TcpState::syn_recv, n);
+        f.title = fmt::format("SYN_RECV flood on port {}: {} half-open connections", port, n);
+        f.detail = fmt::format(
+            "clients sent SYN and never answered the SYN-ACK: a SYN flood from spoofed "
+            "sources, or ACKs lost on the way (tcp_syncookies={}, tcp_synack_retries={}, "
+            "tcp_max_syn_backlog={})",
+            value_or(c.sysctls, "net.ipv4.tcp_syncookies"),
+            value_or(c.sysctls, "net.ipv4.tcp_synack_retries"),
+            value_or(c.sysctls, "net.ipv4.tcp_max_syn_backlog"));
+        f.advice = {
+            "keep net.ipv4.tcp_syncookies=1 so an overflowing queue is answered with cookies",
+            "net.ipv4.tcp_synack_retries=2 drops half-open requests after about 7 s",
+            "for real load, raise net.ipv4.tcp_max_syn_backlog, net.core.somaxconn and "
+            "the listen() backlog together"};
+        f.sysctls = {"net.ipv4.tcp_syncookies", "net.ipv4.tcp_synack_retries",
+                     "net.ipv4.tcp_max_syn_backlog", "net.core.somaxconn"};
+        f.ports = {port};
+        out.push_back(std::move(f));
+    }
+}
+
+void close_wait_leak(const Context& c, std::vector<Finding>& out) {
+    struct Leak {
+        std::string comm;
+        std::size_t n = 0;
+        std::set<std::uint32_t> ports;
+    };
+    std::map<int, Leak> per_pid;
+    for (const auto& r : c.records) {
+        if (!is(r, TcpState::close_wait)) continue;
+        std::set<int> seen;  // a socket shared by two fds of one process counts once
+        for (const auto& o : r.owners) {
+            if (!seen.insert(o.pid).second) continue;
+            auto& l = per_pid[o.pid];
+            l.comm = o.comm;
+            ++l.n;
+            l.ports.insert(c.service_port(r));
+        }
+    }
+    for (const auto& [pid, l] : per_pid) {
+        if (l.n < c.t.close_wait_per_process) continue;
+        Finding f = new_finding(FindingKind::close_wait_leak, TcpState::close_wait, l.n);
+        f.pid = pid;
+        f.comm = l.comm;
+        f.ports = {l.ports.begin(), l.ports.end()};
+        f.title = fmt::format("CLOSE_WAIT leak in pid {} ({}) on port {}: {} sockets", pid, l.comm,
+                              port_list(l.ports), l.n);
+        f.detail =
+            "the peers closed these connections and the process never called close(): an "
+            "application bug (a descriptor leak); no kernel timer or sysctl ends CLOSE_WAIT";
+        f.advice = {
+            fmt::format("fix the close path of {} (pid {}): close the socket when recv() "
+                        "returns 0",
+                        l.comm, pid),
+            fmt::format("see them: sockls -tp state close-wait 'sport = :{}'", *l.ports.begin()),
+            "restarting the process frees them but the leak will come back"};
+        out.push_back(std::move(f));
+    }
+}
+
+void time_wait_pileup(const Context& c, const DoctorReport& report, std::vector<Finding>& out) {
+    const std::size_t n = report.totals[index(TcpState::time_wait)];
+    std::size_t limit = c.t.time_wait_total;
+    std::string why = fmt::format("threshold {}", limit);
+    if (const auto buckets = c.sysctls.read("net.ipv4.tcp_max_tw_buckets")) {
+        auto parsed = parse_uint(*buckets, 0, ~0ULL);
+        if (parsed && *parsed > 0) {
+            const auto share =
+                static_cast<std::size_t>(*parsed * c.t.time_wait_bucket_percent / 100);
+            if (share < limit) {
+                limit = share;
+                why = fmt::format("{}% of tcp_max_tw_buckets={}", c.t.time_wait_bucket_percent,
+                                  *parsed);
+            }
+        }
+    }
+    if (n == 0 || n < limit) return;
+    Finding f = new_finding(FindingKind::time_wait_pileup, TcpState::time_wait, n);
+    std::map<std::uint32_t, std::size_t> per_port;
+    for (const auto& r : c.records)
+        if (is(r, TcpState::time_wait)) ++per_port[c.service_port(r)];
+    std::set<std::uint32_t> ports;
+    for (const auto& [port, k] : per_port)
+        if (k * 10 >= n) ports.insert(port);  // the ports holding at least a tenth
+    f.ports = {ports.begin(), ports.end()};
+    f.title =
+        fmt::format("TIME_WAIT pile-up: {} sockets ({}), mostly port {}", n, why, port_list(ports));
+    f.detail = fmt::format(
+        "the active closer keeps each closed connection 60 s; it costs little, but ephemeral "
+        "ports toward one destination can run out (ip_local_port_range={}, tcp_tw_reuse={})",
+        value_or(c.sysctls, "net.ipv4.ip_local_port_range"),
+        value_or(c.sysctls, "net.ipv4.tcp_tw_reuse"));
+    f.advice = {"reuse connections (keep-alive, pools) instead of one connection per request",
+                "net.ipv4.tcp_tw_reuse=1 lets outgoing connections reuse TIME_WAIT ports safely",
+                "widen net.ipv4.ip_local_port_range if connect() fails with EADDRNOTAVAIL",
+                "tcp_tw_recycle was removed in Linux 4.12: do not look for it"};
+    f.sysctls = {"net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_max_tw_buckets",
+                 "net.ipv4.ip_local_port_range"};
+    out.push_back(std::move(f));
+}
+
+void syn_sent_storm(const Context& c, const DoctorReport& report, std::vector<Finding>& out) {
+    const std::size_t n = report.totals[index(TcpState::syn_sent)];
+    if (n == 0 || n < c.t.syn_sent_total) return;
+    std::set<std::uint32_t> ports;
+    std::set<std::string> procs;
+    for (const auto& r : c.records) {
+        if (!is(r, TcpState::syn_sent)) continue;
+        ports.insert(r.peer.port);
+        for (const auto& o : r.owners)
+            procs.insert(fmt::format("{}/{}", o.pid, o.comm));
+    }
+    Finding f = new_finding(FindingKind::syn_sent_storm, TcpState::syn_sent, n);
+    f.ports = {ports.begin(), ports.end()};
+    std::string who;
+    for (const auto& p : procs)
+        who += (who.empty() ? "" : ", ") + p;
+    f.title = fmt::format("SYN_SENT storm: {} connection attempts unanswered, to port {}", n,
+                          port_list(ports));
+    f.detail = fmt::format(
+        "connect() calls wait for a SYN-ACK that does not come: the destination is down, "
+        "filtered, or its accept queue is full; or this host is scanning (by {}; "
+        "tcp_syn_retries={})",
+        who.empty() ? "an unknown process" : who, value_or(c.sysctls, "net.ipv4.tcp_syn_retries"));
+    f.advice = {
+        "check the destinations (sockls -tp state syn-sent) and whether you expect "
+        "these connections at all",
+        "net.ipv4.tcp_syn_retries=2 makes connect() give up after about 7 s"};
+    f.sysctls = {"net.ipv4.tcp_syn_retries"};
+    out.push_back(std::move(f));
+}
+
+void fin_wait2_orphans(const Context& c, std::vector<Finding>& out) {
+    std::size_t n = 0;
+    std::set<std::uint32_t> ports;
+    for (const auto& r : c.records)
+        if (is(r, TcpState::fin_wait2) && r.inode == 0 && r.owners.empty()) {
+            ++n;
+            ports.insert(c.service_port(r));
+        }
+    if (n == 0 || n < c.t.fin_wait2_orphans) return;
+    Finding f = new_finding(FindingKind::fin_wait2_orphans, TcpState::fin_wait2, n);
+    f.ports = {ports.begin(), ports.end()};
+    f.title = fmt::format("FIN_WAIT2 orphans: {} closed sockets wait for their peers' FIN, port {}",
+                          n, port_list(ports));
+    f.detail = fmt::format(
+        "this host closed these connections and the peers never closed theirs (a CLOSE_WAIT "
+        "leak on the other side); each orphan lives tcp_fin_timeout={} s",
+        value_or(c.sysctls, "net.ipv4.tcp_fin_timeout"));
+    f.advice = {"find the peer application that never closes",
+                "net.ipv4.tcp_fin_timeout=30 frees the orphans sooner"};
+    f.sysctls = {"net.ipv4.tcp_fin_timeout"};
+    out.push_back(std::move(f));
+}
+
+}  // namespace
+
+std::string_view finding_name(FindingKind kind) {
+    switch (kind) {
+        case FindingKind::syn_recv_flood:
+            return "syn-recv-flood";
+        case FindingKind::close_wait_leak:
+            return "close-wait-leak";
+        case FindingKind::time_wait_pileup:
+            return "time-wait-pileup";
+        case FindingKind::syn_sent_storm:
+            return "syn-sent-storm";
+        case FindingKind::fin_wait2_orphans:
+            return "fin-wait2-orphans";
+    }
+    return "?";
+}
+
+DoctorReport diagnose(std::span<const SocketRecord> records, const SysctlReader& sysctls,
+                      const Thresholds& thresholds) {
+    DoctorReport report;
+    Context c{records, {}, sysctls, thresholds};
+    if (const auto range = sysctls.read("net.ipv4.ip_local_port_range")) {
+        const auto space = range->find(' ');
+        auto lo = parse_uint(range->substr(0, space), 1, 65535);
+        auto hi = space == std::string::npos ? lo : parse_uint(range->substr(space + 1), 1, 65535);
+        if (lo && hi && *lo <= *hi) {
+            c.ephemeral_lo = static_cast<std::uint32_t>(*lo);
+            c.ephemeral_hi = static_cast<std::uint32_t>(*hi);
+        }
+    }
+    for (const auto& r : records)
+        if (r.netid == Netid::tcp && is(r, TcpState::listen)) c.listening.insert(r.local.port);
+
+    std::map<std::string, GroupCounts> ports, procs;
+    for (const auto& r : records) {
+        if (r.netid != Netid::tcp) continue;
+        ++report.sockets;
+        ++report.totals[index(r.state)];
+        count(ports, fmt::format("{}", c.service_port(r)), r.state);
+        std::set<int> seen;
+        for (const auto& o : r.owners)
+            if (seen.insert(o.pid).second)
+                count(procs, fmt::format("{}/{}", o.pid, o.comm), r.state);
+        if (r.owners.empty()) count(procs, "-", r.state);
+    }
+    report.ports = sorted_groups(ports);
+    report.processes = sorted_groups(procs);
+
+    syn_recv_flood(c, report.findings);
+    close_wait_leak(c, report.findings);
+    time_wait_pileup(c, report, report.findings);
+    syn_sent_storm(c, report, report.findings);
+    fin_wait2_orphans(c, report.findings);
+
+    for (auto name : kConsulted)
+        report.sysctls.emplace_back(name, sysctls.read(name));
+    return report;
+}
+
+}  // namespace socklab::lab
