@@ -1,0 +1,9 @@
+State       Count
+ESTAB          12
+SYN-RECV        1
+FIN-WAIT-2      1
+TIME-WAIT       1
+UNCONN          2
+CLOSE-WAIT      1
+LISTEN          4
+Total          22
