@@ -70,7 +70,8 @@ void fuzz_procfs(std::uint8_t pick, std::span<const std::byte> data) {
         return std::filesystem::path(tmpl);
     }();
     static constexpr const char* kFiles[] = {"tcp", "tcp6", "udp", "udp6", "raw", "raw6", "unix"};
-    for (const char* f : kFiles) std::ofstream(root / "net" / f, std::ios::trunc);
+    for (const char* f : kFiles)
+        std::ofstream(root / "net" / f, std::ios::trunc);
     {
         std::ofstream out(root / "net" / kFiles[pick % 7], std::ios::binary | std::ios::trunc);
         out.write(reinterpret_cast<const char*>(data.data()), static_cast<long>(data.size()));
@@ -82,16 +83,36 @@ void fuzz_procfs(std::uint8_t pick, std::span<const std::byte> data) {
 
 void fuzz_text(std::uint8_t pick, std::string_view text) {
     switch (pick % 10) {
-        case 0: (void)parse_uint(text, 0, ~0ULL); break;
-        case 1: (void)parse_duration(text); break;
-        case 2: (void)parse_state_word(text); break;
-        case 3: (void)IpAddr::parse(text); break;
-        case 4: (void)net::parse_port(text, (pick & 0x10) != 0); break;
-        case 5: (void)net::parse_port_range(text); break;
-        case 6: (void)net::parse_keepalive(text); break;
-        case 7: (void)watch::parse_warn(text); break;
-        case 8: (void)parse_state(text); break;
-        default: (void)diag::parse_trace_line(text, std::chrono::system_clock::duration{}); break;
+        case 0:
+            (void)parse_uint(text, 0, ~0ULL);
+            break;
+        case 1:
+            (void)parse_duration(text);
+            break;
+        case 2:
+            (void)parse_state_word(text);
+            break;
+        case 3:
+            (void)IpAddr::parse(text);
+            break;
+        case 4:
+            (void)net::parse_port(text, (pick & 0x10) != 0);
+            break;
+        case 5:
+            (void)net::parse_port_range(text);
+            break;
+        case 6:
+            (void)net::parse_keepalive(text);
+            break;
+        case 7:
+            (void)watch::parse_warn(text);
+            break;
+        case 8:
+            (void)parse_state(text);
+            break;
+        default:
+            (void)diag::parse_trace_line(text, std::chrono::system_clock::duration{});
+            break;
     }
 }
 
@@ -104,10 +125,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::span<const std::byte> rest(reinterpret_cast<const std::byte*>(data + 2), size - 2);
     const std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
     switch (which % 4) {
-        case 0: fuzz_netlink(pick, rest); break;
-        case 1: fuzz_replay(rest); break;
-        case 2: fuzz_procfs(pick, rest); break;
-        default: fuzz_text(pick, text); break;
+        case 0:
+            fuzz_netlink(pick, rest);
+            break;
+        case 1:
+            fuzz_replay(rest);
+            break;
+        case 2:
+            fuzz_procfs(pick, rest);
+            break;
+        default:
+            fuzz_text(pick, text);
+            break;
     }
     return 0;
 }
