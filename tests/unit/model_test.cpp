@@ -84,5 +84,7 @@ TEST_CASE("addresses parse and print", "[model]") {
     CHECK(IpAddr::parse("::ffff:10.0.0.1")->is_v4_mapped());
     CHECK(IpAddr::parse("0.0.0.0")->is_any());
     CHECK_FALSE(IpAddr::parse("300.1.1.1"));
+    CHECK_FALSE(IpAddr::parse(std::string_view{}));  // found by parsers_fuzz: null data()
+    CHECK_FALSE(IpAddr::parse(""));
     CHECK(IpAddr::v4(0x7f000001) == *a);
 }

@@ -475,3 +475,13 @@ TEST_CASE("a row vouched for by a dump older than its last event keeps the dump'
     CHECK(tr.apply_snapshot(snap(t0 + 5s, {})).empty());
     CHECK(tr.size() == 0);
 }
+
+TEST_CASE("trace lines with an impossible timestamp are refused, not overflowed", "[watch]") {
+    // Found by parsers_fuzz: 2222222222222 s does not fit in nanoseconds.
+    const std::string line =
+        "  python3-7621    [000] .N...   2222222222222.898449: inet_sock_set_state: "
+        "family=AF_INET protocol=IPPROTO_TCP sport=1 dport=2 saddr=127.0.0.1 daddr=127.0.0.1 "
+        "saddrv6=::ffff:127.0.0.1 daddrv6=::ffff:127.0.0.1 oldstate=TCP_LISTEN "
+        "newstate=TCP_SYN_RECV";
+    CHECK_FALSE(diag::parse_trace_line(line, {}));
+}

@@ -62,7 +62,10 @@ std::optional<IpAddr> parse_v4(std::string_view v) {
 std::optional<std::chrono::nanoseconds> parse_timestamp(std::string_view v) {
     const auto dot = v.find('.');
     const auto secs = parse_number(v.substr(0, dot));
-    if (!secs) return std::nullopt;
+    // The trace clock counts seconds since boot; past ~126 years the sum below
+    // would overflow nanoseconds' signed 64 bits (found by parsers_fuzz).
+    constexpr std::uint64_t max_seconds = 4'000'000'000;
+    if (!secs || *secs > max_seconds) return std::nullopt;
     std::uint64_t frac_ns = 0;
     if (dot != std::string_view::npos) {
         std::string_view frac = v.substr(dot + 1);

@@ -246,7 +246,8 @@ std::string IpAddr::to_string() const {
 }
 
 std::optional<IpAddr> IpAddr::parse(std::string_view text) {
-    if (text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+    // An empty view may carry a null data(): memcpy from null is undefined even for 0 bytes.
+    if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
     char buf[INET6_ADDRSTRLEN] = {};
     std::memcpy(buf, text.data(), text.size());
     IpAddr a;
