@@ -134,7 +134,7 @@ std::vector<diag::Query> table_queries(const Options& o, const diag::Query& q) {
 
 /// Records handed on together: enough for stable ss column widths, small enough
 /// that a listing of any size stays within a few MiB (ss flushes every few MiB).
-constexpr std::size_t block_size = 4096;
+constexpr std::size_t block_size = 1024;
 
 using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
 
