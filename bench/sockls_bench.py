@@ -15,10 +15,7 @@ import benchlib  # noqa: E402
 
 
 def main():
-    if os.environ.get("SOCKLAB_BENCH_NETNS") != "1":
-        os.environ["SOCKLAB_BENCH_NETNS"] = "1"
-        os.execvp("unshare", ["unshare", "-n", "sh", "-c",
-                              'ip link set lo up && exec "$0" "$@"', sys.executable] + sys.argv)
+    benchlib.reexec_in_netns()
     sockls = os.path.abspath(sys.argv[1])
     sizes = [int(x) for x in sys.argv[2:]] or [10000, 50000, 100000]
     for n in sizes:

@@ -124,7 +124,8 @@ inline std::optional<SocketRecord> wait_for_record(SocketSource& source, const Q
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (int i = 0; i < 500 && std::chrono::steady_clock::now() < deadline; ++i) {
         if (auto r = find(dump_all(source, q), pred)) return r;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(10));  // poll interval of the deadline
     }
     return std::nullopt;
 }
