@@ -85,6 +85,22 @@ def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
         delay = min(delay * 2, 0.2)
 
 
+def wait_stable(read, timeout=15.0, interval=0.05, what="a reading"):
+    """Calls read() until two readings in a row agree, with a deadline; returns it.
+
+    For kernel figures that move for a moment after a change (the Send-Q of a
+    socket whose peer's window just filled), so two listings compare equal.
+    """
+    last = [None]
+
+    def agreed():
+        now = read()
+        same, last[0] = now == last[0], now
+        return same
+    wait_for(agreed, timeout=timeout, interval=interval, what=f"{what} to settle")
+    return last[0]
+
+
 def read_line_with_deadline(stream, timeout=10.0, what="a line"):
     """Reads one line from a pipe with a deadline (uses select)."""
     import select

@@ -197,13 +197,8 @@ def wait_settled():
     """Waits until two ss dumps agree, queues included: after fill() the stuck
     sockets' Send-Q still moves for a moment (zero-window probes), and tests
     that compare two listings must not see it move."""
-    last = [None]
-
-    def settled():
-        now = harness.run(["ss", "-tuxan"], check=True).stdout
-        same, last[0] = now == last[0], now
-        return same
-    harness.wait_for(settled, timeout=20, interval=0.05, what="the socket mix to settle")
+    harness.wait_stable(lambda: harness.run(["ss", "-tuxan"], check=True).stdout, timeout=20,
+                        what="the socket mix")
 
 
 if __name__ == "__main__":

@@ -178,15 +178,9 @@ def netstat_rows(text):
 
 
 def stable_netstat(args):
-    """netstat's rows once two runs agree: stuck sockets' Send-Q settles shortly
-    after the mix is built (zero-window probes move the last bytes)."""
-    last = [None]
-    def settled():
-        rows = netstat_rows(run(["netstat"] + args, check=True).stdout)
-        same, last[0] = rows == last[0], rows
-        return same
-    harness.wait_for(settled, timeout=15, interval=0.1, what="netstat rows to settle")
-    return last[0]
+    """netstat's rows once two runs agree (stuck sockets' Send-Q settles)."""
+    return harness.wait_stable(lambda: netstat_rows(run(["netstat"] + args, check=True).stdout),
+                               interval=0.1, what="netstat rows")
 
 
 def test_netstat_format_rows_equal_netstat():
