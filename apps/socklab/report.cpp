@@ -45,8 +45,7 @@ std::string family_label(Family f) {
 
 std::string endpoint_text(const Endpoint& e) {
     if (e.port == 0 && e.addr.is_any()) return "*";
-    if (e.addr.family == Family::inet6) return fmt::format("[{}]:{}", e.addr.to_string(), e.port);
-    return fmt::format("{}:{}", e.addr.to_string(), e.port);
+    return host_port(e.addr, std::to_string(e.port));
 }
 
 std::string counts_text(const std::array<std::size_t, kernel_state_count>& by_state) {

@@ -88,3 +88,9 @@ TEST_CASE("addresses parse and print", "[model]") {
     CHECK_FALSE(IpAddr::parse(""));
     CHECK(IpAddr::v4(0x7f000001) == *a);
 }
+
+TEST_CASE("host_port brackets IPv6 so the port stays readable", "[model]") {
+    CHECK(host_port(*IpAddr::parse("127.0.0.1"), "80") == "127.0.0.1:80");
+    CHECK(host_port(*IpAddr::parse("::1"), "22") == "[::1]:22");
+    CHECK(host_port(*IpAddr::parse("::ffff:10.0.0.1"), "*") == "[::ffff:10.0.0.1]:*");
+}

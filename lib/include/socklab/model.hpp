@@ -103,6 +103,10 @@ struct IpAddr {
     friend bool operator==(const IpAddr&, const IpAddr&) = default;
 };
 
+/// "127.0.0.1:80" or "[::1]:80": an address and a port (or "*") as people paste
+/// them, IPv6 bracketed so the port stays readable. Wildcards are the caller's.
+[[nodiscard]] std::string host_port(const IpAddr& addr, std::string_view port);
+
 /// One end of a socket. Unix sockets use `path` ("@name" for abstract) and put
 /// the inode in `port` as ss does.
 struct Endpoint {

@@ -86,8 +86,7 @@ int remaining_ms(Deadline deadline) {
 }  // namespace
 
 std::string endpoint_text(const Endpoint& e) {
-    if (e.addr.family == Family::inet6) return fmt::format("[{}]:{}", e.addr.to_string(), e.port);
-    return fmt::format("{}:{}", e.addr.to_string(), e.port);
+    return host_port(e.addr, std::to_string(e.port));
 }
 
 Result<Fd> tcp_socket(Family family) {

@@ -262,6 +262,18 @@ std::optional<IpAddr> IpAddr::parse(std::string_view text) {
     return std::nullopt;
 }
 
+std::string host_port(const IpAddr& addr, std::string_view port) {
+    std::string out;
+    const std::string host = addr.to_string();
+    out.reserve(host.size() + port.size() + 3);
+    if (addr.family == Family::inet6) out += '[';
+    out += host;
+    if (addr.family == Family::inet6) out += ']';
+    out += ':';
+    out += port;
+    return out;
+}
+
 IpAddr IpAddr::v4(std::uint32_t host_order) {
     IpAddr a;
     a.family = Family::inet;

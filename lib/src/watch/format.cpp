@@ -62,9 +62,7 @@ std::string format_endpoint(const SocketRecord& record, const Endpoint& endpoint
     if (record.family == Family::unix_) return endpoint.path.empty() ? "*" : endpoint.path;
     const std::string port = endpoint.port == 0 ? "*" : std::to_string(endpoint.port);
     if (endpoint.addr.is_any()) return "*:" + port;
-    if (record.family == Family::inet6)
-        return fmt::format("[{}]:{}", endpoint.addr.to_string(), port);
-    return fmt::format("{}:{}", endpoint.addr.to_string(), port);
+    return host_port(endpoint.addr, port);
 }
 
 std::string format_event_text(const Event& event) {
