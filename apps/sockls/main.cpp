@@ -302,6 +302,12 @@ int run(const Options& o) {
     if (!words) return fail(exit_usage, "filter", words.error().message());
     if (o.kill && words->empty())
         return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
+    // Into the namespace before parsing: `autobound` reads that namespace's
+    // ephemeral port range.
+    if (!o.netns.empty()) {
+        if (auto r = diag::enter_netns(o.netns); !r)
+            return fail(exit_runtime, "netns " + o.netns, r.error().code.message());
+    }
     diag::Query q;
     choose_tables(o, q);
     // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
@@ -313,10 +319,6 @@ int run(const Options& o) {
     q.states = flt->states;
     if (o.filter_path != "user") q.bytecode = filter::compile_bytecode(*flt);
 
-    if (!o.netns.empty()) {
-        if (auto r = diag::enter_netns(o.netns); !r)
-            return fail(exit_runtime, "netns " + o.netns, r.error().code.message());
-    }
     if (!o.record_path.empty()) {
         if (auto r = diag::record_dump(q, o.record_path); !r)
             return fail(exit_runtime, "record", r.error().message());

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 
 import harness
@@ -285,6 +286,24 @@ def pair():
 
 def kill(args, prefix=()):
     return harness.run(list(prefix) + [harness.tool("sockls"), "-t", "-K"] + list(args))
+
+
+def test_autobound_uses_the_named_namespace_range():
+    """`-N NETNS autobound` reads NETNS's ip_local_port_range, not the caller's."""
+    with harness.NamedNetns() as ns:
+        harness.run(ns.exec_args(["sysctl", "-qw", "net.ipv4.ip_local_port_range=40000 40100"]),
+                    check=True)
+        child = harness.spawn(ns.exec_args([sys.executable, "-c", """
+import socket, sys
+inside = socket.socket(); inside.bind(("127.0.0.1", 40050)); inside.listen(1)
+outside = socket.socket(); outside.bind(("127.0.0.1", 50050)); outside.listen(1)
+print("ready", flush=True); sys.stdin.read()
+"""]), stdin=subprocess.PIPE)
+        harness.read_line_with_deadline(child.stdout, what="listeners")
+        res = harness.run([harness.tool("sockls"), "-N", ns.name, "-tlnH", "--filter-path",
+                           "user", "autobound"], check=True)
+        ports = {line.split()[3].rsplit(":", 1)[1] for line in res.stdout.splitlines()}
+        harness.check_eq(ports, {"40050"}, "autobound by the namespace's 40000-40100 range")
 
 
 def test_kill_established_aborts_the_owner():

@@ -2,6 +2,10 @@
 // the kernel bytecode (checked against a model of the kernel's audit and interpreter).
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
+#include <cstdlib>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -291,6 +295,25 @@ TEST_CASE("autobound uses the ephemeral range in user space", "[filter]") {
     f->ephemeral_lo = 1000;
     f->ephemeral_hi = 2000;
     CHECK(selected(*f) == "KM");
+}
+
+TEST_CASE("the ephemeral range is read only for a filter that uses autobound", "[filter]") {
+    char path[] = "/tmp/socklab-range-XXXXXX";
+    const int fd = ::mkstemp(path);
+    REQUIRE(fd >= 0);
+    const std::string range = "40000\t40100\n";
+    REQUIRE(::write(fd, range.data(), range.size()) == static_cast<ssize_t>(range.size()));
+    ::close(fd);
+    ParseOptions o = offline();
+    o.port_range_file = path;
+    const auto with = parse(split("autobound"), all_states_mask, o);
+    const auto without = parse(split("sport = :22"), all_states_mask, o);
+    ::unlink(path);
+    REQUIRE(with.ok());
+    REQUIRE(without.ok());
+    CHECK(with->ephemeral_lo == 40000);
+    CHECK(with->ephemeral_hi == 40100);
+    CHECK(without->ephemeral_lo == Filter{}.ephemeral_lo);  // the file was not read
 }
 
 TEST_CASE("host names resolve to every address, or-ed", "[filter]") {

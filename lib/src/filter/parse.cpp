@@ -29,6 +29,9 @@ class Parser {
         filter_.states = default_states;
     }
 
+    /// Whether `autobound` appeared: only then is the ephemeral range read.
+    [[nodiscard]] bool uses_autobound() const { return uses_autobound_; }
+
     Filter run() {
         Node top{Node::Kind::all_of, {}, {}, {}, 0};
         while (peek().type != Token::Type::end) {
@@ -150,6 +153,7 @@ class Parser {
             if (t.text == "dev") return dev_condition();
             if (t.text == "autobound") {
                 next();
+                uses_autobound_ = true;
                 return Node{Node::Kind::autobound, {}, {}, {}, 0};
             }
         }
@@ -308,6 +312,7 @@ class Parser {
     }
 
     std::vector<Token> toks_;
+    bool uses_autobound_ = false;
     std::size_t pos_ = 0;
     std::size_t last_state_col_ = 1;
     const ParseOptions& options_;
@@ -344,7 +349,8 @@ Result<Filter> parse(std::span<const std::string> words, StateMask default_state
         }
         Parser p(tokenize(text), options, default_states);
         Filter f = p.run();
-        read_port_range(options.port_range_file, f);
+        // Only a filter that asks for `autobound` needs the range: no file read otherwise.
+        if (p.uses_autobound()) read_port_range(options.port_range_file, f);
         return f;
     } catch (const ParseFailure& e) {
         return make_error(std::errc::invalid_argument, fmt::format("col {}: {}", e.col, e.what));
