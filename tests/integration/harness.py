@@ -31,7 +31,13 @@ class TestFailure(AssertionError):
 
 
 class Skip(Exception):
-    """Raised when a prerequisite the test cannot provide is missing (reported, counted)."""
+    """Raised when a prerequisite the test cannot provide is missing (reported, counted).
+
+    A run whose tests all skipped exits SKIP_CODE, which CMake declares as the
+    SKIP_RETURN_CODE: ctest then reports the test as skipped, never as passed."""
+
+
+SKIP_CODE = 77
 
 
 def tool(name):
@@ -223,4 +229,4 @@ def main():
         finally:
             _cleanup()
     print(f"{passed} passed, {failed} failed, {skipped} skipped", flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(1 if failed else (SKIP_CODE if skipped and not passed else 0))
