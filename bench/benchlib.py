@@ -67,3 +67,19 @@ def report(rows, base_key):
     for name, m in rows.items():
         print(f"  {name:34} {m['wall'] * 1e3:9.1f} {m['cpu'] * 1e3:9.1f} {m['rss']:11d} "
               f"{m['wall'] / base['wall']:7.2f} {m['rss'] / base['rss']:6.2f}", flush=True)
+
+
+def tool_and_sizes(name, argv, default_sizes):
+    """(binary, sizes) from `bench.py [BINARY] [SIZES...]`: the binary defaults to
+    whichever preset built it (scripts/find-tool)."""
+    args = list(argv[1:])
+    if args and not args[0].isdigit():
+        binary = os.path.abspath(args.pop(0))
+    else:
+        here = os.path.dirname(os.path.abspath(__file__))
+        found = subprocess.run([os.path.join(here, "..", "scripts", "find-tool"), name],
+                               capture_output=True, text=True)
+        if found.returncode != 0:
+            raise SystemExit(found.stderr.strip())
+        binary = found.stdout.strip()
+    return binary, [int(x) for x in args] or default_sizes

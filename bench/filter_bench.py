@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sockls filters against ss at 100k TCP sockets, same run: `-tan 'sport = :P'`.
 
-Usage: bench/filter_bench.py SOCKLS_BINARY [sizes...]   (root; re-execs itself in a
+Usage: bench/filter_bench.py [SOCKLS_BINARY] [sizes...]   (root; re-execs itself in a
 fresh network namespace, so the sockets vanish after). The sockets are held by
 several processes (bench/populate.py; fd limit 20000 each). Two ports: a listener's
 (it and its ~8000 accepted sockets match) and one client's (one socket matches).
@@ -33,8 +33,7 @@ def matched(argv):
 
 def main():
     benchlib.reexec_in_netns()
-    sockls = os.path.abspath(sys.argv[1])
-    sizes = [int(x) for x in sys.argv[2:]] or [100000]
+    sockls, sizes = benchlib.tool_and_sizes("sockls", sys.argv, [100000])
     for n in sizes:
         pop = benchlib.populate(n)
         runs = 7

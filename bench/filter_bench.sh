@@ -3,7 +3,7 @@
 # Usage: bench/filter_bench.sh [SOCKLS_BINARY] [sizes...]   (as root)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-sockls=${1:-$here/../build/ci/apps/sockls}
+sockls=${1:-$("$here"/../scripts/find-tool sockls)}
 shift || true
 ulimit -n 20000
 exec python3 "$here/filter_bench.py" "$sockls" "$@"

@@ -7,7 +7,7 @@
 #   bench/sockcat_bench.sh [SOCKCAT_BINARY]      (env: SIZE_MIB=2048 RUNS=3 MODES="file pipe")
 set -euo pipefail
 
-SOCKCAT=${1:-$(dirname "$0")/../build/dev/apps/sockcat}
+SOCKCAT=${1:-$("$(dirname "$0")"/../scripts/find-tool sockcat)}
 SIZE_MIB=${SIZE_MIB:-2048}
 RUNS=${RUNS:-3}
 read -r -a modes <<<"${MODES:-file pipe}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """sockls against ss and netstat at 10k, 50k and 100k TCP sockets, same run.
 
-Usage: bench/sockls_bench.py SOCKLS_BINARY [sizes...]   (root; re-execs itself in
+Usage: bench/sockls_bench.py [SOCKLS_BINARY] [sizes...]   (root; re-execs itself in
 a fresh network namespace so the sockets and their TIME_WAITs vanish after.)
 Reports median wall time, CPU and peak memory, and ratios against ss.
 Targets (issue 2): sockls -tan <= 1.0x ss -tan; sockls -tanp <= 0.3x ss -tanp
@@ -16,8 +16,7 @@ import benchlib  # noqa: E402
 
 def main():
     benchlib.reexec_in_netns()
-    sockls = os.path.abspath(sys.argv[1])
-    sizes = [int(x) for x in sys.argv[2:]] or [10000, 50000, 100000]
+    sockls, sizes = benchlib.tool_and_sizes("sockls", sys.argv, [10000, 50000, 100000])
     for n in sizes:
         pop = benchlib.populate(n)
         runs = 5 if n <= 50000 else 3

@@ -2,11 +2,11 @@
 # sockwatch benchmark: CPU per refresh at N sockets against one `ss -tan` run,
 # and the delay from a state transition to its printed line, per source.
 #
-# Usage: bench/sockwatch_bench.sh SOCKWATCH_BINARY [SOCKETS]   (root; default 50000)
+# Usage: bench/sockwatch_bench.sh [SOCKWATCH_BINARY [SOCKETS]]   (root; default 50000)
 # Runs in a fresh network namespace (unshare -n) so the sockets vanish after.
 # Prints medians and ratios; the machine is shared, so read them as rough.
 set -eu
-bin=$(readlink -f "${1:?usage: $0 SOCKWATCH_BINARY [SOCKETS]}")
+bin=$(readlink -f "${1:-$("$(dirname "$0")"/../scripts/find-tool sockwatch)}")
 n=${2:-50000}
 here=$(dirname "$(readlink -f "$0")")
 exec unshare -n sh -c 'ip link set lo up && exec python3 - "$@"' sh "$bin" "$n" "$here" <<'EOF'

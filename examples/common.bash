@@ -4,9 +4,12 @@ set -euo pipefail
 
 EXAMPLE=$(basename "$0" .sh)
 
-# The tools: on PATH (ctest puts the build's apps dir there), else the dev build.
+# The tools: on PATH (ctest puts the build's apps dir there), else from whichever
+# preset built them (scripts/find-tool: build/ci after ./scripts/demo, build/dev...).
 if ! command -v sockcat >/dev/null || ! command -v sockls >/dev/null; then
-    PATH="$(cd "$(dirname "$0")/.." && pwd)/build/dev/apps:$PATH"
+    if found=$("$(dirname "$0")/../scripts/find-tool" socklab 2>/dev/null); then
+        PATH="$(dirname "$found"):$PATH"
+    fi
 fi
 for tool in sockcat sockls socklab; do
     command -v "$tool" >/dev/null || { echo "$EXAMPLE: $tool: not found (build first)" >&2; exit 1; }

@@ -91,53 +91,64 @@ std::string Printer::green(std::string_view text) const {
     return color_ ? fmt::format("\x1b[1;32m{}\x1b[0m", text) : std::string(text);
 }
 
-void Printer::list() const {
-    fmt::print("{:<12} {:<12} {}\n", "SCENARIO", "STATE", "WHAT IT SHOWS");
+std::string Printer::list() const {
+    std::string out;
+    out += fmt::format("{:<12} {:<12} {}\n", "SCENARIO", "STATE", "WHAT IT SHOWS");
     for (const auto& s : lab::scenarios())
-        fmt::print("{:<12} {:<12} {}\n", s.name,
-                   s.id == lab::ScenarioId::rst ? "(RST)" : state_info(s.state).label, s.title);
-    fmt::print("\nsocklab run STATE holds one; socklab explain STATE tells its story.\n");
+        out += fmt::format("{:<12} {:<12} {}\n", s.name,
+                           s.id == lab::ScenarioId::rst ? "(RST)" : state_info(s.state).label,
+                           s.title);
+    out += fmt::format("\nsocklab run STATE holds one; socklab explain STATE tells its story.\n");
+    return out;
 }
 
-void Printer::diagram() const {
-    fmt::print("{}\n", lab::state_diagram());
-    fmt::print("States: ");
+std::string Printer::diagram() const {
+    std::string out;
+    out += fmt::format("{}\n", lab::state_diagram());
+    out += fmt::format("States: ");
     std::string names;
     for (const auto& e : lab::explanations())
         names += fmt::format("{}{}", names.empty() ? "" : " ", state_info(e.state).label);
-    fmt::print("{}\nsocklab explain STATE tells one's story.\n", names);
+    out += fmt::format("{}\nsocklab explain STATE tells one's story.\n", names);
+    return out;
 }
 
-void Printer::explanation(const lab::Explanation& e, const lab::SysctlReader& sysctls) const {
-    fmt::print("{}: {}\n\n", bold(state_info(e.state).label), e.summary);
+std::string Printer::explanation(const lab::Explanation& e,
+                                 const lab::SysctlReader& sysctls) const {
+    std::string out;
+    const bool rst = &e == &lab::explain_rst();
+    out +=
+        fmt::format("{}: {}\n\n", bold(rst ? "RST close" : state_info(e.state).label), e.summary);
     const std::pair<const char*, std::string_view> parts[] = {{"who", e.who},
                                                               {"enters", e.enters},
                                                               {"leaves", e.leaves},
                                                               {"timers", e.timers},
                                                               {"many", e.many_means}};
     for (const auto& [name, text] : parts) {
-        fmt::print("{}\n", bold(name));
-        fmt::print("{}", wrap(text, "    "));
+        out += fmt::format("{}\n", bold(name));
+        out += wrap(text, "    ");
     }
-    fmt::print("{}\n", bold("sysctls (this host's values)"));
-    if (e.sysctls.empty()) fmt::print("    none\n");
+    out += fmt::format("{}\n", bold("sysctls (this host's values)"));
+    if (e.sysctls.empty()) out += fmt::format("    none\n");
     for (auto name : e.sysctls) {
         const auto value = sysctls.read(name);
         const auto* doc = lab::find_sysctl_doc(name);
-        fmt::print("    {} = {}{}\n", name, value.value_or("(unreadable)"),
-                   doc ? fmt::format(" (default {})", doc->linux_default) : "");
-        if (doc) fmt::print("{}", wrap(fmt::format("{}. {}.", doc->what, doc->advice), "        "));
+        out += fmt::format("    {} = {}{}\n", name, value.value_or("(unreadable)"),
+                           doc ? fmt::format(" (default {})", doc->linux_default) : "");
+        if (doc) out += wrap(fmt::format("{}. {}.", doc->what, doc->advice), "        ");
     }
+    return out;
 }
 
-void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const {
+std::string Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const {
+    std::string out;
     const auto& info = s.info();
     const std::string label =
         info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
-    fmt::print("{} — {} ({})\n", bold(label), info.title, family_label(s.family()));
-    if (full) fmt::print("{}", wrap(fmt::format("how: {}", info.recipe), ""));
+    out += fmt::format("{} — {} ({})\n", bold(label), info.title, family_label(s.family()));
+    if (full) out += wrap(fmt::format("how: {}", info.recipe), "");
     if (const auto rows = sockls_rows(s, source); !rows.empty())
-        fmt::print("\nas sockls -tan shows them:\n{}\n", rows);
+        out += fmt::format("\nas sockls -tan shows them:\n{}\n", rows);
     auto seen = s.observe(source);
     const auto sides = s.sides();
     for (std::size_t i = 0; i < sides.size(); ++i) {
@@ -155,83 +166,105 @@ void Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool 
                 ? endpoint_text(side.local)
                 : fmt::format("{} -> {}", endpoint_text(side.local), endpoint_text(side.peer));
         // "*" marks the side in the scenario's state (scripts and tests look for it).
-        fmt::print("{} {:<18} {:<40} {}\n", side.focus ? '*' : ' ', side.role, tuple,
-                   side.focus ? green(state) : state);
-        if (full || side.focus) fmt::print("{}", wrap(side.doing, "      "));
+        out += fmt::format("{} {:<18} {:<40} {}\n", side.focus ? '*' : ' ', side.role, tuple,
+                           side.focus ? green(state) : state);
+        if (full || side.focus) out += wrap(side.doing, "      ");
     }
+    return out;
 }
 
-void Printer::look(const lab::Scenario& s) const {
+std::string Printer::look(const lab::Scenario& s) const {
+    std::string out;
     // The port every side shares (the listener's): one filter shows them all.
     std::map<std::uint32_t, int> seen;
     for (const auto& side : s.sides())
         for (const auto port : {side.local.port, side.peer.port})
             if (port != 0) ++seen[port];
-    if (seen.empty()) return;
+    if (seen.empty()) return out;
     const auto port = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
                           return a.second < b.second;
                       })->first;
     const bool closed = s.info().id == lab::ScenarioId::closed;
-    fmt::print("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
-               closed ? "state closed " : "", port, port,
-               closed ? "ss lists no closed socket" : "ss takes the same filter");
+    out += fmt::format("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
+                       closed ? "state closed " : "", port, port,
+                       closed ? "ss lists no closed socket" : "ss takes the same filter");
+    return out;
 }
 
-void Printer::holding(std::chrono::milliseconds hold) const {
+std::string Printer::holding(std::chrono::milliseconds hold) const {
+    std::string out;
     if (hold.count() == 0)
-        fmt::print("holding until Ctrl-C...\n");
+        out += fmt::format("holding until Ctrl-C...\n");
     else
-        fmt::print("holding for {} s (Ctrl-C releases)...\n",
-                   static_cast<double>(hold.count()) / 1000.0);
+        out += fmt::format("holding for {} s (Ctrl-C releases)...\n",
+                           static_cast<double>(hold.count()) / 1000.0);
+    return out;
 }
 
-void Printer::released(const lab::Scenario& s, bool interrupted) const {
+std::string Printer::released(const lab::Scenario& s, bool interrupted) const {
+    std::string out;
     const bool tw = s.info().id == lab::ScenarioId::time_wait;
-    fmt::print("{}released: every socket closed{}\n", interrupted ? "interrupted; " : "",
-               tw ? " (the TIME_WAIT stays for its 60 s: that is the point)" : "");
+    out += fmt::format("{}released: every socket closed{}\n", interrupted ? "interrupted; " : "",
+                       tw ? " (the TIME_WAIT stays for its 60 s: that is the point)" : "");
+    return out;
 }
 
-void Printer::tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo&) const {
+std::string Printer::tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo&) const {
+    std::string out;
     if (n == 1)
-        fmt::print(
+        out += fmt::format(
             "{}: every TCP state in turn, both ends in this process on loopback.\n"
             "The side in the state is marked *; (TCP_INFO) and (sock_diag) say who "
             "reported it.\n",
             bold("socklab tour"));
-    fmt::print("\n[{}/{}] ", n, total);
+    out += fmt::format("\n[{}/{}] ", n, total);
+    return out;
 }
 
-void Printer::tour_end() const {
-    fmt::print(
+std::string Printer::tour_end() const {
+    std::string out;
+    out += fmt::format(
         "\nTour done: every state was held on loopback and released.\n"
         "socklab run STATE --hold 60 holds one while you look (sockls, ss, netstat);\n"
         "socklab explain STATE tells its story; socklab doctor looks at this host.\n");
+    return out;
 }
 
-void Printer::doctor(const lab::DoctorReport& r) const {
-    fmt::print("{}: {} TCP sockets\n", bold("socklab doctor"), r.sockets);
-    fmt::print("by state: {}\n", r.sockets == 0 ? "none" : counts_text(r.totals));
+std::string Printer::doctor(const lab::DoctorReport& r) const {
+    std::string out;
+    out += fmt::format("{}: {} TCP sockets\n", bold("socklab doctor"), r.sockets);
+    out += fmt::format("by state: {}\n", r.sockets == 0 ? "none" : counts_text(r.totals));
     constexpr std::size_t top = 10;
-    if (!r.ports.empty()) fmt::print("\n{}\n", bold("by port (busiest first)"));
+    if (!r.ports.empty()) out += fmt::format("\n{}\n", bold("by port (busiest first)"));
     for (std::size_t i = 0; i < std::min(top, r.ports.size()); ++i)
-        fmt::print("  {:<8} {:>7}  {}\n", r.ports[i].key, r.ports[i].total,
-                   counts_text(r.ports[i].by_state));
-    if (!r.processes.empty()) fmt::print("\n{}\n", bold("by process (pid/comm; - for none)"));
+        out += fmt::format("  {:<8} {:>7}  {}\n", r.ports[i].key, r.ports[i].total,
+                           counts_text(r.ports[i].by_state));
+    if (!r.processes.empty())
+        out += fmt::format("\n{}\n", bold("by process (pid/comm; - for none)"));
     for (std::size_t i = 0; i < std::min(top, r.processes.size()); ++i)
-        fmt::print("  {:<24} {:>7}  {}\n", r.processes[i].key, r.processes[i].total,
-                   counts_text(r.processes[i].by_state));
-    fmt::print("\n{}\n", bold("findings"));
-    if (r.findings.empty()) fmt::print("  nothing is wrong: no anomaly crossed its threshold\n");
+        out += fmt::format("  {:<24} {:>7}  {}\n", r.processes[i].key, r.processes[i].total,
+                           counts_text(r.processes[i].by_state));
+    out += fmt::format("\n{}\n", bold("findings"));
+    if (r.owners_unknown > 0)
+        out += wrap(fmt::format("owners unknown for {} sockets (run as root): the per-process "
+                                "rules could not look at them",
+                                r.owners_unknown),
+                    "  ");
+    if (r.findings.empty() && r.owners_unknown == 0)
+        out += "  nothing is wrong: no anomaly crossed its threshold\n";
+    else if (r.findings.empty())
+        out += "  no anomaly crossed its threshold among the sockets that could be seen\n";
     for (const auto& f : r.findings) {
-        fmt::print("  {} [{}] {}\n", color_ ? "\x1b[1;31m!\x1b[0m" : "!", lab::finding_name(f.kind),
-                   f.title);
-        fmt::print("{}", wrap(f.detail, "      "));
+        out += fmt::format("  {} [{}] {}\n", color_ ? "\x1b[1;31m!\x1b[0m" : "!",
+                           lab::finding_name(f.kind), f.title);
+        out += wrap(f.detail, "      ");
         for (const auto& a : f.advice)
-            fmt::print("{}", wrap("- " + a, "      ", 2));
+            out += wrap("- " + a, "      ", 2);
     }
-    fmt::print("\n{}\n", bold("sysctls"));
+    out += fmt::format("\n{}\n", bold("sysctls"));
     for (const auto& [name, value] : r.sysctls)
-        fmt::print("  {} = {}\n", name, value.value_or("(unreadable)"));
+        out += fmt::format("  {} = {}\n", name, value.value_or("(unreadable)"));
+    return out;
 }
 
 }  // namespace socklab::app

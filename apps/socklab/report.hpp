@@ -17,24 +17,28 @@ namespace socklab::app {
 /// Every TCP socket of this host with owners attached (sock_diag, or /proc/net).
 [[nodiscard]] Result<std::vector<SocketRecord>> read_host(bool procfs);
 
-/// Prints to stdout (line-buffered by main). Colour only when asked.
+/// The text of every command, returned for the caller to write (and for tests to
+/// compare). Colour only when asked.
 class Printer {
   public:
     explicit Printer(bool color) : color_(color) {}
 
-    void list() const;
-    void diagram() const;
-    void explanation(const lab::Explanation& e, const lab::SysctlReader& sysctls) const;
+    [[nodiscard]] std::string list() const;
+    [[nodiscard]] std::string diagram() const;
+    [[nodiscard]] std::string explanation(const lab::Explanation& e,
+                                          const lab::SysctlReader& sysctls) const;
     /// The scenario's heading, the sockls rows of its ports and each side; `full`
     /// prints what every side does (run), else only the side in the state (tour).
-    void scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const;
+    [[nodiscard]] std::string scenario(const lab::Scenario& s, diag::SocketSource* source,
+                                       bool full) const;
     /// The sockls command that shows the scenario's sockets while it holds.
-    void look(const lab::Scenario& s) const;
-    void holding(std::chrono::milliseconds hold) const;
-    void released(const lab::Scenario& s, bool interrupted) const;
-    void tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo& info) const;
-    void tour_end() const;
-    void doctor(const lab::DoctorReport& report) const;
+    [[nodiscard]] std::string look(const lab::Scenario& s) const;
+    [[nodiscard]] std::string holding(std::chrono::milliseconds hold) const;
+    [[nodiscard]] std::string released(const lab::Scenario& s, bool interrupted) const;
+    [[nodiscard]] std::string tour_step(std::size_t n, std::size_t total,
+                                        const lab::ScenarioInfo& info) const;
+    [[nodiscard]] std::string tour_end() const;
+    [[nodiscard]] std::string doctor(const lab::DoctorReport& report) const;
 
   private:
     [[nodiscard]] std::string bold(std::string_view text) const;

@@ -211,7 +211,7 @@ def bad_input_table(tool, path, timeout=10):
     """Runs every row of a bad-input table and returns (tried, clean).
 
     Rows: `RC<TAB>ARGS<TAB>REGEX`: the exit code, the arguments as shell words
-    (no shell runs them; `{tmp}` is a scratch directory), a Python regex the
+    (no shell runs them; `{tmp}` is a scratch directory, `{nl}` a newline), a regex the
     single stderr line must match. Blank lines and `#` lines are skipped.
     Every failure is collected and reported together.
     """
@@ -228,7 +228,7 @@ def bad_input_table(tool, path, timeout=10):
             failures.append(f"malformed row: {row!r}")
             continue
         want, argtext, pattern = parts
-        args = [a.replace("{tmp}", tmp) for a in shlex.split(argtext)]
+        args = [a.replace("{tmp}", tmp).replace("{nl}", "\n") for a in shlex.split(argtext)]
         tried += 1
         try:
             rc, _, err = run([harness.tool(tool)] + args, timeout=timeout)
@@ -240,3 +240,52 @@ def bad_input_table(tool, path, timeout=10):
                                   + "\n  ".join(failures))
     print(f"{tool}: {tried} bad inputs tried, {tried} clean", flush=True)
     return tried
+
+
+def full_pipe():
+    """A pipe whose buffer is already full: (read_fd, write_fd).
+
+    Give write_fd to a tool as its stdout and its very first write blocks, as
+    when the reader of `tool | slow-reader` stops reading. Both fds are closed
+    at cleanup (close write_fd in the parent yourself after starting the tool).
+    """
+    r, w = os.pipe()
+    os.set_blocking(w, False)
+    chunk = b"x" * 65536
+    try:
+        while True:
+            os.write(w, chunk)
+    except BlockingIOError:
+        pass
+    try:  # fill the last partial page too
+        while True:
+            os.write(w, b"x")
+    except BlockingIOError:
+        pass
+    os.set_blocking(w, True)
+
+    def close_both():
+        for fd in (r, w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    harness.on_cleanup(close_both)
+    return r, w
+
+
+def fd_target(pid, fd):
+    """What fd `fd` of process `pid` points to ("/dev/null", "socket:[123]"...)."""
+    try:
+        return os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+
+
+def has_socket(pid):
+    """True once process `pid` holds at least one socket."""
+    try:
+        return any((fd_target(pid, int(fd)) or "").startswith("socket:")
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False

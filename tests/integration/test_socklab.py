@@ -286,6 +286,29 @@ def test_doctor_reports_syn_sent_storm():
         c.close()
 
 
+def test_doctor_without_root_says_what_it_could_not_see():
+    # As nobody, /proc/PID/fd of root's leaky server is unreadable: the doctor must
+    # still report the leak (without a name) and never say "nothing is wrong".
+    import faults
+    harness.enter_new_netns()
+    p = harness.spawn(["python3", "-c", LEAKY, "12"], stdin=subprocess.PIPE)
+    port = int(harness.read_line_with_deadline(p.stdout, 10, "the leaky server's port"))
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(12)]
+    harness.check_eq(harness.read_line_with_deadline(p.stdout, 10, "held"), "held")
+    for c in clients:
+        c.close()
+    harness.wait_for(lambda: sum(r[0] == "CLOSE-WAIT" for r in ss_rows()) == 12,
+                     what="12 CLOSE-WAIT")
+    res = harness.run(faults.nonroot([harness.tool("socklab"), "doctor"]), timeout=30)
+    harness.check_eq(res.returncode, 0, f"doctor as nobody: {res.stderr!r}")
+    out = res.stdout
+    harness.check("nothing is wrong" not in out, f"doctor as nobody claims all is well:\n{out}")
+    harness.check(re.search(r"owners unknown for 1[3-9] sockets \(run as root\)", out),
+                  f"doctor says how many owners it could not see (12 + the listener):\n{out}")
+    harness.check(f"CLOSE_WAIT leak in a process this user cannot see, on port {port}: 12 "
+                  "sockets" in out, f"the hidden leak is reported:\n{out}")
+
+
 def test_doctor_quiet_host_nothing_wrong():
     harness.enter_new_netns()
     lst = harness.free_listener()

@@ -301,3 +301,25 @@ TEST_CASE("doctor counts a connection on its service port", "[lab]") {
         totals[g.key] = g.total;
     CHECK(totals == std::map<std::string, std::size_t>{{"8080", 3}, {"443", 1}, {"25", 1}});
 }
+
+TEST_CASE("doctor counts owners it could not see and still reports their leak", "[lab]") {
+    auto records = quiet_host();
+    for (std::uint32_t i = 0; i < 12; ++i)  // held (an inode) by a process we may not read
+        records.push_back(record(TcpState::close_wait, 9090, 43000 + i, 700 + i));
+    const auto r = lab::diagnose(records, *lab::make_fixed_sysctl_reader({}));
+    CHECK(r.owners_unknown == 12);
+    const auto* f = find_kind(r, lab::FindingKind::close_wait_leak);
+    REQUIRE(f != nullptr);
+    CHECK(f->count == 12);
+    CHECK(f->pid == 0);
+    CHECK(f->ports == std::vector<std::uint32_t>{9090});
+    CHECK(f->title.find("cannot see") != std::string::npos);
+    CHECK(lab::diagnose(quiet_host(), *lab::make_fixed_sysctl_reader({})).owners_unknown == 0);
+}
+
+TEST_CASE("the RST close has an explanation of its own", "[lab]") {
+    const auto& e = lab::explain_rst();
+    CHECK(e.summary.find("RST") != std::string_view::npos);
+    CHECK(e.leaves.find("ECONNRESET") != std::string_view::npos);
+    CHECK(&e != lab::explain(TcpState::close));
+}

@@ -182,6 +182,8 @@ struct Explanation {
 [[nodiscard]] std::span<const Explanation> explanations();
 /// The explanation of a state (display_state() applied first); null for unknown.
 [[nodiscard]] const Explanation* explain(TcpState state);
+/// The abortive close (RST), which `socklab run rst` shows: not a state, a way out.
+[[nodiscard]] const Explanation& explain_rst();
 /// A text state diagram (RFC 9293 section 3.3.2, as Linux implements it).
 [[nodiscard]] std::string_view state_diagram();
 
@@ -233,7 +235,11 @@ struct DoctorReport {
     std::size_t sockets = 0;
     std::vector<GroupCounts> ports;      ///< busiest first
     std::vector<GroupCounts> processes;  ///< busiest first; "-" for no owner
-    std::vector<Finding> findings;       ///< empty: nothing is wrong
+    std::vector<Finding> findings;       ///< empty: nothing crossed a threshold
+    /// TCP sockets held by some process (an inode) whose owner could not be read
+    /// (/proc/PID/fd of another user, or the fd limit): the per-process rules could
+    /// not look at them, so an empty `findings` does not mean all is well.
+    std::size_t owners_unknown = 0;
     /// The sysctls the rules consult, with the host's values (nullopt: unreadable).
     std::vector<std::pair<std::string_view, std::optional<std::string>>> sysctls;
 };

@@ -135,6 +135,29 @@ void close_wait_leak(const Context& c, std::vector<Finding>& out) {
             l.ports.insert(c.service_port(r));
         }
     }
+    // Sockets someone holds (an inode) whose owner we could not read: a leak there is
+    // still a leak, reported without a name rather than hidden.
+    Leak hidden;
+    for (const auto& r : c.records)
+        if (is(r, TcpState::close_wait) && r.inode != 0 && r.owners.empty()) {
+            ++hidden.n;
+            hidden.ports.insert(c.service_port(r));
+        }
+    if (hidden.n >= c.t.close_wait_per_process) {
+        Finding f = new_finding(FindingKind::close_wait_leak, TcpState::close_wait, hidden.n);
+        f.ports = {hidden.ports.begin(), hidden.ports.end()};
+        f.title = fmt::format(
+            "CLOSE_WAIT leak in a process this user cannot see, on port {}: {} "
+            "sockets",
+            port_list(hidden.ports), hidden.n);
+        f.detail =
+            "the peers closed these connections and their process never called close(); "
+            "/proc does not let this user see which process holds them";
+        f.advice = {"run socklab doctor as root to name the process",
+                    fmt::format("see them: sockls -te state close-wait 'sport = :{}' (uid, inode)",
+                                *hidden.ports.begin())};
+        out.push_back(std::move(f));
+    }
     for (const auto& [pid, l] : per_pid) {
         if (l.n < c.t.close_wait_per_process) continue;
         Finding f = new_finding(FindingKind::close_wait_leak, TcpState::close_wait, l.n);
@@ -296,6 +319,7 @@ DoctorReport diagnose(std::span<const SocketRecord> records, const SysctlReader&
             if (seen.insert(o.pid).second)
                 count(procs, fmt::format("{}/{}", o.pid, o.comm), r.state);
         if (r.owners.empty()) count(procs, "-", r.state);
+        if (r.owners.empty() && r.inode != 0) ++report.owners_unknown;
     }
     report.ports = sorted_groups(ports);
     report.processes = sorted_groups(procs);

@@ -248,6 +248,26 @@ const SysctlDoc* find_sysctl_doc(std::string_view name) {
     return it == kSysctls.end() ? nullptr : &*it;
 }
 
+/// The abortive close is no state but a way out of every one (RFC 9293 3.10.7.x,
+/// "reset processing"; Linux tcp_reset() and tcp_disconnect()).
+constexpr std::array<std::string_view, 0> kNoSysctl{};
+constexpr Explanation kRst{
+    TcpState::close,
+    "an abortive close: one RST instead of the FIN handshake; both ends go straight to CLOSED",
+    "either end: the one that aborts, and its peer that receives the RST",
+    "close() with SO_LINGER {1, 0}, close() with unread data in the receive queue (RFC 2525 "
+    "2.17), a segment for a connection the host does not know, or a SOCK_DESTROY (ss -K)",
+    "the sender is CLOSED at once, with no TIME_WAIT; the receiver's next call fails with "
+    "ECONNRESET (connection reset by peer) and its socket is CLOSED",
+    "none: no retransmission, no TIME_WAIT (which is why some programs abuse it)",
+    kNoSysctl,
+    "many RSTs (netstat -s: connections reset) mean crashing peers, middleboxes killing idle "
+    "connections, or applications closing with unread data"};
+
+const Explanation& explain_rst() {
+    return kRst;
+}
+
 std::span<const Explanation> explanations() {
     return kExplanations;
 }
