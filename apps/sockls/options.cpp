@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <string_view>
 
 #include "app.hpp"
 
@@ -76,6 +77,18 @@ Parsed parse_options(int argc, char** argv) {
     app.positionals_at_end(false);
     Paths paths;
     add_flags(app, parsed.options, paths);
+    // CLI11 2.1 reads `--net=` as `--net` and takes the next word as its value
+    // (`--net= -t` is the namespace "-t"): an empty `--opt=` is refused first.
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") break;
+        if (arg.size() > 3 && arg.substr(0, 2) == "--" && arg.back() == '=') {
+            socklab::app::error_line("sockls", "usage",
+                                     fmt::format("{}: empty value", arg.substr(0, arg.size() - 1)));
+            parsed.exit_code = socklab::app::exit_usage;
+            return parsed;
+        }
+    }
     try {
         app.parse(argc, argv);
         const auto given = [&](const char* name, const std::string& v) {

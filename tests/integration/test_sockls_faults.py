@@ -48,9 +48,30 @@ def test_closed_std_fds_never_receive_our_sockets():
     for closed in ((1,), (0, 1), (1, 2), (0, 1, 2)):
         rc, out, err = faults.run(sockls("-tlnp"), close=closed)
         check_eq((rc, err), (0, b""), f"fds {closed} closed: exit and stderr")
+    # Seen from outside: --record into a FIFO holds sockls in open(2) with its
+    # netlink socket already made; fds 0-2 must then be /dev/null, not that socket.
+    d = scratch()
+    fifo = os.path.join(d, "fifo")
+    os.mkfifo(fifo)
+    for closed in ((1,), (0, 1, 2)):
+        p = faults.start(sockls("-tln", "--record", fifo), close=closed)
+
+        def fd_links():
+            try:
+                return {int(n): os.readlink(f"/proc/{p.pid}/fd/{n}")
+                        for n in os.listdir(f"/proc/{p.pid}/fd")}
+            except OSError:
+                return {}
+        links = harness.wait_for(
+            lambda: (lambda l: l if any(v.startswith("socket:") for v in l.values()) else None)(
+                fd_links()), what="sockls holding its netlink socket")
+        for fd in closed:
+            check_eq(links.get(fd), "/dev/null", f"fds {closed} closed: fd {fd} while running")
+        with open(fifo, "rb") as reader:  # let it write the dump and finish
+            reader.read()
+        check_eq(p.wait(timeout=10), 0, f"fds {closed} closed: --record into a FIFO")
     # stdout closed while --record writes a file: the file is the dump, and the
     # listing did not go into it or into the socket.
-    d = scratch()
     rec = os.path.join(d, "rec.dump")
     rc, _, err = faults.run(sockls("-tln", "--record", rec), close=(1,))
     check_eq((rc, err), (0, b""), "record with stdout closed")
@@ -63,8 +84,10 @@ def test_write_errors_are_reported():
     """stdout on /dev/full: `sockls: stdout: no space left on device`, exit 1, every mode."""
     harness.enter_new_netns()
     listener()
-    for args in (["-tan"], ["-tln"], ["--json", "-t"], ["--jsonl", "-t"], ["--csv", "-t"],
-                 ["-s"], ["--by", "port"], ["--by", "process"], ["--format", "netstat", "-tl"],
+    # Each mode has something to print (the listener, or a header).
+    for args in (["-tan"], ["-tln"], ["--json", "-tl"], ["--jsonl", "-tl"], ["--csv", "-tl"],
+                 ["-s"], ["-tl", "--by", "port"], ["-tl", "--by", "process"],
+                 ["--format", "netstat", "-tl"],
                  ["--format", "windows", "-tl"], ["-tlnp"], ["-tlnpeoim"], ["--help"],
                  ["--version"], ["-V"], ["-h"]):
         rc, _, err = faults.on_dev_full(sockls(*args))
@@ -178,9 +201,10 @@ def test_p_without_root_says_once_what_it_could_not_see():
         "import socket,sys\ns=socket.socket();s.bind(('127.0.0.1',0));s.listen(1)\n"
         "print(s.getsockname()[1],flush=True);sys.stdin.read()")]), stdin=subprocess.PIPE)
     mine = harness.read_line_with_deadline(helper.stdout, what="nobody's port").strip()
+    mine = mine.decode() if isinstance(mine, bytes) else mine
     rc, out, err = faults.run(faults.nonroot(sockls("-tlnp")))
     check_eq(rc, 0, err)
-    row = [ln for ln in out.decode().splitlines() if f"127.0.0.1:{mine.decode()}" in ln]
+    row = [ln for ln in out.decode().splitlines() if f"127.0.0.1:{mine}" in ln]
     check(row and "python3" in row[0], f"nobody sees its own socket's owner: {out!r}")
     check("owners of 1 socket unknown" in err.decode(), f"still one hidden: {err!r}")
 

@@ -376,7 +376,10 @@ TEST_CASE("ports over 65535 are errors wherever they can only be inet ports", "[
 TEST_CASE("filter files are checked and bounded before they are read", "[filter]") {
     const auto reason = [](const std::string& path) {
         const auto words = read_filter_file(path);
-        return words ? std::string("(read)") : words.error().message();
+        if (words) return std::string("(read)");
+        // Reasons without an errno are the whole context (as sockls prints them).
+        const auto& e = words.error();
+        return e.code == std::errc::invalid_argument ? e.context : e.message();
     };
     CHECK(reason("/").find("Is a directory") != std::string::npos);
     CHECK(reason("/dev/zero") == "/dev/zero: longer than 1024 KiB");
@@ -385,7 +388,8 @@ TEST_CASE("filter files are checked and bounded before they are read", "[filter]
     const int fd = ::mkstemp(tmpl);
     REQUIRE(fd >= 0);
     const std::string path = tmpl;
-    const std::string text = "# comment\nsport = :22\ndst 10.0.0.1\0x\n";
+    constexpr char raw[] = "# comment\nsport = :22\ndst 10.0.0.1\0x\n";
+    const std::string text(raw, sizeof raw - 1);
     REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
     CHECK(reason(path) == path + ": line 3: a NUL byte (not a text file)");
     REQUIRE(::ftruncate(fd, 0) == 0);
