@@ -214,7 +214,8 @@ std::string hidden_because(const proc::ScanStats& st) {
         parts.push_back("/proc: " +
                         app::reason(std::error_code(st.root_errno, std::system_category())));
     if (st.processes_denied != 0)
-        parts.push_back(fmt::format("{} processes not readable: run as root", st.processes_denied));
+        parts.push_back(fmt::format("{} process{} not readable: run as root", st.processes_denied,
+                                    st.processes_denied == 1 ? "" : "es"));
     std::string out;
     for (const auto& p : parts)
         out += (out.empty() ? "" : "; ") + p;
@@ -229,9 +230,9 @@ proc::OwnerMap scan_owners_of(const std::unordered_set<std::uint64_t>& inodes) {
     auto owners = proc::scan_owners(inodes, proc::ScanOptions{}, &stats);
     if (stats.incomplete()) {
         if (const auto unknown = proc::unknown_owners(inodes, owners); unknown != 0)
-            fail(0, "-p",
-                 fmt::format("owners of {} socket{} unknown: {}", unknown, unknown == 1 ? "" : "s",
-                             hidden_because(stats)));
+            app::error_line("sockls", "-p",
+                            fmt::format("owners of {} socket{} unknown: {}", unknown,
+                                        unknown == 1 ? "" : "s", hidden_because(stats)));
     }
     return owners;
 }
