@@ -5,11 +5,10 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
-#include <fstream>
 #include <iterator>
-#include <sstream>
 #include <unordered_set>
 
+#include "app.hpp"
 #include "options.hpp"
 #include "socklab/diag.hpp"
 #include "socklab/filter.hpp"
@@ -21,33 +20,21 @@ namespace {
 using namespace socklab;
 using sockls::Options;
 
-constexpr int exit_runtime = 1;
-constexpr int exit_usage = 2;
+using app::exit_runtime;
+using app::exit_usage;
 
-int fail(int code, const std::string& what, const std::string& why) {
-    std::fputs(fmt::format("sockls: {}: {}\n", what, why).c_str(), stderr);
+int fail(int code, std::string_view what, std::string_view why) {
+    app::error_line("sockls", what, why);
     return code;
 }
 
-/// Writes to stdout; remembers when the reader went away (`sockls | head`).
-class StdoutSink {
-  public:
-    void write(std::string_view s) {
-        if (closed_) return;
-        while (!s.empty()) {
-            const ssize_t n = ::write(STDOUT_FILENO, s.data(), s.size());
-            if (n < 0) {
-                if (errno == EINTR) continue;
-                closed_ = true;  // EPIPE and friends: nobody is reading; stop quietly
-                return;
-            }
-            s.remove_prefix(static_cast<std::size_t>(n));
-        }
-    }
-
-  private:
-    bool closed_ = false;
-};
+/// A library error as one line's reason: errors without an errno carry their
+/// whole reason in the context (make_error(invalid_argument, ...)).
+std::string why(const Error& e) {
+    if (e.code == std::errc::invalid_argument && !e.context.empty()) return e.context;
+    if (e.context.empty()) return app::reason(e.code);
+    return e.context + ": " + app::reason(e.code);
+}
 
 /// Which tables to dump: ss's defaults when none is named.
 void choose_tables(const Options& o, diag::Query& q) {
@@ -88,22 +75,21 @@ bool single_state(StateMask m) {
     return shown != 0 && (shown & (shown - 1)) == 0;
 }
 
-/// The filter words: from -F FILE ('#' lines are comments) and the command line.
+/// The filter words: from -F FILE ('#' lines are comments; checked and bounded
+/// before it is read) and the command line.
 Result<std::vector<std::string>> filter_words(const Options& o) {
     std::vector<std::string> words;
-    if (!o.filter_file.empty()) {
-        std::ifstream in(o.filter_file, std::ios::binary);
-        if (!in) return errno_error("-F " + o.filter_file);
-        const std::string text{std::istreambuf_iterator<char>(in), {}};
-        if (in.bad()) return errno_error("-F " + o.filter_file);
-        words = filter::split_filter_text(text);
+    if (o.filter_file) {
+        auto from_file = filter::read_filter_file(*o.filter_file);
+        if (!from_file) return from_file.error();
+        words = std::move(*from_file);
     }
     words.insert(words.end(), o.filter.begin(), o.filter.end());
     return words;
 }
 
 Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
-    if (!o.replay_path.empty()) return diag::make_replay_source(o.replay_path);
+    if (o.replay_path) return diag::make_replay_source(*o.replay_path);
     if (o.source == "proc") return diag::open_source(diag::SourceKind::procfs);
     if (o.source == "netlink") return diag::open_source(diag::SourceKind::netlink);
     return diag::open_source(diag::SourceKind::automatic);
@@ -219,9 +205,36 @@ output::RenderOptions render_options(const Options& o, const diag::Query& q,
     return r;
 }
 
+/// Why some owners are missing, from what the scan could not read.
+std::string hidden_because(const proc::ScanStats& st) {
+    std::vector<std::string> parts;
+    const bool root_fds = st.root_errno == EMFILE || st.root_errno == ENFILE;
+    if (st.processes_out_of_fds != 0 || root_fds) parts.emplace_back("out of file descriptors");
+    if (st.root_errno != 0 && !root_fds)
+        parts.push_back("/proc: " +
+                        app::reason(std::error_code(st.root_errno, std::system_category())));
+    if (st.processes_denied != 0)
+        parts.push_back(fmt::format("{} process{} not readable: run as root", st.processes_denied,
+                                    st.processes_denied == 1 ? "" : "es"));
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+/// The owners of `inodes`. When some processes (or /proc) could not be read and some
+/// sockets got no owner, says so once: -p must not drop owners silently.
 proc::OwnerMap scan_owners_of(const std::unordered_set<std::uint64_t>& inodes) {
     if (inodes.empty()) return {};
-    return proc::scan_owners(inodes, proc::ScanOptions{});
+    proc::ScanStats stats;
+    auto owners = proc::scan_owners(inodes, proc::ScanOptions{}, &stats);
+    if (stats.incomplete()) {
+        if (const auto unknown = proc::unknown_owners(inodes, owners); unknown != 0)
+            app::error_line("sockls", "-p",
+                            fmt::format("owners of {} socket{} unknown: {}", unknown,
+                                        unknown == 1 ? "" : "s", hidden_because(stats)));
+    }
+    return owners;
 }
 
 void attach_processes(std::vector<SocketRecord>& records) {
@@ -242,7 +255,7 @@ int kill_matched(std::vector<SocketRecord>& records) {
         auto res = diag::destroy_socket(r);
         // ENOENT: the socket closed between the dump and now, which is what we wanted.
         if (res || res.error().code == std::errc::no_such_file_or_directory) return !res;
-        if (failed++ == 0) fail(exit_runtime, "kill", res.error().message());
+        if (failed++ == 0) fail(exit_runtime, "kill", why(res.error()));
         return true;
     });
     return failed ? exit_runtime : 0;
@@ -250,7 +263,7 @@ int kill_matched(std::vector<SocketRecord>& records) {
 
 /// The sockets --kill destroyed, listed as the listing would show them.
 void render_list(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& records,
-                 StdoutSink& out) {
+                 app::Output& out) {
     const auto resolver = output::make_system_resolver();
     output::StreamRenderer renderer(render_options(o, q, resolver.get()),
                                     [&out](std::string_view s) { out.write(s); });
@@ -259,7 +272,7 @@ void render_list(const Options& o, const diag::Query& q, const std::vector<Socke
 }
 
 int render_counts(const Options& o, const diag::Query& q, const std::vector<SocketRecord>& all,
-                  StdoutSink& out) {
+                  app::Output& out) {
     const auto resolver = output::make_system_resolver();
     const auto ropts = render_options(o, q, resolver.get());
     const output::Sink sink = [&out](std::string_view s) { out.write(s); };
@@ -274,7 +287,7 @@ int render_counts(const Options& o, const diag::Query& q, const std::vector<Sock
 /// /proc is scanned once for exactly those, then the second pass renders.
 int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& src,
                    const std::vector<diag::Query>& queries, const UserFilter& flt,
-                   StdoutSink& out) {
+                   app::Output& out) {
     proc::OwnerMap owners;
     if (o.processes) {
         std::unordered_set<std::uint64_t> inodes;
@@ -282,7 +295,7 @@ int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& s
             for (const auto& r : block)
                 if (r.inode != 0) inodes.insert(r.inode);
         });
-        if (!res) return fail(exit_runtime, "dump", res.error().message());
+        if (!res) return fail(exit_runtime, "dump", why(res.error()));
         owners = scan_owners_of(inodes);
     }
     const auto resolver = output::make_system_resolver();
@@ -292,42 +305,47 @@ int stream_listing(const Options& o, const diag::Query& q, diag::SocketSource& s
         if (o.processes) proc::attach_owners(block, std::move(owners));
         renderer.add(block);
     });
-    if (!res) return fail(exit_runtime, "dump", res.error().message());
+    if (!res) return fail(exit_runtime, "dump", why(res.error()));
     renderer.finish();
     return 0;
 }
 
-int run(const Options& o) {
+int run(const Options& o, app::Output& out) {
     auto words = filter_words(o);
-    if (!words) return fail(exit_usage, "filter", words.error().message());
+    // A file that cannot be read is a runtime failure; a bad filter in it is usage.
+    if (!words) return fail(exit_runtime, "-F", why(words.error()));
     if (o.kill && words->empty())
         return fail(exit_usage, "kill", "refused without a filter (it would destroy every socket)");
     // Into the namespace before parsing: `autobound` reads that namespace's
     // ephemeral port range.
-    if (!o.netns.empty()) {
-        if (auto r = diag::enter_netns(o.netns); !r)
-            return fail(exit_runtime, "netns " + o.netns, r.error().code.message());
+    if (o.netns) {
+        if (auto r = diag::enter_netns(*o.netns); !r)
+            return fail(exit_runtime, "netns " + *o.netns, app::reason(r.error().code));
     }
     diag::Query q;
     choose_tables(o, q);
     // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
-    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports.
+    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports, and
+    // without any unix table a port over 65535 can match nothing: an error.
     filter::ParseOptions popts;
     popts.unix_only = o.unix_;
+    popts.inet_only = !q.unix_;
     auto flt = filter::parse(*words, default_states(o), popts);
     if (!flt) return fail(exit_usage, "filter", flt.error().context);
     q.states = flt->states;
     if (o.filter_path != "user") q.bytecode = filter::compile_bytecode(*flt);
 
-    if (!o.record_path.empty()) {
-        if (auto r = diag::record_dump(q, o.record_path); !r)
-            return fail(exit_runtime, "record", r.error().message());
+    if (o.record_path) {
+        if (auto r = diag::record_dump(q, *o.record_path); !r)
+            return fail(exit_runtime, "record", why(r.error()));
     }
     auto src = open_source(o);
-    if (!src) return fail(exit_runtime, "open", src.error().message());
+    if (!src) return fail(exit_runtime, o.replay_path ? "replay" : "open", why(src.error()));
     const auto queries = table_queries(o, q);
     UserFilter uflt{*flt, *flt, false};
     if (o.filter_path == "kernel") {
+        // --source proc and --replay are refused as usage errors before; this is
+        // `auto` falling back to /proc on a kernel without sock_diag.
         if ((*src)->name() != "netlink")
             return fail(exit_runtime, "filter",
                         fmt::format("--filter-path kernel needs netlink, not {}", (*src)->name()));
@@ -337,35 +355,53 @@ int run(const Options& o) {
 
     if (o.kill || o.summary || !o.by.empty()) {
         auto all = collect(**src, queries, uflt);
-        if (!all) return fail(exit_runtime, "dump", all.error().message());
+        if (!all) return fail(exit_runtime, "dump", why(all.error()));
         if (o.kill) {
             const int status = kill_matched(*all);
-            StdoutSink out;
             if (!all->empty()) render_list(o, q, *all, out);
             return status;
         }
         if (o.by == "process") attach_processes(*all);
-        StdoutSink out;
         return render_counts(o, q, *all, out);
     }
-    StdoutSink out;
     return stream_listing(o, q, **src, queries, uflt, out);
+}
+
+/// Conflicts between options, each with its own message (as nc's one place).
+int check_conflicts(const Options& o) {
+    if ((o.json ? 1 : 0) + (o.jsonl ? 1 : 0) + (o.csv ? 1 : 0) + (o.format != "ss" ? 1 : 0) > 1)
+        return fail(exit_usage, "usage", "choose one of --format, --json, --jsonl and --csv");
+    if (o.all && o.listening) return fail(exit_usage, "usage", "cannot use -a and -l");
+    if (o.summary && !o.by.empty()) return fail(exit_usage, "usage", "cannot use -s and --by");
+    if (o.record_path && o.replay_path)
+        return fail(exit_usage, "usage", "cannot use --record and --replay");
+    if (o.kill && o.replay_path)
+        return fail(exit_usage, "usage", "cannot use --kill with --replay");
+    if (o.filter_path == "kernel" && o.source == "proc")
+        return fail(exit_usage, "usage", "cannot use --filter-path kernel with --source proc");
+    if (o.filter_path == "kernel" && o.replay_path)
+        return fail(exit_usage, "usage", "cannot use --filter-path kernel with --replay");
+    return app::exit_ok;
+}
+
+int sockls_main(int argc, char** argv) {
+    auto parsed = sockls::parse_options(argc, argv);
+    // --help and --version went through stdio: check that it reached stdout.
+    if (parsed.exit_code) return app::finish_stdio("sockls", *parsed.exit_code);
+    const auto& o = parsed.options;
+    if (const int rc = check_conflicts(o); rc != app::exit_ok) return rc;
+    app::Output out;
+    const int rc = run(o, out);
+    return out.finish("sockls", rc);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before anything is opened: a netlink socket on a closed fd 1 would receive
+    // our own listing.
+    if (!socklab::app::ensure_std_fds()) return socklab::app::exit_runtime;
+    // A reader that goes away (`| head`) is EPIPE from write(2), handled by Output.
     std::signal(SIGPIPE, SIG_IGN);
-    auto parsed = sockls::parse_options(argc, argv);
-    if (parsed.exit_code) return *parsed.exit_code;
-    const auto& o = parsed.options;
-    if ((o.json ? 1 : 0) + (o.jsonl ? 1 : 0) + (o.csv ? 1 : 0) + (o.format != "ss" ? 1 : 0) > 1)
-        return fail(exit_usage, "usage", "choose one of --format, --json, --jsonl and --csv");
-    if (o.all && o.listening) return fail(exit_usage, "usage", "cannot use -a and -l");
-    if (o.summary && !o.by.empty()) return fail(exit_usage, "usage", "cannot use -s and --by");
-    if (!o.record_path.empty() && !o.replay_path.empty())
-        return fail(exit_usage, "usage", "cannot use --record and --replay");
-    if (o.kill && !o.replay_path.empty())
-        return fail(exit_usage, "usage", "cannot use --kill with --replay");
-    return run(o);
+    return socklab::app::guarded("sockls", [&] { return sockls_main(argc, argv); });
 }

@@ -20,11 +20,12 @@ struct Options {
     std::string by;
     std::string format = "ss";
     bool json = false, jsonl = false, csv = false;
-    std::string netns;
+    // Given or not (never empty: an empty value is a usage error, not "not given").
+    std::optional<std::string> netns;
     std::string source = "auto";
-    std::string record_path;
-    std::string replay_path;
-    std::string filter_file;
+    std::optional<std::string> record_path;
+    std::optional<std::string> replay_path;
+    std::optional<std::string> filter_file;  ///< "-" is stdin
     bool kill = false;
     /// Where the expression is evaluated: "both" (bytecode in the kernel, then again in
     /// user space, as ss does), "kernel" (bytecode only) or "user" (no bytecode).
@@ -38,8 +39,9 @@ struct Parsed {
     std::optional<int> exit_code;
 };
 
-/// Parses argv. Prints --help/--version to stdout and usage errors (one line) to
-/// stderr itself, returning the exit code to use then.
+/// Parses argv. Prints --help/--version to stdout (through stdio: the caller checks
+/// it with app::finish_stdio) and usage errors (one line) to stderr itself,
+/// returning the exit code to use then.
 Parsed parse_options(int argc, char** argv);
 
 }  // namespace sockls

@@ -675,6 +675,29 @@ TEST_CASE("replay rejects a file that is not a dump or is cut short", "[diag]") 
     CHECK_FALSE(make_replay_source(dir.root() + "/missing").ok());
 }
 
+TEST_CASE("replay checks type, magic and size before reading the file", "[diag]") {
+    FakeProc dir;
+    const auto started = std::chrono::steady_clock::now();
+    const auto reason = [](const std::string& path) {
+        auto src = make_replay_source(path);
+        return src ? std::string("(opened)") : src.error().message();
+    };
+    CHECK(reason(dir.root()).find("Is a directory") != std::string::npos);
+    CHECK(reason("/dev/zero").find("not a regular file") != std::string::npos);
+    // A FIFO without a writer: refused at once, not waited on.
+    REQUIRE(::mkfifo((dir.root() + "/net/raw").c_str(), 0600) == 0);
+    CHECK(reason(dir.root() + "/net/raw").find("not a regular file") != std::string::npos);
+    // 4 GiB of zeros (sparse): the magic is read, not the file.
+    dir.write("tcp", "");
+    REQUIRE(::truncate((dir.root() + "/net/tcp").c_str(), 4LL << 30) == 0);
+    CHECK(reason(dir.root() + "/net/tcp").find("bad magic") != std::string::npos);
+    // The right magic and then 4 GiB: refused by its size, before reading it.
+    dir.write("udp", std::string(detail::dump_magic));
+    REQUIRE(::truncate((dir.root() + "/net/udp").c_str(), 4LL << 30) == 0);
+    CHECK(reason(dir.root() + "/net/udp").find("larger than 256 MiB") != std::string::npos);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(2));
+}
+
 // Regenerates tests/golden/dumps (see its README.md): run explicitly, as root,
 // `unit_diag "[.generate]"`. Moves this process into a fresh netns first.
 TEST_CASE("generate the golden dumps", "[.generate]") {

@@ -351,6 +351,59 @@ TEST_CASE("filter files split into words and skip comment lines", "[filter]") {
     CHECK(split_filter_text("").empty());
 }
 
+TEST_CASE("ports over 65535 are errors wherever they can only be inet ports", "[filter]") {
+    ParseOptions inet = offline();
+    inet.inet_only = true;
+    const auto error_with = [](std::string_view text, const ParseOptions& o) {
+        const auto f = parse(split(text), all_states_mask, o);
+        return f ? std::string("(parsed)") : f.error().context;
+    };
+    // After an address the port is inet whatever tables are listed.
+    CHECK(error_of("src 127.0.0.1:99999") == "col 15: port '99999' is out of range (0-65535)");
+    CHECK(error_of("dst [::1]:65536") == "col 11: port '65536' is out of range (0-65535)");
+    CHECK(error_of("dst 10.0.0.0/8:70000") == "col 16: port '70000' is out of range (0-65535)");
+    CHECK(error_of("src [::1]/64:65536") == "col 14: port '65536' is out of range (0-65535)");
+    CHECK(error_of("dst [::1]:65535") == "(parsed)");
+    // A bare port may be a unix inode (as in ss) unless no unix table is listed.
+    CHECK(error_of("sport = :70000") == "(parsed)");
+    CHECK(error_with("sport = :70000", inet) == "col 10: port '70000' is out of range (0-65535)");
+    CHECK(error_with("dport > 65536", inet) == "col 9: port '65536' is out of range (0-65535)");
+    CHECK(error_with("src *:65536", inet) == "col 7: port '65536' is out of range (0-65535)");
+    CHECK(error_with("dst :65536", inet) == "col 6: port '65536' is out of range (0-65535)");
+    CHECK(error_with("sport = :65535", inet) == "(parsed)");
+}
+
+TEST_CASE("filter files are checked and bounded before they are read", "[filter]") {
+    const auto reason = [](const std::string& path) {
+        const auto words = read_filter_file(path);
+        if (words) return std::string("(read)");
+        // Reasons without an errno are the whole context (as sockls prints them).
+        const auto& e = words.error();
+        return e.code == std::errc::invalid_argument ? e.context : e.message();
+    };
+    CHECK(reason("/").find("Is a directory") != std::string::npos);
+    CHECK(reason("/dev/zero") == "/dev/zero: longer than 1024 KiB");
+    CHECK(reason("/nonexistent/filter").find("No such file") != std::string::npos);
+    char tmpl[] = "/tmp/socklab-filter-XXXXXX";
+    const int fd = ::mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    const std::string path = tmpl;
+    constexpr char raw[] = "# comment\nsport = :22\ndst 10.0.0.1\0x\n";
+    const std::string text(raw, sizeof raw - 1);
+    REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+    CHECK(reason(path) == path + ": line 3: a NUL byte (not a text file)");
+    REQUIRE(::ftruncate(fd, 0) == 0);
+    REQUIRE(::pwrite(fd, "sport = :22\n", 12, 0) == 12);
+    const auto words = read_filter_file(path);
+    REQUIRE(words.ok());
+    CHECK(*words == std::vector<std::string>{"sport", "=", ":22"});
+    // 4 GiB (sparse): refused by its size, without reading it.
+    REQUIRE(::ftruncate(fd, 4LL << 30) == 0);
+    CHECK(reason(path) == path + ": longer than 1024 KiB");
+    ::close(fd);
+    ::unlink(path.c_str());
+}
+
 TEST_CASE("no expression compiles to no bytecode; long chains stay valid", "[filter]") {
     auto f = parse_text("state listen");
     REQUIRE(f.ok());

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,6 +166,51 @@ TEST_CASE("scan_owners skips and counts processes whose fds it may not read", "[
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("scan_owners counts what it could not read for want of fds", "[proc]") {
+    FakeProc fake;
+    fake.add_process(700, "one", {sock(1)});
+    fake.add_process(701, "two", {sock(2)});
+    // In a child with RLIMIT_NOFILE at the lowest free fd (+1): the /proc root (and
+    // then nothing else) can be opened, so every process's fd dir fails with EMFILE.
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const int lowest = ::dup(0);
+        if (lowest < 0) ::_exit(98);
+        ::close(lowest);
+        const auto limit = [](int n) {
+            const rlimit rl{static_cast<rlim_t>(n), static_cast<rlim_t>(n)};
+            return ::setrlimit(RLIMIT_NOFILE, &rl) == 0;
+        };
+        const std::unordered_set<std::uint64_t> wanted{1, 2};
+        ScanStats stats;
+        if (!limit(lowest + 1)) ::_exit(97);
+        const auto few = scan_owners(wanted, {fake.root(), false}, &stats);
+        const bool fds_counted = stats.processes_out_of_fds == 2 && stats.processes_denied == 0 &&
+                                 stats.root_errno == 0 && stats.incomplete() && few.empty() &&
+                                 unknown_owners(wanted, few) == 2;
+        if (!limit(lowest)) ::_exit(96);
+        const auto none = scan_owners(wanted, {fake.root(), false}, &stats);
+        const bool root_counted =
+            stats.root_errno == EMFILE && stats.incomplete() && unknown_owners(wanted, none) == 2;
+        ::_exit(fds_counted && root_counted ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
+TEST_CASE("unknown_owners counts wanted inodes without an owner", "[proc]") {
+    FakeProc fake;
+    fake.add_process(700, "one", {sock(1)});
+    ScanStats stats;
+    const std::unordered_set<std::uint64_t> wanted{0, 1, 2, 3};
+    const auto owners = scan_owners(wanted, {fake.root(), false}, &stats);
+    CHECK_FALSE(stats.incomplete());
+    CHECK(unknown_owners(wanted, owners) == 2);  // inode 0 is never looked for
 }
 
 TEST_CASE("scan_owners finds this process's own socket in the real /proc", "[proc]") {

@@ -40,6 +40,11 @@ struct ParseOptions {
     /// src/dst/sport/dport is a path glob (`src /run/*.sock`, `unix:` optional), and
     /// port comparisons (<, >=...) are an error (ss silently makes them constant).
     bool unix_only = false;
+    /// No unix table is listed (`sockls -t`, `-4`...): a port is a 16-bit inet port
+    /// and one over 65535 is an error. Otherwise a bare port up to 2^32-1 is kept, as
+    /// ss compares a unix socket's inode as its "port"; a port after an address
+    /// (`127.0.0.1:99999`, `[::1]:65536`) is an error either way.
+    bool inet_only = false;
 };
 
 /// Parses command-line words (`state established '( dport = :443 )'`).
@@ -55,6 +60,18 @@ struct ParseOptions {
 /// Splits the text of a filter file (`sockls -F FILE`) into words: lines whose
 /// first non-blank character is '#' are comments, as in ss.
 [[nodiscard]] std::vector<std::string> split_filter_text(std::string_view text);
+
+/// The most a filter file may hold: ss's filter files are a few lines; this bound keeps
+/// `-F /dev/zero` from filling memory.
+inline constexpr std::size_t max_filter_file_bytes = 1024 * 1024;
+
+/// Reads a filter file ("-" is stdin) and splits it with split_filter_text(). The file
+/// is checked before it is read: a directory or a block device is refused, a regular
+/// file over max_filter_file_bytes is refused by its size, and a pipe or character
+/// device is read up to that bound and refused past it; a NUL byte is refused. Errors
+/// carry the path (errno) or "PATH: why" (invalid_argument). Blocks while a pipe
+/// has no data yet.
+[[nodiscard]] Result<std::vector<std::string>> read_filter_file(const std::string& path);
 
 /// User-space evaluation: does the record pass the filter (states and expression)?
 /// Address conditions follow the kernel's inet_diag rules (an IPv4 prefix also

@@ -32,12 +32,29 @@ struct ScanStats {
     std::size_t processes_scanned = 0;
     std::size_t fds_read = 0;
     std::size_t processes_denied = 0;  ///< /proc/PID/fd we could not read (no rights)
+    /// /proc/PID/fd we could not open for want of a file descriptor (EMFILE/ENFILE:
+    /// a small `ulimit -n`). Counted apart: the cure is not root but more fds.
+    std::size_t processes_out_of_fds = 0;
+    /// The error opening or listing the /proc root itself (0 when it was read whole):
+    /// then no process was looked at and every owner is unknown.
+    int root_errno = 0;
+
+    /// Some process (or /proc itself) could not be read, so owners may be missing.
+    [[nodiscard]] bool incomplete() const {
+        return processes_denied != 0 || processes_out_of_fds != 0 || root_errno != 0;
+    }
 };
 
 /// Scans /proc/PID/fd for socket:[inode] links of the wanted inodes. Processes
 /// whose fds we may not read are skipped and counted, never an error.
 [[nodiscard]] OwnerMap scan_owners(const std::unordered_set<std::uint64_t>& wanted,
                                    const ScanOptions& options, ScanStats* stats = nullptr);
+
+/// How many of the wanted inodes got no owner in `owners`. Only meaningful as
+/// "hidden owners" when the scan was incomplete(): otherwise such a socket simply
+/// has no process (held by the kernel, in flight in SCM_RIGHTS, another pid namespace).
+[[nodiscard]] std::size_t unknown_owners(const std::unordered_set<std::uint64_t>& wanted,
+                                         const OwnerMap& owners);
 
 /// Fills record.owners from the map (inode 0 never matches).
 void attach_owners(std::span<SocketRecord> records, const OwnerMap& owners);

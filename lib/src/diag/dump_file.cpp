@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <cerrno>
 #include <cstring>
 
@@ -23,23 +24,48 @@ Error bad_dump(const std::string& path, const std::string& why) {
 
 }  // namespace
 
-Result<DumpFile> read_dump_file(const std::string& path) {
-    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return errno_error("dump " + path);
-    DumpFile file;
-    std::array<std::byte, 65536> buf{};
-    for (;;) {
-        const auto n = ::read(fd.get(), buf.data(), buf.size());
+namespace {
+
+// Reads exactly data.size() bytes from `fd` (short when the file shrank meanwhile).
+Result<std::size_t> read_full(int fd, std::span<std::byte> data, const std::string& path) {
+    std::size_t got = 0;
+    while (got < data.size()) {
+        const auto n = ::read(fd, data.data() + got, data.size() - got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("dump " + path);
         if (n == 0) break;
-        file.data.insert(file.data.end(), buf.begin(), buf.begin() + n);
+        got += static_cast<std::size_t>(n);
     }
+    return got;
+}
+
+}  // namespace
+
+Result<DumpFile> read_dump_file(const std::string& path) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd) return errno_error("dump " + path);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) return errno_error("dump " + path);
+    // Only a regular file has a size to check before reading: a directory, FIFO or
+    // device (/dev/zero never ends) is refused before a byte is read.
+    if (S_ISDIR(st.st_mode)) return errno_error("dump " + path, EISDIR);
+    if (!S_ISREG(st.st_mode)) return bad_dump(path, "not a regular file");
     const auto magic = detail::dump_magic;
-    if (file.data.size() < magic.size() ||
-        std::memcmp(file.data.data(), magic.data(), magic.size()) != 0) {
+    DumpFile file;
+    file.data.resize(magic.size());
+    auto got = read_full(fd.get(), file.data, path);
+    if (!got) return got.error();
+    if (*got < magic.size() || std::memcmp(file.data.data(), magic.data(), magic.size()) != 0)
         return bad_dump(path, "not a socklab dump (bad magic)");
-    }
+    // The magic is right: now the size, still before reading the rest.
+    const auto size = static_cast<std::uint64_t>(st.st_size);
+    if (size > max_dump_bytes)
+        return bad_dump(path, fmt::format("larger than {} MiB", max_dump_bytes >> 20));
+    file.data.resize(static_cast<std::size_t>(size));
+    got = read_full(fd.get(), std::span(file.data).subspan(magic.size()), path);
+    if (!got) return got.error();
+    file.data.resize(magic.size() + *got);
     std::span<const std::byte> rest(file.data);
     rest = rest.subspan(magic.size());
     while (!rest.empty()) {

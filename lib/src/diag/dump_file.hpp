@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,8 +29,14 @@ struct DumpFile {
     std::vector<DumpFrame> frames;
 };
 
-/// Reads and splits a dump file; a bad magic, unknown netid/family or a frame
-/// longer than the file gives an Error with context "dump PATH".
+/// The largest dump read_dump_file() accepts. A recorded datagram holds a few hundred
+/// bytes per socket, so this is far beyond any host's listing and still bounds memory.
+inline constexpr std::uint64_t max_dump_bytes = 256ULL << 20;
+
+/// Reads and splits a dump file. Checked before the data is read: only a regular
+/// file (a directory, FIFO or device is refused), then the magic, then the size
+/// (at most max_dump_bytes). A bad magic, unknown netid/family or a frame longer
+/// than the file gives an Error with context "dump PATH".
 [[nodiscard]] Result<DumpFile> read_dump_file(const std::string& path);
 
 /// Collects frames in memory and writes the file once in finish().

@@ -21,6 +21,8 @@ namespace {
 
 // The largest "port": unix sockets compare inode numbers, which are 32-bit in sock_diag.
 constexpr unsigned long long max_port_number = 0xffffffffULL;
+// An inet port is 16 bits (RFC 9293 section 3.1): beyond it nothing can ever match.
+constexpr unsigned long long max_inet_port = 65535;
 
 bool all_digits(std::string_view s) {
     return !s.empty() &&
@@ -45,13 +47,12 @@ std::optional<std::uint16_t> service_port(const std::string& name, const char* p
     return ntohs(static_cast<std::uint16_t>(found->s_port));
 }
 
-// A number (a port, or a unix inode) or a service name; never wraps.
-std::int64_t port_value(std::string_view text, std::size_t col) {
+// A number (a port up to `max`, or a unix inode) or a service name; never wraps.
+std::int64_t port_value(std::string_view text, std::size_t col, unsigned long long max) {
     if (text == "*") return -1;
     if (all_digits(text)) {
-        const auto v = parse_uint(text, 0, max_port_number);
-        if (!v.ok())
-            fail(col, fmt::format("port '{}' is out of range (0-{})", text, max_port_number));
+        const auto v = parse_uint(text, 0, max);
+        if (!v.ok()) fail(col, fmt::format("port '{}' is out of range (0-{})", text, max));
         return static_cast<std::int64_t>(*v);
     }
     if (!name_chars(text) || text.size() > 64)
@@ -67,9 +68,10 @@ std::int64_t port_value(std::string_view text, std::size_t col) {
 }
 
 // The port after the ':' at `colon_col` ("" is the classic slip: `dst 10.0.0.1:`).
-std::int64_t port_after_colon(std::string_view text, std::size_t colon_col) {
+std::int64_t port_after_colon(std::string_view text, std::size_t colon_col,
+                              unsigned long long max) {
     if (text.empty()) fail(colon_col, "expected a port after ':'");
-    return port_value(text, colon_col + 1);
+    return port_value(text, colon_col + 1, max);
 }
 
 // "ADDR" or "ADDR/N" into cond; false when ADDR is not numeric (maybe a name).
@@ -161,7 +163,8 @@ std::vector<HostCond> bracketed(std::string_view text, std::size_t col, bool res
     const std::size_t rest_col = col + close + 1 + prefix.size();
     if (!rest.empty()) {
         if (rest.front() != ':') fail(rest_col, "expected ':PORT' after ']'");
-        port = port_after_colon(rest.substr(1), rest_col);
+        // An address is inet: its port is 16 bits whatever tables are listed.
+        port = port_after_colon(rest.substr(1), rest_col, max_inet_port);
     }
     if (!IpAddr::parse(inside))
         fail(col + 1, fmt::format("expected an address inside '[]', got '{}'", inside));
@@ -170,7 +173,8 @@ std::vector<HostCond> bracketed(std::string_view text, std::size_t col, bool res
 
 }  // namespace
 
-std::int64_t parse_port_operand(std::string_view text, std::size_t col, std::string_view keyword) {
+std::int64_t parse_port_operand(std::string_view text, std::size_t col, std::string_view keyword,
+                                bool inet_only) {
     std::string_view p = text;
     std::size_t pcol = col;
     if (!p.empty() && p.front() == ':') {
@@ -181,10 +185,12 @@ std::int64_t parse_port_operand(std::string_view text, std::size_t col, std::str
     if (p.find_first_of(":[]/") != std::string_view::npos)
         fail(col, fmt::format("'{}' takes a port, not an address: '{}' (use '{}')", keyword, text,
                               keyword == "sport" ? "src" : "dst"));
-    return port_value(p, pcol);
+    return port_value(p, pcol, inet_only ? max_inet_port : max_port_number);
 }
 
-std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col, bool resolve) {
+std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col, bool resolve,
+                                         bool inet_only) {
+    const unsigned long long max_bare = inet_only ? max_inet_port : max_port_number;
     if (text.substr(0, 5) == "unix:") {
         HostCond c;
         c.unix_pattern = std::string(text.substr(5));
@@ -196,7 +202,7 @@ std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
         if (rest.empty()) return {HostCond{}};
         if (rest.front() != ':') fail(col + 1, "expected ':PORT' after '*'");
         HostCond c;
-        c.port = port_after_colon(rest.substr(1), col + 1);
+        c.port = port_after_colon(rest.substr(1), col + 1, max_bare);
         return {c};
     }
     // ss splits at the last ':' after any '/': "10.0.0.1:22", "10.0.0.0/8:22", "::1:22".
@@ -211,7 +217,9 @@ std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
         const bool port_like = all_digits(port) || port == "*";
         const bool whole_v6 = IpAddr::parse(text.substr(0, slash)).has_value();
         if (!whole_v6 || (host_ok && port_like)) {
-            const std::int64_t p = port_after_colon(port, col + colon);
+            const bool has_addr = !host.empty() && host != "*";
+            const std::int64_t p =
+                port_after_colon(port, col + colon, has_addr ? max_inet_port : max_bare);
             return address_conds(host, col, p, resolve);
         }
     }

@@ -19,16 +19,18 @@ struct ParseFailure {
 };
 
 /// `:22`, `22`, `:http`, `*` after sport/dport: the port, or -1 for `*`. Numbers go up
-/// to 2^32-1, since a unix socket's "port" is its inode (as in ss).
+/// to 2^32-1, since a unix socket's "port" is its inode (as in ss), or to 65535 when
+/// `inet_only` (no unix table is listed, so a larger number could never match).
 /// Service names come from getservbyname_r(3) (tcp, then udp; ambiguous is an error).
 [[nodiscard]] std::int64_t parse_port_operand(std::string_view text, std::size_t col,
-                                              std::string_view keyword);
+                                              std::string_view keyword, bool inet_only);
 
 /// `10.0.0.1`, `10.0.0.0/8`, `[::1]:22`, `*:22`, `127.0.0.1:*`, `:ssh`, `unix:/run/*`,
 /// or a host name (every address it resolves to, when `resolve`). The side is left
-/// for the caller to set.
+/// for the caller to set. A port after an address is at most 65535; a bare one
+/// (`*:P`, `:P`) follows parse_port_operand()'s `inet_only` rule.
 [[nodiscard]] std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
-                                                       bool resolve);
+                                                       bool resolve, bool inet_only);
 
 /// `eth0` (if_nametoindex(3)) or a number.
 [[nodiscard]] std::uint32_t parse_device_operand(std::string_view text, std::size_t col);

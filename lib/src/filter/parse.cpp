@@ -224,7 +224,7 @@ class Parser {
         const Op op = comparison();
         if (options_.unix_only) return unix_condition(kw, op, op_tok, side);
         const Token& t = operand(kw.text, "a port");
-        const std::int64_t p = parse_port_operand(t.text, t.col, kw.text);
+        const std::int64_t p = parse_port_operand(t.text, t.col, kw.text, options_.inet_only);
         if (op == Op::none || op == Op::eq || op == Op::ne) {
             Node n{Node::Kind::host, {}, {}, {}, 0};
             n.host.side = side;
@@ -250,7 +250,8 @@ class Parser {
         if (options_.unix_only) return unix_condition(kw, op, op_tok, side);
         const Token& t = operand(kw.text, "an address");
         Node n{Node::Kind::any_of, {}, {}, {}, 0};
-        for (auto& c : parse_host_operand(t.text, t.col, options_.resolve_hosts)) {
+        for (auto& c :
+             parse_host_operand(t.text, t.col, options_.resolve_hosts, options_.inet_only)) {
             Node leaf{Node::Kind::host, {}, {}, {}, 0};
             leaf.host = std::move(c);
             leaf.host.side = side;

@@ -20,7 +20,7 @@ namespace {
 class DirReader {
   public:
     /// Calls fn(name) for every entry except "." and ".." until fn returns false.
-    /// False on a read error.
+    /// False on a read error (errno says which).
     template <class Fn>
     bool for_each(int dirfd, Fn&& fn) {
         for (;;) {
@@ -93,14 +93,18 @@ class Scanner {
     void run() {
         if (wanted_.empty() && !options_.all_sockets) return;
         const Fd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!root) return;
+        if (!root) {
+            stats_.root_errno = errno;
+            return;
+        }
         DirReader pids;
-        pids.for_each(root.get(), [&](std::string_view name) {
+        const bool listed = pids.for_each(root.get(), [&](std::string_view name) {
             const auto pid = parse_decimal<int>(name);
             if (pid) scan_process(root.get(), name, *pid);
             // Checked between processes, so one process's fds are listed whole.
             return !done();
         });
+        if (!listed) stats_.root_errno = errno;
     }
 
     OwnerMap take() { return std::move(owners_); }
@@ -113,9 +117,13 @@ class Scanner {
         path += "/fd";
         const Fd dir(::openat(root, path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (!dir) {
-            // A process that exited meanwhile is simply gone; anything else
-            // (EACCES for other users' processes without CAP_SYS_PTRACE) is denied.
-            if (errno != ENOENT) ++stats_.processes_denied;
+            // A process that exited meanwhile is simply gone; EMFILE/ENFILE is our own
+            // fd limit (open(2)); anything else (EACCES for other users' processes
+            // without CAP_SYS_PTRACE, proc(5)) is denied.
+            if (errno == EMFILE || errno == ENFILE)
+                ++stats_.processes_out_of_fds;
+            else if (errno != ENOENT)
+                ++stats_.processes_denied;
             return;
         }
         ++stats_.processes_scanned;
@@ -151,6 +159,14 @@ OwnerMap scan_owners(const std::unordered_set<std::uint64_t>& wanted, const Scan
     Scanner scanner(wanted, options, stats != nullptr ? *stats : local);
     scanner.run();
     return scanner.take();
+}
+
+std::size_t unknown_owners(const std::unordered_set<std::uint64_t>& wanted,
+                           const OwnerMap& owners) {
+    std::size_t n = 0;
+    for (const std::uint64_t inode : wanted)
+        if (inode != 0 && owners.count(inode) == 0) ++n;
+    return n;
 }
 
 void attach_owners(std::span<SocketRecord> records, const OwnerMap& owners) {
