@@ -100,6 +100,35 @@ def test_closed_stdout_events_still_counted_by_warn():
     lst.close()
 
 
+# ---- few descriptors ----------------------------------------------------------------------
+
+def test_small_fd_limits_fail_cleanly_or_run_with_fewer_sources():
+    """`ulimit -n N` for N from 4 up: exit 1 with one clean line, or run with the
+    sources that fit (said once) and exit 0; never a crash, a hang or a stray instance."""
+    harness.enter_new_netns()
+    ran = failed = 0
+    for n in range(4, 17):  # below 4 the dynamic loader itself cannot open libfmt
+        p = faults.start(sockwatch("--events", "-i", "0.05", "--duration", "0.2"), nofile=n)
+        stop_at_cleanup(p)
+        try:
+            _, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise harness.TestFailure(f"ulimit -n {n}: still running after 10s")
+        if p.returncode == 1:
+            faults.check_error_line("sockwatch", p.returncode, err, 1, r"too many open files",
+                                    what=f"ulimit -n {n}")
+            failed += 1
+        else:
+            harness.check_eq(p.returncode, 0, f"ulimit -n {n}: {err!r}")
+            harness.check(re.match(rb"^sockwatch: sources: [^\n]+\n\Z", err),
+                          f"ulimit -n {n}: one sources line: {err!r}")
+            ran += 1
+        harness.check_eq(instances_of(p.pid), [], f"ulimit -n {n}: no instance left")
+    harness.check(failed and ran, f"both outcomes seen ({failed} failed, {ran} ran)")
+    print(f"fd limits 4-16: {failed} clean failures, {ran} runs", flush=True)
+
+
 # ---- write errors -----------------------------------------------------------------------------
 
 def last_line(err):
@@ -221,6 +250,20 @@ def test_duration_is_kept_whatever_the_interval():
             harness.check_eq(rc, 0)
             harness.check(took <= duration + 0.1,
                           f"{mode} -i {interval} --duration {duration} took {took:.3f}s")
+
+
+def test_live_screen_duration_whatever_the_interval():
+    """At a terminal too: `-i 1e9 --duration 0.5` leaves after half a second, status 0."""
+    harness.enter_new_netns()
+    env = dict(os.environ, TERM="xterm-256color")
+    t = faults.PtyProc(sockwatch("--source", "poll", "-i", "1e9", "--duration", "0.5"), env=env,
+                       cols=100, rows=30)
+    t0 = time.monotonic()
+    t.read_until(rb"Local Address", what="the header")
+    rc = t.wait(timeout=5)
+    took = time.monotonic() - t0
+    harness.check_eq(rc, 0)
+    harness.check(took <= 0.5 + 0.1, f"the live table took {took:.3f}s for --duration 0.5")
 
 
 def test_counts_first_line_at_once_and_count_honoured():
