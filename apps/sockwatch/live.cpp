@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "app.hpp"
 #include "options.hpp"
@@ -126,7 +127,11 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
     status.interval = o.interval;
     Prompt prompt;
     auto last_scan = std::chrono::steady_clock::time_point{};
-    const int extra[] = {stop_fd, STDIN_FILENO};
+    // Keys come from stdin only when it is a terminal: /dev/null (or a file) is
+    // always readable and would turn the wait into a busy loop.
+    const std::vector<int> extra = ::isatty(STDIN_FILENO) == 1
+                                       ? std::vector<int>{stop_fd, STDIN_FILENO}
+                                       : std::vector<int>{stop_fd};
     bool running = true;
     bool redraw = true;  // paused: draw only after a key (the PAUSED mark, the prompt)
     while (running && !socklab::app::StopSignals::requested() &&
