@@ -95,7 +95,11 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) 
             }
         }
         // One write per step, so `| grep` sees it at once. A failed write ends
-        // the loop (out.ok()), but a crossed --warn still wins: exit 3.
+        // the loop (out.ok()), but a crossed --warn still wins: exit 3. A signal
+        // that came while the batch was formatted is looked at first: a write
+        // begun on a full pipe would wait for the reader (Output gives up only
+        // when the signal interrupts the write itself).
+        if (StopSignals::requested()) break;
         if (!text.empty()) out.write(text);
         if (report_warn(monitor, o)) return out.finish("sockwatch", exit_warn);
         if (out_is_pipe && step->extra_ready.at(1)) break;  // the reader left
