@@ -205,6 +205,28 @@ def test_signals_end_a_blocked_writer_within_a_second():
         harness.check(b"stdout" not in err, f"a stop is not a write error: {err!r}")
 
 
+def test_signal_ends_a_write_cut_short_by_it():
+    """One batch bigger than the pipe: write(2) copies what fits, blocks, and the signal
+    makes it return that partial count (not EINTR). The next write must not be tried
+    on the full pipe, or the tool would wait there for good."""
+    harness.enter_new_netns()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        r, w = os.pipe()
+        fcntl.fcntl(r, F_SETPIPE_SZ, 4096)
+        p = faults.start(sockwatch("--events", "--source", "poll", "-i", "0.5"), stdout=w)
+        os.close(w)
+        stop_at_cleanup(p)
+        harness.read_line_with_deadline(p.stderr, 10, "the sources line")
+        # 200 NEW lines of about 60 bytes in one or two polls: 12 KiB against 4 KiB.
+        listeners = [harness.free_listener() for _ in range(200)]
+        faults.wait_blocked_writing(p.pid, timeout=10)
+        rc = faults.stop_within(p, sig, 1.0, what=f"sockwatch in a cut-short write ({sig.name})")
+        harness.check_eq(rc, 0, f"exit status after {sig.name}")
+        os.close(r)
+        for l in listeners:
+            l.close()
+
+
 def test_signals_end_a_blocked_writer_and_remove_the_instance():
     harness.enter_new_netns()
     need_tracefs()
