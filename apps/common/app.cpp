@@ -129,6 +129,14 @@ bool Output::write(std::string_view s) noexcept {
         const auto n = ::write(fd_, s.data(), s.size());
         if (n >= 0) {
             s.remove_prefix(static_cast<std::size_t>(n));
+            // A signal during a blocked write that had already copied some bytes
+            // makes write(2) return that partial count, not EINTR (pipe(7)): without
+            // this check the next call blocks on the full pipe for good.
+            if (!s.empty() && StopSignals::requested()) {
+                interrupted_ = true;
+                failed_ = true;
+                return false;
+            }
             continue;
         }
         if (errno == EINTR) {

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
+#include "app.hpp"
 #include "options.hpp"
 #include "socklab/proc.hpp"
 #include "socklab/term.hpp"
@@ -33,6 +35,19 @@ void fill_processes(socklab::term::LiveTable& table) {
     for (const auto& [inode, list] : owners)
         if (!list.empty()) names[inode] = fmt::format("{}/{}", list.front().comm, list.front().pid);
     table.set_processes(names);
+}
+
+/// What the screen cannot see, said once on the status line until the next key:
+/// "no tracepoint: permission denied" (each note is "SOURCE: what: why").
+std::string missing_sources(const socklab::watch::Monitor& monitor) {
+    std::string out;
+    for (const auto& note : monitor.notes()) {
+        const auto name = note.substr(0, note.find(':'));
+        const auto why = note.rfind(": ");
+        out += fmt::format("{}no {}: {}", out.empty() ? "" : "; ", name,
+                           why == std::string::npos ? note : note.substr(why + 2));
+    }
+    return out;
 }
 
 /// Typing a filter after `/`: Enter applies, Escape cancels.
@@ -95,7 +110,7 @@ bool handle_key(const socklab::term::KeyPress& k, socklab::term::LiveTable& tabl
 
 }  // namespace
 
-int run_live(socklab::watch::Monitor& monitor, const Options& o, int signal_fd,
+int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
              std::vector<socklab::watch::Event> baseline) {
     auto screen = socklab::term::Screen::open(want_color(o));
     if (!screen) {
@@ -108,13 +123,19 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int signal_fd,
                                      : std::chrono::steady_clock::time_point::max();
     socklab::term::StatusInfo status;
     status.sources = monitor.sources();
+    status.message = missing_sources(monitor);
     status.interval = o.interval;
     Prompt prompt;
     auto last_scan = std::chrono::steady_clock::time_point{};
-    const int extra[] = {signal_fd, STDIN_FILENO};
+    // Keys come from stdin only when it is a terminal: /dev/null (or a file) is
+    // always readable and would turn the wait into a busy loop.
+    const std::vector<int> extra = ::isatty(STDIN_FILENO) == 1
+                                       ? std::vector<int>{stop_fd, STDIN_FILENO}
+                                       : std::vector<int>{stop_fd};
     bool running = true;
     bool redraw = true;  // paused: draw only after a key (the PAUSED mark, the prompt)
-    while (running && std::chrono::steady_clock::now() < deadline) {
+    while (running && !socklab::app::StopSignals::requested() &&
+           std::chrono::steady_clock::now() < deadline) {
         const auto now = socklab::watch::Clock::now();
         table.expire(now);
         if (std::chrono::steady_clock::now() - last_scan >= owner_scan_every) {
@@ -125,14 +146,14 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int signal_fd,
         if (!status.paused || redraw)
             (*screen)->draw(table.render((*screen)->cols(), (*screen)->rows(), status));
         redraw = false;
-        auto step = monitor.step(extra);
+        auto step = monitor.step(extra, deadline);
         if (!step) {
             screen->reset();
             print_error(step.error());
             return exit_failure;
         }
         table.apply(step->events, socklab::watch::Clock::now());
-        if (step->extra_ready.at(0)) break;
+        if (socklab::app::StopSignals::requested() || step->extra_ready.at(0)) break;
         for (auto k = (*screen)->read_key(); k.key != Key::none; k = (*screen)->read_key()) {
             redraw = true;
             if (!handle_key(k, table, prompt, status.paused, status.message,
@@ -141,10 +162,11 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int signal_fd,
         }
         if (const auto hit = socklab::watch::crossed(o.warns, monitor.tracker().counts())) {
             screen->reset();
-            fmt::print(stderr, "sockwatch: warn: {} count {} exceeds {}\n",
-                       socklab::state_info(hit->state).json,
-                       monitor.tracker().counts()[static_cast<std::size_t>(hit->state)],
-                       hit->limit);
+            socklab::app::error_line(
+                "sockwatch", "warn",
+                fmt::format("{} count {} exceeds {}", socklab::state_info(hit->state).json,
+                            monitor.tracker().counts()[static_cast<std::size_t>(hit->state)],
+                            hit->limit));
             return exit_warn;
         }
     }

@@ -1,12 +1,10 @@
 // sockwatch: live view and event stream of socket state changes (DESIGN.md section 1.3).
 #include <fmt/format.h>
-#include <signal.h>
-#include <sys/signalfd.h>
-#include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
 
+#include "app.hpp"
 #include "options.hpp"
 #include "socklab/diag.hpp"
 #include "socklab/filter.hpp"
@@ -14,19 +12,6 @@
 
 namespace sockwatch {
 namespace {
-
-/// SIGINT, SIGTERM and SIGHUP arrive on a signalfd the main loop polls, so
-/// the tracefs instance is removed by ordinary code, not in a handler.
-socklab::Result<socklab::Fd> block_stop_signals() {
-    sigset_t set;
-    sigemptyset(&set);
-    for (const int s : {SIGINT, SIGTERM, SIGHUP})
-        sigaddset(&set, s);
-    if (::sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return socklab::errno_error("sigprocmask");
-    socklab::Fd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
-    if (!fd) return socklab::errno_error("signalfd");
-    return fd;
-}
 
 socklab::diag::Query make_query(const Options& o) {
     socklab::diag::Query q;
@@ -46,9 +31,14 @@ int run(const Options& o) {
             return exit_failure;
         }
     }
-    auto stop = block_stop_signals();
+    // SIGINT, SIGTERM and SIGHUP set a flag and wake a self-pipe the loops poll;
+    // the handlers have no SA_RESTART, so a write blocked on a full stdout pipe
+    // returns (EINTR or a partial count) and the tracefs instance is removed by
+    // ordinary code below, within a moment of the signal. (A signalfd needs the
+    // signals blocked, and a blocked write(2) never returns for them.)
+    auto stop = socklab::app::StopSignals::install();
     if (!stop) {
-        print_error(stop.error());
+        print_error(socklab::errno_error("pipe"));
         return exit_failure;
     }
     auto source = socklab::diag::open_source(socklab::diag::SourceKind::automatic);
@@ -78,8 +68,8 @@ int run(const Options& o) {
         return exit_failure;
     }
     const int rc = o.mode == Mode::live
-                       ? run_live(**monitor, o, stop->get(), std::move(baseline).value())
-                       : run_stream(**monitor, o, stop->get());
+                       ? run_live(**monitor, o, stop->fd(), std::move(baseline).value())
+                       : run_stream(**monitor, o, stop->fd());
     if (auto r = (*monitor)->close(); !r) {
         print_error(r.error());
         return rc == exit_ok ? exit_failure : rc;
@@ -91,13 +81,13 @@ int run(const Options& o) {
 }  // namespace sockwatch
 
 int main(int argc, char** argv) {
+    // Before anything opens a descriptor: a netlink socket on a closed fd 1
+    // would receive our own output.
+    if (!socklab::app::ensure_std_fds()) return socklab::app::exit_runtime;
     std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an EPIPE we handle, not a death
-    auto parsed = sockwatch::parse_options(argc, argv);
-    if (const int* rc = std::get_if<int>(&parsed)) return *rc;
-    try {
+    return socklab::app::guarded("sockwatch", [&] {
+        auto parsed = sockwatch::parse_options(argc, argv);
+        if (const int* rc = std::get_if<int>(&parsed)) return *rc;
         return sockwatch::run(std::get<sockwatch::Options>(parsed));
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "sockwatch: {}\n", e.what());
-        return sockwatch::exit_failure;
-    }
+    });
 }

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "app.hpp"
 #include "options.hpp"
 
 namespace sockwatch {
@@ -19,9 +20,22 @@ using namespace std::chrono_literals;
 constexpr auto min_interval = 10ms;
 
 int usage(const std::string& what) {
-    fmt::print(stderr, "sockwatch: {} (see --help)\n", what);
+    socklab::app::error_line("sockwatch", "", what + " (see --help)");
     return exit_usage;
 }
+
+/// --help and --version: checked like every other write to stdout (a full disk
+/// is exit 1 and a message, a closed pipe ends quietly).
+int print_and_exit(std::string_view text) {
+    socklab::app::Output out;
+    out.write(text);
+    return out.finish("sockwatch", exit_ok);
+}
+
+/// Options that take a value: an empty one is a usage error, never "not given"
+/// (`--count ''` used to run forever).
+constexpr const char* valued_options[] = {"-i",      "--warn", "--source", "--duration",
+                                          "--count", "-N",     "--color"};
 
 struct Raw {
     std::string interval = "1";
@@ -55,6 +69,7 @@ std::string validate(const Raw& raw, Options& o) {
     if (!raw.duration.empty()) {
         auto d = socklab::parse_duration(raw.duration);
         if (!d) return fmt::format("--duration: {}", d.error().context);
+        if (d->count() == 0) return fmt::format("--duration: '{}' is not above zero", raw.duration);
         o.duration = *d;
     }
     if (!raw.count.empty()) {
@@ -72,6 +87,12 @@ std::string validate(const Raw& raw, Options& o) {
         o.tcp = raw.tcp;
         o.udp = raw.udp;
     }
+    // The tracepoint fires for TCP only: asking for it on UDP alone would
+    // silently watch with the other sources.
+    if (o.source == socklab::watch::SourceChoice::tracepoint && !o.tcp)
+        return "cannot use --source tracepoint with -u alone (the tracepoint is TCP only)";
+    for (const auto& w : o.filter_words)
+        if (w.empty()) return "filter: empty word";
     if (raw.v4 != raw.v6) {
         o.ipv4 = raw.v4;
         o.ipv6 = raw.v6;
@@ -113,24 +134,22 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.add_option("filter", o.filter_words, "FILTER: the sockls filter language");
     try {
         app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
+    } catch (const CLI::CallForHelp&) {
+        return print_and_exit(app.help());
+    } catch (const CLI::CallForVersion&) {
+        return print_and_exit(std::string("sockwatch ") + SOCKLAB_VERSION + "\n");
     } catch (const CLI::ParseError& e) {
         return usage(e.what());
     }
+    for (const char* name : valued_options)
+        for (const auto& v : app.get_option(name)->results())
+            if (v.empty()) return usage(fmt::format("{}: empty value", name));
     if (auto err = validate(raw, o); !err.empty()) return usage(err);
     return o;
 }
 
 void print_error(const socklab::Error& e) {
-    std::string why = e.code ? e.code.message() : "unknown error";
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    if (e.context.empty())
-        fmt::print(stderr, "sockwatch: {}\n", why);
-    else
-        fmt::print(stderr, "sockwatch: {}: {}\n", e.context, why);
+    socklab::app::error_line("sockwatch", e.context, socklab::app::reason(e.code));
 }
 
 }  // namespace sockwatch

@@ -47,11 +47,12 @@ inline constexpr int exit_warn = 3;
 /// "sockwatch: what: why" on stderr.
 void print_error(const socklab::Error& e);
 
-/// Runs the event stream or --counts; returns the exit code.
-[[nodiscard]] int run_stream(socklab::watch::Monitor& monitor, const Options& options,
-                             int signal_fd);
+/// Runs the event stream or --counts until --duration, --count, a stop signal
+/// (`stop_fd` readable), the reader leaving or a crossed --warn; returns the exit
+/// code. The first --counts line is the counts of the snapshot start() took.
+[[nodiscard]] int run_stream(socklab::watch::Monitor& monitor, const Options& options, int stop_fd);
 /// Runs the full-screen live table; returns the exit code.
-[[nodiscard]] int run_live(socklab::watch::Monitor& monitor, const Options& options, int signal_fd,
+[[nodiscard]] int run_live(socklab::watch::Monitor& monitor, const Options& options, int stop_fd,
                            std::vector<socklab::watch::Event> baseline);
 
 }  // namespace sockwatch

@@ -3,9 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 
+#include "app.hpp"
 #include "options.hpp"
 
 namespace sockwatch {
@@ -13,27 +13,42 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-/// Writes the whole batch at once; false when stdout went away (EPIPE).
-bool emit(const std::string& text) {
-    if (text.empty()) return true;
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-        return false;
-    return true;
-}
-
 std::string sources_line(const socklab::watch::Monitor& m, const Options& o) {
-    std::string line = fmt::format("sockwatch: sources: {} every {}s", m.sources(),
+    std::string line = fmt::format("sources: {} every {}s", m.sources(),
                                    std::chrono::duration<double>(o.interval).count());
     for (const auto& note : m.notes())
         line += fmt::format(" ({})", note);
     return line;
 }
 
+std::string counts_line(const socklab::watch::Monitor& monitor, const Options& o) {
+    const auto counts = monitor.tracker().counts();
+    const auto now = socklab::watch::Clock::now();
+    return (o.jsonl ? socklab::watch::format_counts_json(now, counts)
+                    : socklab::watch::format_counts_text(now, counts)) +
+           "\n";
+}
+
+/// The --warn line when a threshold is crossed (then the exit status is 3).
+bool report_warn(const socklab::watch::Monitor& monitor, const Options& o) {
+    const auto counts = monitor.tracker().counts();
+    const auto hit = socklab::watch::crossed(o.warns, counts);
+    if (!hit) return false;
+    socklab::app::error_line(
+        "sockwatch", "warn",
+        fmt::format("{} count {} exceeds {}", socklab::state_info(hit->state).json,
+                    counts[static_cast<std::size_t>(hit->state)], hit->limit));
+    return true;
+}
+
 }  // namespace
 
-int run_stream(socklab::watch::Monitor& monitor, const Options& o, int signal_fd) {
-    fmt::print(stderr, "{}\n", sources_line(monitor, o));
-    std::fflush(stderr);
+int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) {
+    using socklab::app::StopSignals;
+    // Said once, on stderr: which sources run and why a richer one does not
+    // (without root: "tracepoint: mount tracefs ...: Operation not permitted").
+    socklab::app::error_line("sockwatch", "", sources_line(monitor, o));
+    socklab::app::Output out;
     const auto deadline = o.duration ? Steady::now() + *o.duration : Steady::time_point::max();
     std::uint64_t printed = 0;
     // A pipe's write end reports POLLERR once the reader is gone (`| head -1`):
@@ -42,49 +57,54 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int signal_fd
     struct stat st {};
     const bool out_is_pipe = ::fstat(STDOUT_FILENO, &st) == 0 && S_ISFIFO(st.st_mode);
     const std::vector<int> extra =
-        out_is_pipe ? std::vector<int>{signal_fd, STDOUT_FILENO} : std::vector<int>{signal_fd};
-    while (Steady::now() < deadline) {
-        auto step = monitor.step(extra);
+        out_is_pipe ? std::vector<int>{stop_fd, STDOUT_FILENO} : std::vector<int>{stop_fd};
+    bool done = false;
+    // The first --counts line is the snapshot start() took: at once, not one
+    // interval later (`--counts -i 10` used to be silent for 10 s).
+    if (o.mode == Mode::counts) {
+        out.write(counts_line(monitor, o));
+        done = o.count && ++printed >= *o.count;
+        if (report_warn(monitor, o)) return out.finish("sockwatch", exit_warn);
+    }
+    // Bounded by the deadline, --count, a stop signal and the reader: each is
+    // looked at after every step, and a step never waits past the deadline.
+    while (!done && out.ok() && !StopSignals::requested() && Steady::now() < deadline) {
+        auto step = monitor.step(extra, deadline);
         if (!step) {
             print_error(step.error());
-            return exit_failure;
+            return out.finish("sockwatch", exit_failure);
         }
+        if (StopSignals::requested() || step->extra_ready.at(0)) break;
         for (const auto& w : step->warnings)
-            fmt::print(stderr, "sockwatch: {}\n", w);
-        std::string out;
-        bool done = false;
+            socklab::app::error_line("sockwatch", "", w);
+        std::string text;
         if (o.mode == Mode::counts) {
             if (step->polled) {
-                const auto counts = monitor.tracker().counts();
-                const auto now = socklab::watch::Clock::now();
-                out = (o.jsonl ? socklab::watch::format_counts_json(now, counts)
-                               : socklab::watch::format_counts_text(now, counts)) +
-                      "\n";
+                text = counts_line(monitor, o);
                 done = o.count && ++printed >= *o.count;
             }
         } else {
             for (const auto& ev : step->events) {
-                out += o.jsonl ? socklab::watch::format_event_json(ev)
-                               : socklab::watch::format_event_text(ev);
-                out += '\n';
+                text += o.jsonl ? socklab::watch::format_event_json(ev)
+                                : socklab::watch::format_event_text(ev);
+                text += '\n';
                 if (o.count && ++printed >= *o.count) {
                     done = true;
                     break;
                 }
             }
         }
-        if (!emit(out)) return errno == EPIPE ? exit_ok : exit_failure;
-        if (const auto hit = socklab::watch::crossed(o.warns, monitor.tracker().counts())) {
-            fmt::print(stderr, "sockwatch: warn: {} count {} exceeds {}\n",
-                       socklab::state_info(hit->state).json,
-                       monitor.tracker().counts()[static_cast<std::size_t>(hit->state)],
-                       hit->limit);
-            return exit_warn;
-        }
-        if (done || step->extra_ready.at(0)) break;
-        if (out_is_pipe && step->extra_ready.at(1)) return exit_ok;  // the reader left
+        // One write per step, so `| grep` sees it at once. A failed write ends
+        // the loop (out.ok()), but a crossed --warn still wins: exit 3. A signal
+        // that came while the batch was formatted is looked at first: a write
+        // begun on a full pipe would wait for the reader (Output gives up only
+        // when the signal interrupts the write itself).
+        if (StopSignals::requested()) break;
+        if (!text.empty()) out.write(text);
+        if (report_warn(monitor, o)) return out.finish("sockwatch", exit_warn);
+        if (out_is_pipe && step->extra_ready.at(1)) break;  // the reader left
     }
-    return exit_ok;
+    return out.finish("sockwatch", exit_ok);
 }
 
 }  // namespace sockwatch

@@ -306,7 +306,11 @@ def test_without_root_destroy_groups_report_every_closed_socket():
 
 
 def instance_of(pid):
-    return f"{TRACEFS}/instances/sockwatch-{pid}"
+    """The instance of sockwatch process `pid`: `sockwatch-PID-START` (its start time)."""
+    import glob
+    found = glob.glob(f"{TRACEFS}/instances/sockwatch-{pid}-*")
+    harness.check_eq(len(found), 1, f"one tracefs instance of pid {pid}: {found}")
+    return found[0]
 
 
 def test_tracefs_instance_removed_on_exit_sigint_sigterm():
@@ -585,6 +589,101 @@ def test_tracepoint_ignores_other_namespaces():
     other.stdin.close()
     for s in (c, a, lst):
         s.close()
+
+
+def test_live_screen_keys_quit_and_restore_in_tmux():
+    """The full-screen table at a real terminal: a socket made now gets a row, p and s
+    work, q quits with status 0 and the terminal's own screen comes back."""
+    harness.enter_new_netns()
+    harness.need("tmux")
+    sock = f"socklab-test-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    rc_file = f"/tmp/socklab-test-{os.getpid()}.rc"
+    harness.on_cleanup(lambda: os.path.exists(rc_file) and os.unlink(rc_file))
+    script = (f"echo shell-before-sockwatch; {harness.tool('sockwatch')} -i 0.1 --source poll; "
+              f"echo rc=$? > {rc_file}; exec sleep 60")
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "100", "-y", "30", "env",
+         "TERM=xterm-256color", "sh", "-c", script)
+    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    harness.check("shell-before-sockwatch" not in capture(sock), "the table owns the screen")
+    lst = harness.free_listener()
+    c, a = connect_pair(lst)
+    cl, cp = tuple_of(c)
+    harness.wait_for(lambda: re.search(re.escape(cl) + r"\s+" + re.escape(cp) + r"\s+ESTABLISHED",
+                                       capture(sock)), what="a row for the new connection")
+    tmux(sock, "send-keys", "-t", "w", "p")
+    harness.wait_for(lambda: "PAUSED" in capture(sock), what="p pauses")
+    c.close()  # the client closes first: its row goes to TIME_WAIT, seen after the pause
+    a.close()
+    tmux(sock, "send-keys", "-t", "w", "p")
+    harness.wait_for(lambda: "PAUSED" not in capture(sock), what="p resumes")
+    harness.wait_for(lambda: re.search(re.escape(cl) + r"\s+" + re.escape(cp) + r"\s+TIME_WAIT",
+                                       capture(sock)), what="the table catching up on resume")
+    tmux(sock, "send-keys", "-t", "w", "s")
+    harness.wait_for(lambda: "sort remote" in capture(sock), what="s sorts by remote")
+    tmux(sock, "send-keys", "-t", "w", "s")
+    harness.wait_for(lambda: "sort state" in capture(sock), what="s again: by state")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    harness.wait_for(lambda: os.path.exists(rc_file) and open(rc_file).read().strip(),
+                     what="the exit status after q")
+    harness.check_eq(open(rc_file).read().strip(), "rc=0", "exit status after q")
+    screen = capture(sock)
+    harness.check("shell-before-sockwatch" in screen, f"the screen is restored: {screen!r}")
+    harness.check("Local Address" not in screen, f"no table left behind: {screen!r}")
+    alt = tmux(sock, "display-message", "-p", "-t", "w", "#{alternate_on}").stdout.strip()
+    harness.check_eq(alt, "0", "alternate screen off after q")
+    harness.run(["ss", "-K", "-tan", "state", "time-wait"])
+    lst.close()
+
+
+def test_live_screen_ctrl_c_at_a_pty_restores_the_terminal():
+    """^C typed at the terminal ends the table within a second, status 0, screen and
+    termios restored."""
+    import faults
+    import termios
+    harness.enter_new_netns()
+    env = dict(os.environ, TERM="xterm-256color")
+    env.pop("NO_COLOR", None)
+    for extra in ([], ["-i", "1e9"]):
+        t = faults.PtyProc([harness.tool("sockwatch"), "--source", "poll"] + extra, env=env,
+                           cols=100, rows=30)
+        before = termios.tcgetattr(t.master)
+        t.read_until(rb"Local Address", what="the header")
+        during = termios.tcgetattr(t.master)
+        harness.check(not during[3] & termios.ICANON, "the table runs the terminal raw (cbreak)")
+        t0 = time.monotonic()
+        t.type(b"\x03")
+        rc = t.wait(timeout=5)
+        took = time.monotonic() - t0
+        harness.check_eq(rc, 0, f"exit status after ^C {extra}")
+        harness.check(took <= 1.0, f"^C took {took:.2f}s {extra}")
+        tail = t.screen[t.screen.rfind(b"Local Address"):]
+        harness.check(b"\x1b[?1049l" in tail, f"the alternate screen left: {tail[-200:]!r}")
+        after = termios.tcgetattr(t.master)
+        harness.check_eq(after[3] & (termios.ICANON | termios.ECHO),
+                         before[3] & (termios.ICANON | termios.ECHO), "termios restored")
+
+
+def test_live_screen_without_root_says_what_it_cannot_see():
+    harness.enter_new_netns()
+    harness.need("tmux")
+    if os.geteuid() != 0:
+        raise harness.Skip("needs root to become nobody")
+    import faults
+    sock = f"socklab-test-nr-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    cmd = faults.nonroot(["env", "TERM=xterm-256color", harness.tool("sockwatch"), "-i", "0.1"])
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "160", "-y", "30", *cmd)
+    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    lst = harness.free_listener()
+    harness.wait_for(lambda: f":{lst.getsockname()[1]}" in capture(sock), what="the listener row")
+    screen = capture(sock)
+    harness.check("destroy+poll" in screen, screen)
+    harness.check("no tracepoint: " in screen, f"says it has no tracepoint: {screen!r}")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    harness.wait_for(lambda: harness.run(["tmux", "-L", sock, "has-session", "-t", "w"]).returncode != 0,
+                     what="q to quit")
+    lst.close()
 
 
 def test_stale_instance_of_killed_process_removed_by_next_start():

@@ -1,6 +1,8 @@
 // Unit tests of the watch module: diffing, source merging, lines, counts, --warn, trace lines.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include "socklab/events.hpp"
 #include "socklab/watch.hpp"
 
@@ -484,4 +486,77 @@ TEST_CASE("trace lines with an impossible timestamp are refused, not overflowed"
         "saddrv6=::ffff:127.0.0.1 daddrv6=::ffff:127.0.0.1 oldstate=TCP_LISTEN "
         "newstate=TCP_SYN_RECV";
     CHECK_FALSE(diag::parse_trace_line(line, {}));
+}
+
+namespace {
+
+/// A source that always dumps the same records and counts its dumps.
+class FixedSource : public diag::SocketSource {
+  public:
+    explicit FixedSource(int& dumps) : dumps_(dumps) {}
+    Result<std::vector<SocketRecord>> dump(const diag::Query&) override {
+        ++dumps_;
+        return std::vector<SocketRecord>{tcp(6666, 0, TcpState::listen, 1)};
+    }
+    std::string_view name() const override { return "fixed"; }
+
+  private:
+    int& dumps_;
+};
+
+std::unique_ptr<Monitor> poll_monitor(int& dumps, std::chrono::nanoseconds interval) {
+    MonitorOptions mo;
+    mo.interval = interval;
+    mo.source = SourceChoice::poll;
+    auto m = Monitor::open(std::make_unique<FixedSource>(dumps), std::move(mo));
+    REQUIRE(m);
+    return std::move(m).value();
+}
+
+}  // namespace
+
+TEST_CASE("a step returns at its deadline however long the interval is", "[watch]") {
+    int dumps = 0;
+    // 1e9 s, and the longest interval -i accepts (about 285 years): no overflow.
+    for (const std::chrono::nanoseconds interval :
+         {std::chrono::nanoseconds(std::chrono::seconds(1'000'000'000)),
+          std::chrono::nanoseconds(9'000'000'000'000'000'000LL)}) {
+        auto m = poll_monitor(dumps, interval);
+        REQUIRE(m->start());
+        const auto before = std::chrono::steady_clock::now();
+        auto step = m->step({}, before + 50ms);
+        const auto took = std::chrono::steady_clock::now() - before;
+        REQUIRE(step);
+        CHECK_FALSE(step->polled);
+        CHECK(took >= 50ms);
+        CHECK(took < 1s);
+        CHECK(m->tracker().counts()[static_cast<std::size_t>(TcpState::listen)] == 1);
+    }
+    CHECK(dumps == 2);  // the two baselines, no poll since
+}
+
+TEST_CASE("a step polls when the interval comes before the deadline", "[watch]") {
+    int dumps = 0;
+    auto m = poll_monitor(dumps, 20ms);
+    REQUIRE(m->start());
+    auto step = m->step({}, std::chrono::steady_clock::now() + 10s);
+    REQUIRE(step);
+    CHECK(step->polled);
+    CHECK(dumps == 2);
+}
+
+TEST_CASE("a readable extra descriptor ends the wait at once", "[watch]") {
+    int dumps = 0;
+    auto m = poll_monitor(dumps, std::chrono::seconds(1'000'000));
+    REQUIRE(m->start());
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    REQUIRE(::write(p[1], "x", 1) == 1);
+    const int extra[] = {p[0]};
+    auto step = m->step(extra);
+    ::close(p[0]);
+    ::close(p[1]);
+    REQUIRE(step);
+    REQUIRE(step->extra_ready.size() == 1);
+    CHECK(step->extra_ready[0]);
 }

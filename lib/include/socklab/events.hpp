@@ -86,13 +86,17 @@ struct StateTransition {
 [[nodiscard]] std::optional<StateTransition> parse_trace_line(
     std::string_view line, std::chrono::system_clock::duration clock_offset);
 
-/// A private tracefs instance (instances/sockwatch-PID) with the tracepoint on.
-/// Needs root (CAP_SYS_ADMIN to mount tracefs and write the instance). The
-/// tracepoint is global: it reports sockets of every network namespace.
+/// A private tracefs instance (instances/sockwatch-PID-START, START being the
+/// process start time in clock ticks after boot) with the tracepoint on. Needs
+/// root (CAP_SYS_ADMIN to mount tracefs and write the instance). The tracepoint
+/// is global: it reports sockets of every network namespace. The owner holds a
+/// flock(2) on the instance directory while it lives; that lock, not the PID in
+/// the name, is what tells a live instance from a stale one.
 class TraceSession {
   public:
     /// Mounts tracefs at /sys/kernel/tracing when nothing is mounted there,
-    /// removes instances left by dead sockwatch processes, creates ours, sets
+    /// removes instances nobody holds the lock of (owners that died without
+    /// cleaning up, in any PID namespace), creates and locks ours, sets
     /// the monotonic trace clock and the `fields` option (the only output that
     /// carries skaddr), enables the event and opens trace_pipe non-blocking.
     [[nodiscard]] static Result<std::unique_ptr<TraceSession>> open();

@@ -162,9 +162,13 @@ class Monitor {
 
     /// Takes the first snapshot: its rows come back as NEW events (the baseline).
     [[nodiscard]] Result<std::vector<Event>> start();
-    /// Blocks until a poll is due, a source has data, or one of `extra_fds` is
-    /// readable (a signalfd, the terminal); then applies what arrived.
-    [[nodiscard]] Result<Step> step(std::span<const int> extra_fds);
+    /// Blocks until a poll is due, a source has data, one of `extra_fds` is
+    /// readable (a stop-signal pipe, the terminal) or `until` has come, whichever
+    /// is first, so a deadline is kept however long the interval is; then applies
+    /// what arrived. A signal interrupting the wait (EINTR) is not an error.
+    [[nodiscard]] Result<Step> step(
+        std::span<const int> extra_fds,
+        std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max());
     [[nodiscard]] const Tracker& tracker() const noexcept;
     /// Stops the tracepoint and removes its instance; safe to call twice.
     [[nodiscard]] Result<void> close();

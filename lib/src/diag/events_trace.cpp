@@ -1,12 +1,16 @@
 // events: the sock:inet_sock_set_state tracepoint through a private tracefs instance.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <array>
+#include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -202,22 +206,105 @@ Result<void> ensure_tracefs() {
     return {};
 }
 
-/// Removes instances of sockwatch processes that died without cleaning up
-/// (SIGKILL): their events would otherwise stay enabled forever.
+/// How long we wait for another sockwatch to finish creating its instance.
+constexpr auto instances_lock_wait = std::chrono::seconds(2);
+constexpr auto lock_retry = std::chrono::milliseconds(5);
+/// Names tried when ours exists (a live owner of the same pid in another PID
+/// namespace that started in the same clock tick).
+constexpr int max_name_tries = 8;
+
+Fd open_dir(const std::string& path) {
+    return Fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+/// flock(2) without blocking. The lock belongs to the open file description, so
+/// the kernel drops it when its owner dies, however it dies (SIGKILL included),
+/// and it is the same lock seen from every PID namespace.
+bool try_lock(int fd) {
+    for (int tries = 0; tries < 100; ++tries) {  // EINTR only: a signal arrived
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return true;
+        if (errno != EINTR) return false;
+    }
+    return false;
+}
+
+/// Locks the instances directory itself, waiting a bounded time: creation and
+/// the stale sweep are serialised through it, so an instance is never seen
+/// between its mkdir and its owner's lock. Returns an invalid Fd on time-out.
+Fd lock_instances_dir(const std::string& dir) {
+    Fd fd = open_dir(dir);
+    if (!fd) return fd;
+    const auto give_up = std::chrono::steady_clock::now() + instances_lock_wait;
+    while (!try_lock(fd.get())) {
+        if (errno != EWOULDBLOCK || std::chrono::steady_clock::now() >= give_up) return Fd();
+        const timespec pause{0, std::chrono::nanoseconds(lock_retry).count()};
+        ::nanosleep(&pause, nullptr);
+    }
+    return fd;
+}
+
+/// "sockwatch-" followed by digits, '-' and '.': ours ("sockwatch-PID-START",
+/// "sockwatch-PID-START.N") and the "sockwatch-PID" of older versions. Other
+/// names under the prefix (a test's "sockwatch-test-1") are not ours to touch.
+bool is_our_name(std::string_view name) {
+    const std::string_view prefix = instance_prefix;
+    if (name.substr(0, prefix.size()) != prefix) return false;
+    const std::string_view rest = name.substr(prefix.size());
+    if (rest.empty() || rest[0] < '0' || rest[0] > '9') return false;
+    for (const char c : rest)
+        if ((c < '0' || c > '9') && c != '-' && c != '.') return false;
+    return true;
+}
+
+/// Removes instances whose owner died without cleaning up (SIGKILL): their event
+/// would otherwise stay enabled forever. A PID says nothing here: in a PID
+/// namespace every sockwatch may be pid 1, and a dead owner's pid may be reused.
+/// A live owner holds a flock on its instance directory for its whole life; an
+/// instance nobody holds a lock on is stale. (A live older sockwatch that takes
+/// no lock keeps trace_pipe open, and the kernel refuses to remove an instance
+/// in use with EBUSY.) Call with the instances directory locked.
 void remove_stale_instances(const std::string& dir) {
     std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
     if (!d) return;
-    std::vector<std::string> stale;
-    while (const dirent* e = ::readdir(d.get())) {
-        const std::string_view name = e->d_name;
-        if (name.substr(0, std::strlen(instance_prefix)) != instance_prefix) continue;
-        const auto pid = parse_number(name.substr(std::strlen(instance_prefix)));
-        if (!pid) continue;
-        const std::string proc = "/proc/" + std::to_string(*pid);
-        if (::access(proc.c_str(), F_OK) != 0) stale.emplace_back(name);
+    std::vector<std::string> candidates;
+    for (int n = 0; n < 65536; ++n) {  // bounded: tracefs lists what exists
+        const dirent* e = ::readdir(d.get());
+        if (e == nullptr) break;
+        if (is_our_name(e->d_name)) candidates.emplace_back(e->d_name);
     }
-    for (const auto& name : stale)
-        (void)::rmdir((dir + "/" + name).c_str());
+    for (const auto& name : candidates) {
+        const std::string path = dir + "/" + name;
+        const Fd fd = open_dir(path);
+        if (fd && try_lock(fd.get())) (void)::rmdir(path.c_str());
+    }
+}
+
+/// Field 22 of /proc/self/stat: our start time in clock ticks after boot. With
+/// the pid it names this process and no later one that reuses the pid.
+std::string start_time() {
+    std::string stat;
+    const Fd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+    if (!fd) return "0";
+    std::array<char, 1024> buf{};
+    for (int rounds = 0; rounds < 16; ++rounds) {
+        const ssize_t got = ::read(fd.get(), buf.data(), buf.size());
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) break;
+        stat.append(buf.data(), static_cast<std::size_t>(got));
+    }
+    // The command name (field 2) may hold spaces and ')': fields count from the last ')'.
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) return "0";
+    std::string_view rest = std::string_view(stat).substr(paren + 1);
+    std::string_view word;
+    for (int field = 3; field <= 22; ++field) {  // the words after ')' are fields 3, 4...
+        while (!rest.empty() && rest.front() == ' ')
+            rest.remove_prefix(1);
+        const auto sp = rest.find(' ');
+        word = rest.substr(0, sp);
+        rest = sp == std::string_view::npos ? std::string_view{} : rest.substr(sp);
+    }
+    return parse_number(word) ? std::string(word) : std::string("0");
 }
 
 /// Wall clock minus CLOCK_MONOTONIC, the instance's trace clock ("mono").
@@ -233,6 +320,7 @@ std::chrono::system_clock::duration mono_to_wall() {
 
 struct TraceSession::Impl {
     std::string instance;
+    Fd lock;  ///< the instance directory, flocked while we live (see remove_stale_instances)
     Fd pipe;
     std::string partial;  ///< an incomplete last line from the previous read
     std::chrono::system_clock::duration offset{};
@@ -253,12 +341,25 @@ const std::string& TraceSession::instance() const noexcept {
 Result<std::unique_ptr<TraceSession>> TraceSession::open() {
     if (auto r = ensure_tracefs(); !r) return r.error();
     const std::string instances = std::string(tracefs_root) + "/instances";
-    remove_stale_instances(instances);
     std::unique_ptr<TraceSession> self(new TraceSession());
     Impl& m = *self->impl_;
-    m.instance = instances + "/" + instance_prefix + std::to_string(::getpid());
-    if (::mkdir(m.instance.c_str(), 0700) != 0) return errno_error("mkdir " + m.instance);
-    m.open = true;  // from here the destructor removes the instance
+    {
+        // Held until our own instance is locked; without it (another process
+        // sits on the lock) we skip the sweep rather than race a creator.
+        const Fd guard = lock_instances_dir(instances);
+        if (guard) remove_stale_instances(instances);
+        const std::string base =
+            instances + "/" + instance_prefix + std::to_string(::getpid()) + "-" + start_time();
+        for (int n = 0; n < max_name_tries; ++n) {
+            m.instance = n == 0 ? base : base + "." + std::to_string(n);
+            if (::mkdir(m.instance.c_str(), 0700) == 0) break;
+            if (errno != EEXIST || n + 1 == max_name_tries)
+                return errno_error("mkdir " + m.instance);
+        }
+        m.open = true;  // from here the destructor removes the instance
+        m.lock = open_dir(m.instance);
+        if (!m.lock || !try_lock(m.lock.get())) return errno_error("lock " + m.instance);
+    }
     // The monotonic clock converts to the wall clock; the default "local" does not.
     if (auto r = write_file(m.instance + "/trace_clock", "mono"); !r) return r.error();
     // `fields` is the only output that prints skaddr, which keeps two sockets
@@ -308,7 +409,10 @@ Result<void> TraceSession::close() {
     m.open = false;
     m.pipe.reset();
     (void)write_file(m.instance + "/events/sock/inet_sock_set_state/enable", "0");
-    if (::rmdir(m.instance.c_str()) != 0) return errno_error("rmdir " + m.instance);
+    const bool removed = ::rmdir(m.instance.c_str()) == 0;
+    const int err = errno;
+    m.lock.reset();  // after the rmdir: a sweeper never sees our instance unlocked
+    if (!removed) return Error{std::error_code(err, std::system_category()), "rmdir " + m.instance};
     return {};
 }
 

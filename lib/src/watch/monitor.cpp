@@ -22,6 +22,14 @@ struct Monitor::Impl {
     Steady::time_point next_poll;
     bool destroy_overflow_reported = false;
 
+    /// One interval after `t`, saturating: `-i` may be as long as parse_duration
+    /// allows (about 285 years), which would overflow the steady clock's 64 bits.
+    [[nodiscard]] Steady::time_point after(Steady::time_point t) const {
+        const auto interval = std::chrono::duration_cast<Steady::duration>(options.interval);
+        if (t > Steady::time_point::max() - interval) return Steady::time_point::max();
+        return t + interval;
+    }
+
     void append(std::vector<Event>& to, std::vector<Event>&& from) {
         to.insert(to.end(), std::make_move_iterator(from.begin()),
                   std::make_move_iterator(from.end()));
@@ -145,13 +153,13 @@ const Tracker& Monitor::tracker() const noexcept {
 }
 
 Result<std::vector<Event>> Monitor::start() {
-    impl_->next_poll = Steady::now() + impl_->options.interval;
+    impl_->next_poll = impl_->after(Steady::now());
     Step step;
     if (auto r = impl_->round(true, step); !r) return r.error();
     return std::move(step.events);
 }
 
-Result<Step> Monitor::step(std::span<const int> extra_fds) {
+Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point until) {
     Impl& m = *impl_;
     std::vector<pollfd> fds;
     const int trace_fd = m.trace ? m.trace->fd() : -1;
@@ -160,7 +168,8 @@ Result<Step> Monitor::step(std::span<const int> extra_fds) {
     fds.push_back({destroy_fd, POLLIN, 0});
     for (const int fd : extra_fds)
         fds.push_back({fd, POLLIN, 0});
-    const auto wait = std::max(Steady::duration::zero(), m.next_poll - Steady::now());
+    const auto wake = std::min(m.next_poll, until);
+    const auto wait = std::max(Steady::duration::zero(), wake - Steady::now());
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     const timespec ts{static_cast<std::time_t>(ns / 1'000'000'000),
                       static_cast<long>(ns % 1'000'000'000)};
@@ -172,8 +181,8 @@ Result<Step> Monitor::step(std::span<const int> extra_fds) {
     const auto now = Steady::now();
     const bool poll_due = now >= m.next_poll;
     if (poll_due) {
-        m.next_poll += m.options.interval;
-        if (m.next_poll <= now) m.next_poll = now + m.options.interval;  // fell behind: no burst
+        m.next_poll = m.after(m.next_poll);
+        if (m.next_poll <= now) m.next_poll = m.after(now);  // fell behind: no burst
     }
     if (auto r = m.round(poll_due, step); !r) return r.error();
     // Held tracepoint rows are released late, with their own times.
