@@ -288,6 +288,13 @@ StepResult Pump::step_copy() {
             res.wait = Wait::interval;
             return res;
         }
+        // A short write: the sink is full, or a signal interrupted a blocking write after
+        // some bytes (pipe(7), signal(7): no EINTR then). Either way wait in the event
+        // loop, where a stop signal is seen, rather than block again for the rest.
+        if (wrote < len) {
+            res.wait = Wait::sink_writable;
+            return res;
+        }
     }
     return res;
 }
