@@ -42,11 +42,15 @@ def test_stdout_closed_at_start_never_echoes_to_the_peer():
     """With fd 1 closed the connected socket used to become stdout: the peer's data went back."""
     lst = harness.free_listener()
     port = lst.getsockname()[1]
-    p = faults.start([u.sockcat(), "127.0.0.1", str(port)], close=(1,), stdin=DEVNULL)
+    p = faults.start([u.sockcat(), "127.0.0.1", str(port)], close=(1,), stdin=PIPE)
     conn, _ = lst.accept()
     conn.settimeout(10)
     conn.sendall(b"secret for stdout only\n")
     conn.shutdown(socket.SHUT_WR)
+    p.stdin.write(b"")  # stdin stays open while the peer's data arrives...
+    harness.wait_for(lambda: "CLOSE-WAIT" in harness.run(["ss", "-Htan", f"dport = :{port}"]).stdout,
+                     timeout=10, what="sockcat has read the peer's FIN")
+    p.stdin.close()  # ...then ends: our FIN follows whatever we sent
     back = recv_all(conn)
     harness.check_eq(back, b"", "bytes sent back to the peer")
     rc = u.wait_exit(p, 10)
@@ -139,16 +143,15 @@ def test_stdout_closed_at_peer_fin_while_stdin_stays_open():
     c.shutdown(socket.SHUT_WR)
     got = b""
     deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        rd, _, _ = select.select([p.stdout], [], [], max(deadline - time.monotonic(), 0))
+    while True:
+        left = deadline - time.monotonic()
+        rd, _, _ = select.select([p.stdout], [], [], max(left, 0))
         if not rd:
-            break
+            raise harness.TestFailure(f"stdout still open 2 s after the peer's FIN; got {got!r}")
         b = os.read(p.stdout.fileno(), 65536)
         if not b:
             break
         got += b
-    else:
-        raise harness.TestFailure("stdout still open 2 s after the peer's FIN")
     harness.check_eq(got, b"archive bytes", "stdout up to the peer's FIN, then EOF")
     harness.check(p.poll() is None, "sockcat still runs: it finishes sending its stdin")
     stdin.write(b"the rest of stdin\n")
