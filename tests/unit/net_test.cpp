@@ -363,3 +363,105 @@ TEST_CASE("relay finishes its answer after the peer's FIN, or closes at once", "
         if (!finish) CHECK(got.size() < answer.size());
     }
 }
+
+TEST_CASE("relay reads a blocking input only when it is readable", "[net]") {
+    // A terminal or a pipe left open: a blocking read(2) would stall the relay, and the
+    // peer's data would not show until a line was typed.
+    auto [ours, theirs] = tcp_pair();
+    auto in = make_pipe();  // blocking, open, empty
+    auto out = make_pipe();
+    write_all(theirs.get(), "shown at once");
+    ::shutdown(theirs.get(), SHUT_WR);
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.get();
+    c.zero_copy = false;  // the read/write path, where the blocking read was
+    c.on_peer_close = OnPeerClose::close;
+    auto r = run_relay(std::move(ours), c, nullptr);
+    out.w.reset();
+    REQUIRE(r);
+    CHECK(read_all(out.r.get()).first == "shown at once");
+    CHECK(r->bytes_sent == 0);
+}
+
+TEST_CASE("CRLF turns only a bare LF into CR LF and the hex dump shows what was sent", "[net]") {
+    auto [ours, theirs] = tcp_pair();
+    auto in = make_pipe();
+    write_all(in.w.get(), "dos\r\nunix\n");
+    in.w.reset();
+    auto dump = make_pipe();
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.crlf = true;
+    c.hexdump_fd = dump.w.get();
+    std::string got;
+    std::thread peer([&, fd = theirs.get()] {
+        got = read_all(fd).first;
+        ::shutdown(fd, SHUT_WR);
+    });
+    REQUIRE(run_relay(std::move(ours), c, nullptr));
+    peer.join();
+    dump.w.reset();
+    CHECK(got == "dos\r\nunix\r\n");
+    const std::string text = read_all(dump.r.get()).first;
+    CHECK(text.find("> 00000000 64 6f 73 0d 0a 75 6e 69 78 0d 0a ") == 0);
+    CHECK(text.find("0d 0d") == std::string::npos);
+}
+
+TEST_CASE("relay closes an output it owns at the peer's FIN, before its input ends", "[net]") {
+    auto [ours, theirs] = tcp_pair();
+    auto in = make_pipe();  // stays open while we check the output
+    auto out = make_pipe();
+    RelayConfig c;
+    c.in_fd = in.r.get();
+    c.out_fd = out.w.release();  // the relay's to close
+    c.own_out_fd = true;
+    write_all(theirs.get(), "archive");
+    ::shutdown(theirs.get(), SHUT_WR);
+    std::optional<Result<RelayOutcome>> r;
+    std::thread relay([&, sock = std::move(ours)]() mutable {
+        r.emplace(run_relay(std::move(sock), c, nullptr));
+    });
+    // EOF on the output while the relay still waits for its input (tar x sees the end).
+    CHECK(read_all(out.r.get()).first == "archive");
+    write_all(in.w.get(), "rest");
+    in.w.reset();
+    relay.join();
+    REQUIRE(r);
+    REQUIRE(*r);
+    CHECK(read_all(theirs.get()).first == "rest");
+}
+
+TEST_CASE("v6only listeners refuse IPv4 clients", "[net]") {
+    auto any6 = resolve("::", 0, Want::v6, true, true, Proto::tcp);
+    REQUIRE(any6);
+    SocketOptions o;
+    o.v6only = true;
+    auto lst = open_listener(any6->front(), Proto::tcp, o);
+    if (!lst) {
+        WARN("no IPv6 on this host: " << lst.error().code.message());
+        return;
+    }
+    int v = 0;
+    socklen_t len = sizeof v;
+    REQUIRE(::getsockopt(lst->get(), IPPROTO_IPV6, IPV6_V6ONLY, &v, &len) == 0);
+    CHECK(v == 1);
+    auto port = local_address(lst->get())->port();
+    auto v4 = resolve("127.0.0.1", port, Want::v4, true, false, Proto::tcp);
+    REQUIRE(v4);
+    auto c = connect_to(*v4, Proto::tcp, SocketOptions{}, std::nullopt, std::chrono::seconds(5));
+    REQUIRE_FALSE(c);
+    CHECK(c.error().code == std::errc::connection_refused);
+}
+
+TEST_CASE("udp_accept ends when its cancel fd becomes readable", "[net]") {
+    auto addrs = resolve("127.0.0.1", 0, Want::v4, true, true, Proto::udp);
+    REQUIRE(addrs);
+    auto sock = open_listener(addrs->front(), Proto::udp, SocketOptions{});
+    REQUIRE(sock);
+    auto cancel = make_pipe();
+    write_all(cancel.w.get(), "!");  // a stop signal's self-pipe after the signal
+    auto r = udp_accept(sock->get(), std::chrono::nanoseconds(0), cancel.r.get());
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == std::errc::operation_canceled);
+}

@@ -111,6 +111,7 @@ struct SocketOptions {
     bool nodelay = false;
     bool reuseaddr = false;
     bool reuseport = false;
+    bool v6only = false;  ///< IPV6_V6ONLY on IPv6 listeners (-6): no IPv4-mapped clients
     int backlog = 128;
 };
 
@@ -130,17 +131,20 @@ struct Source {
 /// Connects to the first address that answers, trying each in turn; `source`
 /// binds first (-s/-p, numeric addresses only). Blocks up to `timeout` per address (zero = the
 /// kernel's). Returns a non-blocking socket. Errors name the last address tried.
+/// `cancel_fd` (-1: none): when it becomes readable (a stop signal's self-pipe), the wait
+/// ends with errc::operation_canceled.
 [[nodiscard]] Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto,
                                     const SocketOptions& opts, const std::optional<Source>& source,
-                                    nanoseconds timeout);
+                                    nanoseconds timeout, int cancel_fd = -1);
 
 /// accept4() on a non-blocking listener: the new socket is non-blocking and
 /// close-on-exec. EAGAIN comes back as an Error with errc::resource_unavailable_try_again.
 [[nodiscard]] Result<Fd> accept_from(int listen_fd);
 
 /// For UDP "listen": waits (blocking, up to `timeout`, zero = forever) for the first
-/// datagram, then connects the socket to its sender, which it returns.
-[[nodiscard]] Result<SockAddr> udp_accept(int fd, nanoseconds timeout);
+/// datagram, then connects the socket to its sender, which it returns. A readable
+/// `cancel_fd` (-1: none) ends the wait with errc::operation_canceled.
+[[nodiscard]] Result<SockAddr> udp_accept(int fd, nanoseconds timeout, int cancel_fd = -1);
 
 /// Arranges how the next close() ends the connection: rst = SO_LINGER {1,0}
 /// (RFC 9293 3.10.7.1 abort: RST, no TIME_WAIT); fin with `linger_s` = SO_LINGER {1,N}.
@@ -182,8 +186,12 @@ enum class Service : std::uint8_t {
 
 struct RelayConfig {
     Service service = Service::stdio;
-    int in_fd = -1;       ///< borrowed; -1: no input (-d, --recv-only)
-    int out_fd = -1;      ///< borrowed; -1: received data is read and dropped
+    int in_fd = -1;   ///< borrowed; -1: no input (-d, --recv-only)
+    int out_fd = -1;  ///< borrowed (see own_out_fd); -1: received data is read and dropped
+    /// out_fd is the relay's to close: it closes it once the peer's FIN arrived and every
+    /// byte before it was written (nc's habit: the reader of our stdout sees EOF at once),
+    /// and at the end of the session at the latest.
+    bool own_out_fd = false;
     int hexdump_fd = -1;  ///< borrowed; -1: no hex dump
     std::uint64_t source_bytes = 0;
     OnEof on_eof = OnEof::shutdown;

@@ -59,6 +59,14 @@ bool writable_now(int fd) {
     return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0;
 }
 
+/// True when a read of fd would not block (data, EOF or an error waits). A terminal in
+/// canonical mode polls readable only once a whole line (or ^D) is there (n_tty's
+/// input_available_p), so a read after this returns at once.
+bool readable_now(int fd) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
+}
+
 std::error_code errno_code(int err) {
     return {err, std::system_category()};
 }
@@ -181,6 +189,10 @@ bool Pump::fill_pending() {
             buf_[i] = static_cast<char>('A' + static_cast<int>((total_ + i) % 26));
         got = want;
     } else {
+        // A blocking source (a terminal, a pipe we did not make non-blocking) is read only
+        // when it is readable: a read(2) that blocks here would stop the whole relay, and
+        // nothing the peer sends would be shown until the user typed a line.
+        if (src_may_block_ && !readable_now(spec_.src)) return false;
         const auto r = ::read(spec_.src, buf_.data(), want);
         if (r < 0) {
             if (errno == EINTR || would_block(errno)) return false;
@@ -196,17 +208,20 @@ bool Pump::fill_pending() {
         got = static_cast<std::size_t>(r);
     }
     total_ += got;
-    dump(buf_.data(), got);
     pending_.clear();
     pending_off_ = 0;
     if (spec_.crlf) {
+        // Only a bare LF becomes CR LF: an existing CR LF is left alone (as nc -C and
+        // ncat -C do), also when the CR ended the previous read.
         for (std::size_t i = 0; i < got; ++i) {
-            if (buf_[i] == '\n') pending_.push_back('\r');
+            if (buf_[i] == '\n' && !last_cr_) pending_.push_back('\r');
             pending_.push_back(buf_[i]);
+            last_cr_ = buf_[i] == '\r';
         }
     } else {
         pending_.assign(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(got));
     }
+    dump(pending_.data(), pending_.size());  // the log shows what goes out, after -c
     return true;
 }
 
@@ -250,7 +265,12 @@ StepResult Pump::step_copy() {
         }
         const auto w = ::write(spec_.sink, pending_.data() + pending_off_, len);
         if (w < 0) {
-            if (errno == EINTR) continue;
+            // A blocking sink (a terminal, a full pipe) interrupted by a signal: go back to
+            // the event loop, which sees the stop signal, instead of blocking again.
+            if (errno == EINTR) {
+                res.wait = Wait::sink_writable;
+                return res;
+            }
             if (would_block(errno)) {
                 res.wait = Wait::sink_writable;
                 return res;
@@ -266,6 +286,13 @@ StepResult Pump::step_copy() {
         res.moved += wrote;
         if (line_end) {
             res.wait = Wait::interval;
+            return res;
+        }
+        // A short write: the sink is full, or a signal interrupted a blocking write after
+        // some bytes (pipe(7), signal(7): no EINTR then). Either way wait in the event
+        // loop, where a stop signal is seen, rather than block again for the rest.
+        if (wrote < len) {
+            res.wait = Wait::sink_writable;
             return res;
         }
     }

@@ -84,6 +84,7 @@ class Pump {
     bool src_socket_ = false;
     bool src_done_ = false;
     bool limit_hit_ = false;
+    bool last_cr_ = false;      ///< crlf: the last byte read was CR (its LF needs no CR)
     std::uint64_t total_ = 0;   ///< bytes taken from the source
     std::uint64_t dumped_ = 0;  ///< hex dump offset
     std::error_code src_error_;

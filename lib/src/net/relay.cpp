@@ -103,6 +103,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
     void down_finished();
     void failed(Dir d, const StepResult& r);
     void end(CloseMode mode, bool hold_first);
+    void close_output();
     void finish(CloseMode mode);
     void emit(RelayEventKind kind, std::string why);
     void emit_state(RelayEventKind kind, std::optional<TcpState> state, std::string why);
@@ -130,9 +131,10 @@ class Relay : public std::enable_shared_from_this<Relay> {
     std::shared_ptr<Relay> self_;
     bool fin_sent_ = false;
     bool peer_fin_ = false;
-    bool fin_first_ = false;  ///< our FIN left before the peer's: we are the active closer
-    bool ended_ = false;      ///< end() ran: pumps stopped
-    bool closed_ = false;     ///< finish() ran: socket closed, on_done_ called
+    bool fin_first_ = false;   ///< our FIN left before the peer's: we are the active closer
+    bool ended_ = false;       ///< end() ran: pumps stopped
+    bool closed_ = false;      ///< finish() ran: socket closed, on_done_ called
+    bool out_closed_ = false;  ///< own_out_fd: out_fd is closed
     RelayOutcome outcome_;
     std::optional<Error> error_;
     std::error_code watch_error_;  ///< why the last watch() could not register its fd
@@ -287,6 +289,7 @@ void Relay::up_finished(bool limit_reached) {
 
 void Relay::down_finished() {
     peer_fin_ = true;
+    close_output();
     emit(RelayEventKind::peer_fin, "received FIN");
     switch (cfg_.on_peer_close) {
         case OnPeerClose::hold:
@@ -336,8 +339,12 @@ void Relay::failed(Dir d, const StepResult& r) {
 void Relay::end(CloseMode mode, bool hold_first) {
     if (ended_) return;
     ended_ = true;
-    for (auto& [fd, w] : watches_)
-        w->cancel();
+    for (auto& [fd, w] : watches_) {
+        // The error_code overload: a watch whose fd could not be duplicated (EMFILE) is not
+        // open, and the throwing cancel() would end every session of a -k server.
+        std::error_code ignored;
+        w->cancel(ignored);
+    }
     if (up_.interval) up_.interval->cancel();
     idle_.cancel();
     quit_.cancel();
@@ -352,6 +359,19 @@ void Relay::end(CloseMode mode, bool hold_first) {
     finish(mode);
 }
 
+void Relay::close_output() {
+    if (!cfg_.own_out_fd || cfg_.out_fd < 0 || out_closed_) return;
+    out_closed_ = true;
+    // Our duplicate in the reactor keeps the file open too: close both, so whoever reads
+    // our stdout (`sockcat -l P | tar x`) sees EOF now.
+    if (auto it = watches_.find(cfg_.out_fd); it != watches_.end()) {
+        std::error_code ignored;
+        it->second->close(ignored);
+        watches_.erase(it);
+    }
+    ::close(cfg_.out_fd);
+}
+
 void Relay::finish(CloseMode mode) {
     if (closed_) return;
     ended_ = closed_ = true;
@@ -362,6 +382,7 @@ void Relay::finish(CloseMode mode) {
         w->close(ignored);
     }
     watches_.clear();
+    close_output();
     const bool reset = static_cast<bool>(error_) && error_->code == std::errc::connection_reset;
     if (!reset) {
         if (!set_close_mode(sock_.get(), mode, cfg_.linger_s)) mode = CloseMode::fin;

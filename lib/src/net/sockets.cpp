@@ -77,7 +77,11 @@ Result<std::vector<SockAddr>> resolve_with(
     return out;
 }
 
-Result<void> wait_connected(int fd, nanoseconds timeout) {
+bool readable(const pollfd& p) {
+    return p.fd >= 0 && (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
+}
+
+Result<void> wait_connected(int fd, nanoseconds timeout, int cancel_fd) {
     using clock = std::chrono::steady_clock;
     const auto deadline = clock::now() + timeout;
     for (;;) {
@@ -88,11 +92,12 @@ Result<void> wait_connected(int fd, nanoseconds timeout) {
             if (left.count() <= 0) return errno_error("", ETIMEDOUT);
             ms = static_cast<int>(std::min<long long>(left.count() + 1, 1 << 30));
         }
-        pollfd p{fd, POLLOUT, 0};
-        const int n = ::poll(&p, 1, ms);
+        std::array<pollfd, 2> p{pollfd{fd, POLLOUT, 0}, pollfd{cancel_fd, POLLIN, 0}};
+        const int n = ::poll(p.data(), cancel_fd >= 0 ? 2 : 1, ms);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("");
         if (n == 0) return errno_error("", ETIMEDOUT);
+        if (cancel_fd >= 0 && readable(p[1])) return make_error(std::errc::operation_canceled, "");
         int err = 0;
         socklen_t len = sizeof err;
         if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return errno_error("");
@@ -227,6 +232,12 @@ Result<Fd> open_listener(const SockAddr& addr, Proto proto, const SocketOptions&
     Fd fd(::socket(addr.family(), sock_type(proto) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd) return errno_error("socket");
     if (auto r = apply_options(fd.get(), opts, proto); !r) return r.error();
+    // ipv6(7): with IPV6_V6ONLY unset (net.ipv6.bindv6only=0) a :: listener also takes IPv4
+    // clients as ::ffff:a.b.c.d; -6 means IPv6 only. It must be set before bind.
+    const int on = 1;
+    if (opts.v6only && addr.family() == AF_INET6 &&
+        ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on) != 0)
+        return errno_error("setsockopt IPV6_V6ONLY");
     if (::bind(fd.get(), addr.raw(), addr.len) != 0)
         return errno_error("bind " + describe(addr, proto));
     if (proto != Proto::udp && ::listen(fd.get(), opts.backlog) != 0)
@@ -235,7 +246,7 @@ Result<Fd> open_listener(const SockAddr& addr, Proto proto, const SocketOptions&
 }
 
 Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto, const SocketOptions& opts,
-                      const std::optional<Source>& source, nanoseconds timeout) {
+                      const std::optional<Source>& source, nanoseconds timeout, int cancel_fd) {
     Error last = make_error(std::errc::address_not_available, "connect: no address");
     for (const SockAddr& a : addrs) {
         Fd fd(::socket(a.family(), sock_type(proto) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -251,9 +262,10 @@ Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto, const Soc
             last = errno_error(what);
             continue;
         }
-        auto r = wait_connected(fd.get(), timeout);
+        auto r = wait_connected(fd.get(), timeout, cancel_fd);
         if (r) return fd;
         last = Error{r.error().code, what};
+        if (last.code == std::errc::operation_canceled) return last;
     }
     return last;
 }
@@ -268,17 +280,19 @@ Result<Fd> accept_from(int listen_fd) {
     }
 }
 
-Result<SockAddr> udp_accept(int fd, nanoseconds timeout) {
+Result<SockAddr> udp_accept(int fd, nanoseconds timeout, int cancel_fd) {
     const int ms = timeout.count() > 0
                        ? static_cast<int>(
                              std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count())
                        : -1;
     for (;;) {
-        pollfd p{fd, POLLIN, 0};
-        const int n = ::poll(&p, 1, ms);
+        std::array<pollfd, 2> p{pollfd{fd, POLLIN, 0}, pollfd{cancel_fd, POLLIN, 0}};
+        const int n = ::poll(p.data(), cancel_fd >= 0 ? 2 : 1, ms);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("poll");
         if (n == 0) return errno_error("waiting for a datagram", ETIMEDOUT);
+        if (cancel_fd >= 0 && readable(p[1]))
+            return make_error(std::errc::operation_canceled, "waiting for a datagram");
         SockAddr from;
         from.len = sizeof from.storage;
         std::array<char, 1> byte{};
