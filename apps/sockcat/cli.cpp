@@ -180,8 +180,18 @@ bool looks_like_port(const std::string& text) {
 
 void positionals(Options& o, const Raw& r, bool unix_flag) {
     const auto& a = r.args;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (a[i].empty()) throw UsageError{fmt::format("operand {}: empty value", i + 1)};
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!a[i].empty()) continue;
+        // Name the operand as the usage line does: '' is never "any host" or "no port".
+        const bool last = i + 1 == a.size();
+        const char* what = unix_flag                                ? "path"
+                           : o.scan                                 ? (i == 0 ? "host" : "port")
+                           : o.listen && last && r.port_opt.empty() ? "port"
+                           : o.listen                               ? "host"
+                           : i == 1                                 ? "port"
+                                                                    : "host";
+        throw UsageError{fmt::format("{} operand: empty value", what)};
+    }
     if (unix_flag) {
         // nc and ncat: -U is a flag and the socket path is the operand (nc -U -l PATH).
         if (a.size() != 1) throw UsageError{"usage: sockcat -U [-l] PATH"};
