@@ -5,6 +5,7 @@
 #include <array>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "app.hpp"
@@ -116,6 +117,10 @@ struct UsageError {
 nanoseconds seconds_arg(const std::string& text, std::string_view flag) {
     auto d = socklab::parse_duration(text);
     if (!d) throw UsageError{fmt::format("{}: {}", flag, d.error().context)};
+    // 0 means "at once" or "none" to these options; a value that only rounds to 0
+    // ("-w 1e-12") must not silently become that.
+    if (d->count() == 0 && std::strtod(text.c_str(), nullptr) != 0.0)
+        throw UsageError{fmt::format("{}: '{}' is below one nanosecond", flag, text)};
     return *d;
 }
 
