@@ -1,10 +1,14 @@
 // sockcat: command line: CLI11 flags, the conflict table, and conversion to Options.
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <set>
 
+#include "app.hpp"
 #include "options.hpp"
 
 namespace sockcat {
@@ -14,13 +18,13 @@ namespace {
 struct Raw {
     std::string port_opt, source_addr, wait, quit, interval, hexdump, source_bytes, on_eof,
         on_peer_close, close, linger, linger2, close_after, close_after_bytes, hold, rcvbuf, sndbuf,
-        backlog, defer_accept, keepalive, user_timeout, unix_path;
+        backlog, defer_accept, keepalive, user_timeout;
     std::vector<std::string> args;
     bool flags[32] = {};
 };
 
 /// Pairs of options that cannot go together; each gets one message.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 52> conflicts{{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 51> conflicts{{
     {"-s", "-l"},
     {"-z", "-l"},
     {"-4", "-6"},
@@ -30,7 +34,6 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 52> conflict
     {"-U", "-s"},
     {"-U", "-p"},
     {"-U", "-z"},
-    {"-U", "-n"},
     {"--send-only", "--recv-only"},
     {"--echo", "--discard"},
     {"--echo", "--source"},
@@ -104,6 +107,7 @@ enum Flag : std::uint8_t {
     f_reuseaddr,
     f_reuseport,
     f_show_state,
+    f_unix,
 };
 
 struct UsageError {
@@ -113,6 +117,10 @@ struct UsageError {
 nanoseconds seconds_arg(const std::string& text, std::string_view flag) {
     auto d = socklab::parse_duration(text);
     if (!d) throw UsageError{fmt::format("{}: {}", flag, d.error().context)};
+    // 0 means "at once" or "none" to these options; a value that only rounds to 0
+    // ("-w 1e-12") must not silently become that.
+    if (d->count() == 0 && std::strtod(text.c_str(), nullptr) != 0.0)
+        throw UsageError{fmt::format("{}: '{}' is below one nanosecond", flag, text)};
     return *d;
 }
 
@@ -123,10 +131,37 @@ unsigned long long number_arg(const std::string& text, std::string_view flag, un
     return *v;
 }
 
-std::uint16_t port_arg(const std::string& text, bool allow_zero) {
-    auto p = net::parse_port(text, allow_zero);
+/// A port operand or -p value: a number or a service name of `proto` (nc's strtoport).
+std::uint16_t port_arg(const std::string& text, net::Proto proto, bool allow_zero) {
+    auto p = net::parse_service(text, proto, allow_zero);
     if (!p) throw UsageError{p.error().context};
     return *p;
+}
+
+/// The name a message shows: nc's short flag where there is one ("-w", not "--wait").
+std::string flag_name(const CLI::Option& o) {
+    if (!o.get_snames().empty()) return "-" + o.get_snames().front();
+    return "--" + o.get_lnames().front();
+}
+
+/// An option given with an empty value ("-w ''", "-o ''") is a mistake, never "not given".
+void check_empty_values(const CLI::App& app) {
+    for (const CLI::Option* o : app.get_options()) {
+        if (o->get_type_size_max() == 0 && o->get_name() != "--keepalive") continue;  // plain flags
+        if (o->get_positional()) continue;  // operands are named by positionals()
+        for (const auto& v : o->results())
+            if (v.empty()) throw UsageError{fmt::format("{}: empty value", flag_name(*o))};
+    }
+}
+
+/// nc -q SECS: 0 quits at once, a negative number never; anything else is a mistake.
+nanoseconds quit_arg(const std::string& text) {
+    if (!text.empty() && text[0] == '-') {
+        const auto rest = text.substr(1);
+        if (!rest.empty() && socklab::parse_uint(rest, 0, ULLONG_MAX)) return nanoseconds(-1);
+        throw UsageError{fmt::format("-q: '{}' is not a number of seconds", text)};
+    }
+    return seconds_arg(text, "-q");
 }
 
 void check_conflicts(const CLI::App& app) {
@@ -142,24 +177,48 @@ void check_conflicts(const CLI::App& app) {
         if (given(name) && !given("-l")) throw UsageError{fmt::format("{} needs -l", name)};
 }
 
-void positionals(Options& o, const Raw& r) {
+/// True for an operand that can only be meant as a port: all digits.
+bool looks_like_port(const std::string& text) {
+    return !text.empty() &&
+           std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+void positionals(Options& o, const Raw& r, bool unix_flag) {
     const auto& a = r.args;
-    if (!r.unix_path.empty()) {
-        if (!a.empty()) throw UsageError{"-U PATH takes no host or port"};
-        o.unix_path = r.unix_path;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        if (!a[i].empty()) continue;
+        // Name the operand as the usage line does: '' is never "any host" or "no port".
+        const bool last = i + 1 == a.size();
+        const char* what = unix_flag                                ? "path"
+                           : o.scan                                 ? (i == 0 ? "host" : "port")
+                           : o.listen && last && r.port_opt.empty() ? "port"
+                           : o.listen                               ? "host"
+                           : i == 1                                 ? "port"
+                                                                    : "host";
+        throw UsageError{fmt::format("{} operand: empty value", what)};
+    }
+    if (unix_flag) {
+        // nc and ncat: -U is a flag and the socket path is the operand (nc -U -l PATH).
+        if (a.size() != 1) throw UsageError{"usage: sockcat -U [-l] PATH"};
+        o.unix_path = a[0];
         o.proto = net::Proto::unix_stream;
         return;
     }
     if (o.listen) {
-        // nc habits: -l PORT, -l HOST PORT, -l -p PORT, -l -p PORT HOST.
+        // nc habits: -l PORT, -l HOST PORT; ncat's -l -p PORT [HOST].
         const bool p = !r.port_opt.empty();
         if (a.size() > (p ? 1u : 2u) || (!p && a.empty()))
             throw UsageError{"usage: sockcat -l [HOST] PORT"};
         if (p) {
-            o.port = port_arg(r.port_opt, true);
+            // nc refuses -l -p PORT PORT2 as usage and ncat says "more than one port";
+            // read as a host, "7777" would be inet_aton's 0.0.30.97.
+            if (!a.empty() && looks_like_port(a[0]))
+                throw UsageError{
+                    fmt::format("-p {} and operand {}: more than one port", r.port_opt, a[0])};
+            o.port = port_arg(r.port_opt, o.proto, true);
             if (!a.empty()) o.host = a[0];
         } else {
-            o.port = port_arg(a.back(), true);
+            o.port = port_arg(a.back(), o.proto, true);
             if (a.size() == 2) o.host = a[0];
         }
         return;
@@ -168,7 +227,7 @@ void positionals(Options& o, const Raw& r) {
         if (a.size() < 2) throw UsageError{"usage: sockcat -z HOST PORT[-PORT]..."};
         o.host = a[0];
         for (std::size_t i = 1; i < a.size(); ++i) {
-            auto range = net::parse_port_range(a[i]);
+            auto range = net::parse_port_range(a[i], o.proto);
             if (!range) throw UsageError{range.error().context};
             o.ranges.push_back(*range);
         }
@@ -176,7 +235,7 @@ void positionals(Options& o, const Raw& r) {
     }
     if (a.size() != 2) throw UsageError{"usage: sockcat [options] HOST PORT"};
     o.host = a[0];
-    o.port = port_arg(a[1], false);
+    o.port = port_arg(a[1], o.proto, false);
 }
 
 void close_controls(Options& o, const Raw& r, const CLI::App& app, bool stdin_is_tty) {
@@ -207,12 +266,8 @@ void close_controls(Options& o, const Raw& r, const CLI::App& app, bool stdin_is
     }
     if (given("-q")) {
         // OpenBSD nc: -q SECS quits SECS after stdin EOF; 0 at once; negative never.
-        if (!r.quit.empty() && r.quit[0] == '-') {
-            c.quit_after_eof = nanoseconds(-1);
-        } else {
-            c.quit_after_eof = seconds_arg(r.quit, "-q");
-            if (c.quit_after_eof.count() == 0 && r.on_eof.empty()) c.on_eof = net::OnEof::close;
-        }
+        c.quit_after_eof = quit_arg(r.quit);
+        if (c.quit_after_eof.count() == 0 && r.on_eof.empty()) c.on_eof = net::OnEof::close;
     }
     if (given("--linger"))
         c.linger_s = static_cast<unsigned>(number_arg(r.linger, "--linger", 0, INT_MAX));
@@ -252,6 +307,7 @@ void socket_options(Options& o, const Raw& r, const CLI::App& app) {
 }
 
 Options convert(const Raw& r, const CLI::App& app, bool stdin_is_tty) {
+    check_empty_values(app);
     check_conflicts(app);
     Options o;
     const auto* f = r.flags;
@@ -264,10 +320,11 @@ Options convert(const Raw& r, const CLI::App& app, bool stdin_is_tty) {
     o.no_accept = f[f_no_accept];
     if (f[f_udp]) o.proto = net::Proto::udp;
     o.want = f[f_v4] ? net::Want::v4 : f[f_v6] ? net::Want::v6 : net::Want::any;
-    positionals(o, r);
+    positionals(o, r, f[f_unix]);
     if (!o.listen && (!r.port_opt.empty() || !r.source_addr.empty()))
-        o.source = net::Source{r.source_addr,
-                               r.port_opt.empty() ? std::uint16_t{0} : port_arg(r.port_opt, false)};
+        o.source =
+            net::Source{r.source_addr, r.port_opt.empty() ? std::uint16_t{0}
+                                                          : port_arg(r.port_opt, o.proto, false)};
     auto& c = o.relay;
     o.read_stdin = !f[f_no_stdin] && !f[f_recv_only] && !o.keep;
     o.write_stdout = !f[f_send_only];
@@ -296,7 +353,7 @@ void define(CLI::App& app, Raw& r) {
     };
     flag("-l,--listen", f_listen, "listen for an incoming connection");
     flag("-u,--udp", f_udp, "UDP instead of TCP");
-    opt("-U,--unixsock", r.unix_path, "PATH", "Unix stream socket PATH");
+    flag("-U,--unixsock", f_unix, "Unix stream socket: the operand is its PATH");
     flag("-4", f_v4, "IPv4 only");
     flag("-6", f_v6, "IPv6 only");
     opt("-s,--source-addr", r.source_addr, "ADDR", "source address when connecting");
@@ -309,7 +366,7 @@ void define(CLI::App& app, Raw& r) {
     flag("-N", f_nshut, "shutdown the socket after stdin EOF (the default)");
     opt("-q", r.quit, "SECS", "quit SECS after stdin EOF (0: at once; negative: never)");
     flag("-d", f_no_stdin, "do not read stdin");
-    flag("-c,--crlf", f_crlf, "send CRLF as line ending");
+    flag("-c,-C,--crlf", f_crlf, "send CRLF as line ending (nc and ncat spell it -C)");
     opt("-i,--interval", r.interval, "SECS", "delay between lines sent / ports scanned");
     opt("-o,--hex-dump", r.hexdump, "FILE", "hex dump of the traffic to FILE");
     flag("--send-only", f_send_only, "only send; ignore received data; close at stdin EOF");
@@ -351,6 +408,10 @@ std::variant<Options, Exit> parse_command_line(int argc, char** argv, bool stdin
     bool version = false;
     app.add_flag("--version", version, "print the version");
     try {
+        // CLI11 turns "--keepalive=" into the flag's default; an empty value is a mistake.
+        for (int i = 1; i < argc; ++i)
+            if (std::string_view(argv[i]) == "--keepalive=")
+                throw UsageError{"--keepalive: empty value"};
         app.parse(argc, argv);
         if (version) return Exit{0, fmt::format("sockcat {}\n", SOCKLAB_VERSION)};
         return convert(raw, app, stdin_is_tty);
@@ -361,6 +422,16 @@ std::variant<Options, Exit> parse_command_line(int argc, char** argv, bool stdin
     } catch (const UsageError& e) {
         return Exit{2, e.text};
     }
+}
+
+int report(const Exit& e) {
+    if (e.code != 0) {
+        socklab::app::error_line("sockcat", "", e.text);
+        return e.code;
+    }
+    // --help and --version check their write: "sockcat --help > /dev/full" is exit 1.
+    std::fputs(e.text.c_str(), stdout);
+    return socklab::app::finish_stdio("sockcat", socklab::app::exit_ok);
 }
 
 }  // namespace sockcat

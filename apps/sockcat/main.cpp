@@ -21,14 +21,26 @@ namespace {
 namespace app = socklab::app;
 using Descriptor = asio::posix::stream_descriptor;
 
-/// "sockcat: what: why", the reason in lower case as the rest of the line.
+/// "sockcat: what: why", one line (app::error_line), the reason in lower case.
 void print_error(const socklab::Error& e) {
-    std::string why = e.code ? e.code.message() : "unknown error";
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    if (e.context.empty())
-        fmt::print(stderr, "sockcat: {}\n", why);
-    else
-        fmt::print(stderr, "sockcat: {}: {}\n", e.context, why);
+    socklab::app::error_line("sockcat", e.context,
+                             e.code ? socklab::app::reason(e.code) : "unknown error");
+}
+
+/// nc -v's "Connection to HOST (ADDR) PORT port [tcp/SERVICE] succeeded!": the address
+/// in parentheses only when a name was typed and -n is off, as netcat-openbsd prints it.
+void print_connected(const Options& o, int fd, std::uint16_t port) {
+    if (!o.verbose) return;
+    if (o.proto == net::Proto::unix_stream) {
+        fmt::print(stderr, "Connection to {} succeeded!\n", o.unix_path);
+        return;
+    }
+    const auto peer = net::peer_address(fd);
+    const std::string addr = peer ? peer->host() : "";
+    const std::string also =
+        !o.numeric && !addr.empty() && addr != o.host ? fmt::format(" ({})", addr) : "";
+    fmt::print(stderr, "Connection to {}{} {} port [{}/{}] succeeded!\n", o.host, also, port,
+               o.proto == net::Proto::udp ? "udp" : "tcp", net::service_name(port, o.proto));
 }
 
 std::string state_label(std::optional<socklab::TcpState> s) {
@@ -186,10 +198,6 @@ socklab::Result<std::vector<net::SockAddr>> target(const Options& o, bool passiv
     return r;
 }
 
-std::string_view proto_word(net::Proto p) {
-    return p == net::Proto::udp ? "udp" : "tcp";
-}
-
 int run_scan(const Options& o, int stop_fd) {
     auto addrs = net::resolve(o.host, 0, o.want, o.numeric, false, o.proto);
     if (!addrs) {
@@ -213,10 +221,7 @@ int run_scan(const Options& o, int stop_fd) {
             if (!c && c.error().code == std::errc::operation_canceled) return any ? 0 : 1;
             if (c) {
                 any = true;
-                if (o.verbose)
-                    fmt::print(stderr, "Connection to {} {} port [{}/{}] succeeded!\n", o.host,
-                               port, proto_word(o.proto),
-                               net::service_name(static_cast<std::uint16_t>(port), o.proto));
+                print_connected(o, c->get(), static_cast<std::uint16_t>(port));
             } else if (o.verbose) {
                 print_error(c.error());
             }
@@ -237,13 +242,7 @@ int run_connect(const Options& o, int hexdump_fd, int stop_fd) {
         print_error(sock.error());
         return 1;
     }
-    if (o.verbose) {
-        if (o.proto == net::Proto::unix_stream)
-            fmt::print(stderr, "Connection to {} succeeded!\n", o.unix_path);
-        else
-            fmt::print(stderr, "Connection to {} {} port [{}/{}] succeeded!\n", o.host, o.port,
-                       proto_word(o.proto), net::service_name(o.port, o.proto));
-    }
+    print_connected(o, sock->get(), o.port);
     return serve_one(o, std::move(*sock), socklab::TcpState::syn_sent, "connected", hexdump_fd,
                      stop_fd);
 }
@@ -262,11 +261,14 @@ socklab::Result<socklab::Fd> listen_on(const Options& o) {
             continue;
         }
         if (o.verbose) {
+            // nc's words: a UDP socket is "Bound on", a unix listener says both.
             const auto bound = net::local_address(fd->get());
             if (o.proto == net::Proto::unix_stream)
-                fmt::print(stderr, "Listening on {}\n", o.unix_path);
+                fmt::print(stderr, "Bound on {}\nListening on {}\n", o.unix_path, o.unix_path);
             else if (bound)
-                fmt::print(stderr, "Listening on {} {}\n", bound->host(), bound->port());
+                fmt::print(stderr, "{} on {} {}\n",
+                           o.proto == net::Proto::udp ? "Bound" : "Listening",
+                           net::host_name(*bound, o.numeric), bound->port());
         }
         if (o.show_state) {
             const auto bound = net::local_address(fd->get());
@@ -278,13 +280,18 @@ socklab::Result<socklab::Fd> listen_on(const Options& o) {
     return *first_error;
 }
 
-void print_received(const Options& o, int fd) {
+/// nc -v's "Connection received on NAME PORT" (the peer's name unless -n).
+void print_received(const Options& o, const socklab::Result<net::SockAddr>& peer) {
     if (!o.verbose) return;
-    const auto peer = net::peer_address(fd);
     if (o.proto == net::Proto::unix_stream)
         fmt::print(stderr, "Connection received on {}\n", o.unix_path);
     else if (peer)
-        fmt::print(stderr, "Connection received on {} {}\n", peer->host(), peer->port());
+        fmt::print(stderr, "Connection received on {} {}\n", net::host_name(*peer, o.numeric),
+                   peer->port());
+}
+
+void print_received(const Options& o, int fd) {
+    if (o.verbose) print_received(o, net::peer_address(fd));
 }
 
 /// --no-accept: the listener stays, nobody is accepted; ends by --hold or a signal.
@@ -421,8 +428,7 @@ int run_listen(const Options& o, int hexdump_fd, int stop_fd) {
             print_error(peer.error());
             return 1;
         }
-        if (o.verbose)
-            fmt::print(stderr, "Connection received on {} {}\n", peer->host(), peer->port());
+        print_received(o, peer);
         return serve_one(o, std::move(*listener), socklab::TcpState::close, "received", hexdump_fd,
                          stop_fd);
     }
@@ -475,14 +481,7 @@ int run(const Options& o, int stop_fd) {
 
 int main_body(int argc, char** argv) {
     auto parsed = parse_command_line(argc, argv, ::isatty(STDIN_FILENO) == 1);
-    if (auto* exit = std::get_if<Exit>(&parsed)) {
-        if (exit->code == 0) {
-            fmt::print("{}", exit->text);
-            return app::finish_stdio("sockcat", 0);  // `--help > /dev/full` is an error
-        }
-        fmt::print(stderr, "sockcat: {}\n", exit->text);
-        return exit->code;
-    }
+    if (auto* exit = std::get_if<Exit>(&parsed)) return report(*exit);
     auto signals = app::StopSignals::install();
     if (!signals) {
         app::error_line("sockcat", "signals",

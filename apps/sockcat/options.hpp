@@ -48,4 +48,8 @@ struct Exit {
 /// Parses argv. Usage errors come back as Exit{2, "cannot use -s and -l"}.
 std::variant<Options, Exit> parse_command_line(int argc, char** argv, bool stdin_is_tty);
 
+/// Prints a parse outcome: help/version to stdout (checked: a failed write is
+/// "sockcat: stdout: why" and exit 1), a usage error as one stderr line. Returns the exit code.
+int report(const Exit& e);
+
 }  // namespace sockcat

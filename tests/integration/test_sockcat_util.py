@@ -44,7 +44,7 @@ def sha256_file(path):
             h.update(b)
 
 
-def read_port(proc, pattern=r"Listening on \S+ (\d+)", timeout=10.0):
+def read_port(proc, pattern=r"(?:Listening|Bound) on \S+ (\d+)", timeout=10.0):
     """Reads stderr lines until the listening line; returns the port as an int."""
     lines = []
     while True:
@@ -58,7 +58,7 @@ def read_port(proc, pattern=r"Listening on \S+ (\d+)", timeout=10.0):
 def start_server(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pattern=None):
     """Starts a listening sockcat/nc/socat, waits for its listening line, returns (proc, port)."""
     p = harness.spawn(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
-    port = read_port(p, pattern or r"Listening on \S+ (\d+)")
+    port = read_port(p, pattern or r"(?:Listening|Bound) on \S+ (\d+)")
     return p, port
 
 

@@ -105,6 +105,46 @@ TEST_CASE("port ranges for -z", "[net]") {
     CHECK_FALSE(parse_port_range("5-"));
 }
 
+TEST_CASE("ports may be service names of their protocol, as nc takes them", "[net]") {
+    // netbase's /etc/services: http 80/tcp, domain 53/udp, ftp 21/tcp.
+    CHECK(*parse_service("http", Proto::tcp, false) == 80);
+    CHECK(*parse_service("domain", Proto::udp, false) == 53);
+    CHECK(*parse_service("8080", Proto::tcp, false) == 8080);
+    CHECK(parse_service("nosuch", Proto::tcp, false).error().context ==
+          "port 'nosuch' is not a number or a known tcp service");
+    CHECK(parse_service("80x", Proto::tcp, false).error().context == "port '80x' is not a number");
+    CHECK_FALSE(parse_service("", Proto::tcp, false));
+    CHECK_FALSE(parse_service("0", Proto::tcp, false));
+    CHECK(*parse_port_range("ftp-http", Proto::tcp) == PortRange{21, 80});
+    CHECK(*parse_port_range("20-http", Proto::tcp) == PortRange{20, 80});
+    CHECK(*parse_port_range("http", Proto::tcp) == PortRange{80, 80});
+    CHECK_FALSE(parse_port_range("https-http", Proto::tcp));
+    CHECK_FALSE(parse_port_range("http-nosuch", Proto::tcp));
+}
+
+TEST_CASE("a literal of the other family is a mismatch, not an unknown host", "[net]") {
+    auto v6_for_v4 = resolve("::1", 1, Want::v4, false, false, Proto::tcp);
+    REQUIRE_FALSE(v6_for_v4);
+    CHECK(v6_for_v4.error().code.message() ==
+          "address family mismatch: an IPv6 address where IPv4 is wanted");
+    auto v4_for_v6 = resolve("127.0.0.1", 1, Want::v6, true, true, Proto::udp);
+    REQUIRE_FALSE(v4_for_v6);
+    CHECK(v4_for_v6.error().code.message() ==
+          "address family mismatch: an IPv4 address where IPv6 is wanted");
+    CHECK(resolve("localhost", 1, Want::any, true, false, Proto::tcp).error().code.message() ==
+          "not a numeric address (-n)");
+}
+
+TEST_CASE("host_name names an address as nc -v does, numbers with -n", "[net]") {
+    auto lo = resolve("127.0.0.1", 5, Want::v4, true, false, Proto::tcp);
+    REQUIRE(lo);
+    CHECK(host_name(lo->front(), true) == "127.0.0.1");
+    CHECK(host_name(lo->front(), false) == "localhost");  // the hosts file, no DNS
+    auto any = resolve("", 5, Want::v4, true, true, Proto::tcp);
+    REQUIRE(any);
+    CHECK(host_name(any->front(), false) == "0.0.0.0");  // the wildcard has no name
+}
+
 TEST_CASE("keepalive takes up to three fields, each optional", "[net]") {
     auto all = parse_keepalive("10,5,3");
     REQUIRE(all);

@@ -66,6 +66,15 @@ struct Keepalive {
 enum class Proto : std::uint8_t { tcp, udp, unix_stream };
 enum class Want : std::uint8_t { any, v4, v6 };
 
+/// A port as nc takes it: a decimal number as parse_port(), or a service name that
+/// /etc/services lists for `proto` ("http" is 80; getservbyname(3)). Errors: "port
+/// 'nosuch' is not a number or a known tcp service".
+[[nodiscard]] Result<std::uint16_t> parse_service(std::string_view text, Proto proto,
+                                                  bool allow_zero);
+/// A -z range whose ends are numbers or service names ("ftp-http", "20-ssh"); a name
+/// with a dash in it ("http-alt") is tried whole first.
+[[nodiscard]] Result<PortRange> parse_port_range(std::string_view text, Proto proto);
+
 /// A socket address of any family, as the kernel takes it.
 struct SockAddr {
     sockaddr_storage storage{};
@@ -85,7 +94,10 @@ struct SockAddr {
 
 /// Resolves host and port to addresses, in the resolver's order. `numeric` (-n)
 /// refuses anything but a literal address (no DNS). `passive` with an empty host
-/// gives the wildcard address. Blocks on DNS. Errors: "unknown host".
+/// gives the wildcard address. Blocks on DNS. Errors: "unknown host" (EAI_NONAME),
+/// "temporary failure in name resolution" (EAI_AGAIN: DNS unreachable), "non-recoverable
+/// failure in name resolution" (EAI_FAIL), an address family mismatch (a literal IPv6
+/// address with Want::v4 or the reverse), "not a numeric address (-n)".
 [[nodiscard]] Result<std::vector<SockAddr>> resolve(std::string_view host, std::uint16_t port,
                                                     Want want, bool numeric, bool passive,
                                                     Proto proto);
@@ -93,6 +105,10 @@ struct SockAddr {
 [[nodiscard]] Result<SockAddr> unix_address(std::string_view path);
 [[nodiscard]] Result<SockAddr> local_address(int fd);
 [[nodiscard]] Result<SockAddr> peer_address(int fd);
+/// The host's name for -v as nc prints it: the reverse lookup (getnameinfo(3), hosts
+/// file first, so 127.0.0.1 is "localhost"), or the numeric address when `numeric`, when
+/// the address is the wildcard, or when the lookup fails. Blocks on DNS unless numeric.
+[[nodiscard]] std::string host_name(const SockAddr& addr, bool numeric);
 /// The service name of a TCP port from /etc/services ("http"), or "*" (nc's habit).
 [[nodiscard]] std::string service_name(std::uint16_t port, Proto proto);
 

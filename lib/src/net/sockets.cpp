@@ -12,19 +12,46 @@
 #include <array>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <cctype>
 #include <cstring>
+#include <optional>
 
 #include "socklab/net.hpp"
 
 namespace socklab::net {
 namespace {
 
-/// Resolver failures get their own words: "unknown host" reads better than EAI text.
+/// Resolver failures get their own words: "unknown host" reads better than EAI text,
+/// and a DNS server that cannot be reached (EAI_AGAIN) is not a name that does not exist.
+enum NetError : int {
+    unknown_host = 1,
+    not_numeric,
+    try_again,
+    no_recovery,
+    v6_for_v4,
+    v4_for_v6,
+};
+
 class NetCategory final : public std::error_category {
   public:
     [[nodiscard]] const char* name() const noexcept override { return "socklab.net"; }
     [[nodiscard]] std::string message(int ev) const override {
-        return ev == 1 ? "unknown host" : "not a numeric address (-n)";
+        switch (ev) {
+            case unknown_host:
+                return "unknown host";
+            case not_numeric:
+                return "not a numeric address (-n)";
+            case try_again:
+                return "temporary failure in name resolution";
+            case no_recovery:
+                return "non-recoverable failure in name resolution";
+            case v6_for_v4:
+                return "address family mismatch: an IPv6 address where IPv4 is wanted";
+            case v4_for_v6:
+                return "address family mismatch: an IPv4 address where IPv6 is wanted";
+            default:
+                return "resolver error";
+        }
     }
 };
 
@@ -63,7 +90,12 @@ Result<std::vector<SockAddr>> resolve_with(
                                    flags, ec);
     if (ec) {
         const bool numeric = (flags & asio::ip::resolver_base::numeric_host) != 0;
-        return Error{std::error_code(numeric ? 2 : 1, net_category()), fmt::format("{}", host)};
+        // asio maps EAI_AGAIN to host_not_found_try_again and EAI_FAIL to no_recovery.
+        const int why = numeric                                       ? not_numeric
+                        : ec == asio::error::host_not_found_try_again ? try_again
+                        : ec == asio::error::no_recovery              ? no_recovery
+                                                                      : unknown_host;
+        return Error{std::error_code(why, net_category()), std::string(host)};
     }
     std::vector<SockAddr> out;
     for (const auto& entry : results) {
@@ -109,7 +141,7 @@ Result<void> wait_connected(int fd, nanoseconds timeout, int cancel_fd) {
 Result<void> bind_source(int fd, int family, const std::string& host, std::uint16_t port,
                          Proto proto) {
     auto addrs = resolve(host, port, family == AF_INET6 ? Want::v6 : Want::v4, true, true, proto);
-    if (!addrs) return addrs.error();
+    if (!addrs) return Error{addrs.error().code, "source address " + host};
     const SockAddr& a = addrs->front();
     if (::bind(fd, a.raw(), a.len) != 0) return errno_error("bind " + describe(a, proto));
     return {};
@@ -187,8 +219,23 @@ std::string SockAddr::to_string() const {
     return host();
 }
 
+namespace {
+/// A literal of the other family is a mismatch, not an unknown host: getaddrinfo(3)
+/// says EAI_ADDRFAMILY (or EAI_NONAME with AI_NUMERICHOST) for "::1" asked as AF_INET.
+std::optional<NetError> family_mismatch(std::string_view host, Want want) {
+    if (want == Want::any) return std::nullopt;
+    const std::string h(host);
+    std::array<unsigned char, sizeof(in6_addr)> buf{};
+    if (want == Want::v4 && ::inet_pton(AF_INET6, h.c_str(), buf.data()) == 1) return v6_for_v4;
+    if (want == Want::v6 && ::inet_pton(AF_INET, h.c_str(), buf.data()) == 1) return v4_for_v6;
+    return std::nullopt;
+}
+}  // namespace
+
 Result<std::vector<SockAddr>> resolve(std::string_view host, std::uint16_t port, Want want,
                                       bool numeric, bool passive, Proto proto) {
+    if (const auto why = family_mismatch(host, want))
+        return Error{std::error_code(*why, net_category()), std::string(host)};
     using rb = asio::ip::resolver_base;
     rb::flags flags = rb::numeric_service;
     if (numeric) flags = flags | rb::numeric_host;
@@ -215,6 +262,50 @@ Result<SockAddr> local_address(int fd) {
 
 Result<SockAddr> peer_address(int fd) {
     return socket_name(fd, ::getpeername, "getpeername");
+}
+
+std::string host_name(const SockAddr& addr, bool numeric) {
+    const std::string number = addr.host();
+    if (numeric || (addr.family() != AF_INET && addr.family() != AF_INET6)) return number;
+    // The wildcard has no name; asking DNS for 0.0.0.0 only costs a timeout.
+    if (number == "0.0.0.0" || number == "::") return number;
+    std::array<char, NI_MAXHOST> name{};
+    if (::getnameinfo(addr.raw(), addr.len, name.data(), name.size(), nullptr, 0, NI_NAMEREQD) != 0)
+        return number;  // nc exits here ("getnameinfo: ..."); a number is still the truth
+    return name.data();
+}
+
+Result<std::uint16_t> parse_service(std::string_view text, Proto proto, bool allow_zero) {
+    // A leading digit means a number (nc's strtoport): "80x" is a bad number, not a name.
+    if (text.empty() || std::isdigit(static_cast<unsigned char>(text[0])) != 0 ||
+        proto == Proto::unix_stream)
+        return parse_port(text, allow_zero);
+    servent ent{};
+    servent* found = nullptr;
+    std::array<char, 1024> buf{};
+    const std::string name(text);
+    const std::string p(proto_name(proto));
+    if (::getservbyname_r(name.c_str(), p.c_str(), &ent, buf.data(), buf.size(), &found) == 0 &&
+        found != nullptr) {
+        const auto port = ntohs(static_cast<std::uint16_t>(found->s_port));
+        if (port != 0) return port;
+    }
+    return make_error(std::errc::invalid_argument,
+                      fmt::format("port '{}' is not a number or a known {} service", text, p));
+}
+
+Result<PortRange> parse_port_range(std::string_view text, Proto proto) {
+    if (auto whole = parse_service(text, proto, false)) return PortRange{*whole, *whole};
+    const auto dash = text.find('-');
+    if (dash == std::string_view::npos) return parse_service(text, proto, false).error();
+    auto first = parse_service(text.substr(0, dash), proto, false);
+    if (!first) return first.error();
+    auto last = parse_service(text.substr(dash + 1), proto, false);
+    if (!last) return last.error();
+    if (*last < *first)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("port range '{}' ends before it starts", text));
+    return PortRange{*first, *last};
 }
 
 std::string service_name(std::uint16_t port, Proto proto) {
