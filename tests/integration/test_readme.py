@@ -10,6 +10,7 @@ command or a runtime failure fails the test.
 """
 import os
 import re
+import socket
 import subprocess
 import tempfile
 
@@ -39,12 +40,16 @@ def readme_commands():
 
 
 def run_one(cmd, work):
-    port = re.search(r"127\.0\.0\.1 (?:\S+ )*?(\d+)$", cmd) if " -z" in cmd else \
-        re.search(r"127\.0\.0\.1 (\d+)", cmd)
+    if " -z" in cmd:  # a scan: a listener on its last port (a number or a service name)
+        last = cmd.split()[-1]
+        port = last if last.isdigit() else str(socket.getservbyname(last, "tcp"))
+    else:
+        m = re.search(r"127\.0\.0\.1 (\d+)", cmd)
+        port = m.group(1) if m else None
     setup = "ip link set lo up"
     if port and " -l" not in cmd:  # a client or a scan: give it a server
-        setup += f"; sockcat -lk --echo {port.group(1)} </dev/null >/dev/null 2>&1 &" \
-                 f" for i in $(seq 100); do sockls -tlnH 'sport = :{port.group(1)}' | grep -q . && break;" \
+        setup += f"; sockcat -lk --echo {port} </dev/null >/dev/null 2>&1 &" \
+                 f" for i in $(seq 100); do sockls -tlnH 'sport = :{port}' | grep -q . && break;" \
                  " sleep 0.05; done"  # bounded wait for the listener, inside the namespace
     if cmd.startswith(("ctest", "cmake", "scripts/", "bench/")):
         work = harness.SOURCE  # the developer commands run from the checkout
