@@ -245,6 +245,11 @@ def test_stop_signals_while_stdout_is_a_full_pipe():
     """SIGINT, SIGTERM and SIGHUP end sockls within a second while its write blocks."""
     harness.enter_new_netns()
     many_listeners(3000)  # ~3000 lines of ~100 bytes: well past a 64 KiB pipe
+    # A signal ignored by whoever started us (a background job's SIGINT) stays ignored
+    # across exec, as it would for any tool: give sockls the default dispositions.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_IGN:
+            signal.signal(sig, signal.SIG_DFL)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         for args in (["-tln"], ["-tlnp"], ["--jsonl", "-tl"]):
             p = faults.start(sockls(*args), stdout=subprocess.PIPE)  # never read
