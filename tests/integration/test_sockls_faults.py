@@ -88,7 +88,10 @@ def test_write_errors_are_reported():
     for args in (["-tan"], ["-tln"], ["--json", "-tl"], ["--jsonl", "-tl"], ["--csv", "-tl"],
                  ["-s"], ["-tl", "--by", "port"], ["-tl", "--by", "process"],
                  ["--format", "netstat", "-tl"],
-                 ["--format", "windows", "-tl"], ["-tlnp"], ["-tlnpeoim"], ["--help"],
+                 ["--format", "windows", "-tl"], ["-tlnp"], ["-tlnpeoim"], ["-xa"], ["-tl", "-O"],
+                 ["-s", "--format", "netstat"], ["-tl", "--source", "proc"],
+                 ["-a", "--replay", os.path.join(harness.SOURCE, "tests/golden/dumps/mix.dump")],
+                 ["--help"],
                  ["--version"], ["-V"], ["-h"]):
         rc, _, err = faults.on_dev_full(sockls(*args))
         faults.check_error_line(TOOL, rc, err, 1, r"^sockls: stdout: no space left on device$",
@@ -250,8 +253,11 @@ def test_stop_signals_while_stdout_is_a_full_pipe():
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(sig) == signal.SIG_IGN:
             signal.signal(sig, signal.SIG_DFL)
+    rec = os.path.join(scratch(), "many.dump")
+    rc, _, err = faults.run(sockls("-tln", "--record", rec), stdout=subprocess.DEVNULL)
+    check_eq(rc, 0, f"recording the listeners: {err!r}")
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        for args in (["-tln"], ["-tlnp"], ["--jsonl", "-tl"]):
+        for args in (["-tln"], ["-tlnp"], ["--jsonl", "-tl"], ["-tln", "--replay", rec]):
             p = faults.start(sockls(*args), stdout=subprocess.PIPE)  # never read
             faults.wait_blocked_writing(p.pid)
             rc = faults.stop_within(p, sig, 1.0, what=f"sockls {' '.join(args)}")
