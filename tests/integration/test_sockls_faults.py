@@ -114,10 +114,11 @@ def test_reader_going_away_is_quiet():
 
 def run_measured(args, timeout=10, **kw):
     """Runs with the child's peak RSS (KiB, GNU time's %M) and the wall time."""
+    gnu_time = harness.need("/usr/bin/time")
     d = scratch()
     rss_file = os.path.join(d, "rss")
     t0 = time.monotonic()
-    rc, out, err = faults.run(["/usr/bin/time", "-o", rss_file, "-f", "%M"] + args,
+    rc, out, err = faults.run([gnu_time, "-o", rss_file, "-f", "%M"] + args,
                               timeout=timeout, **kw)
     took = time.monotonic() - t0
     with open(rss_file) as f:
