@@ -118,11 +118,11 @@ class Party:
         with self.lock:
             return self.err.decode(errors="replace")
 
-    def wait_err(self, pattern, timeout=5.0):
+    def wait_err(self, pattern, timeout=10.0):
         return harness.wait_for(lambda: re.search(pattern, self.err_text(), re.M), timeout,
                                 what=f"/{pattern}/ on stderr of {self.args}")
 
-    def wait_out(self, data, timeout=5.0):
+    def wait_out(self, data, timeout=10.0):
         return harness.wait_for(lambda: data in self.out_bytes(), timeout,
                                 what=f"{data!r} on stdout of {self.args} (have {self.out_bytes()!r})")
 
