@@ -418,7 +418,11 @@ std::variant<Options, Exit> parse_command_line(int argc, char** argv, bool stdin
     } catch (const CLI::CallForHelp&) {
         return Exit{0, app.help()};
     } catch (const CLI::ParseError& e) {
-        return Exit{2, e.what()};
+        // CLI11 starts its sentences in capitals; our lines read "sockcat: the following...".
+        std::string text = e.what();
+        if (!text.empty() && text[0] >= 'A' && text[0] <= 'Z')
+            text[0] = static_cast<char>(text[0] - 'A' + 'a');
+        return Exit{2, text};
     } catch (const UsageError& e) {
         return Exit{2, e.text};
     }

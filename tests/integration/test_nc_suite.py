@@ -37,6 +37,8 @@ DIFFERENCES = {
     "Listen success exit code": "--on-peer-close=finish: the server ends at its own stdin EOF",
     "Server quits without --keep-open": "--on-peer-close=finish: the server ends at its own stdin EOF",
     "Messages are logged to output file": "-o is a hex dump, not ncat's --output copy",
+    "-z client sends \"\\0\" to server and exits with success exit code (udp)": "-z is TCP only",
+    "-z client with connection refused exit code (udp)": "-z is TCP only",
 }
 # Cases that fail today only for a fix being made on branch relay.
 PENDING_RELAY = {
@@ -116,11 +118,11 @@ class Party:
         with self.lock:
             return self.err.decode(errors="replace")
 
-    def wait_err(self, pattern, timeout=5.0):
+    def wait_err(self, pattern, timeout=10.0):
         return harness.wait_for(lambda: re.search(pattern, self.err_text(), re.M), timeout,
                                 what=f"/{pattern}/ on stderr of {self.args}")
 
-    def wait_out(self, data, timeout=5.0):
+    def wait_out(self, data, timeout=10.0):
         return harness.wait_for(lambda: data in self.out_bytes(), timeout,
                                 what=f"{data!r} on stdout of {self.args} (have {self.out_bytes()!r})")
 
@@ -910,6 +912,28 @@ def test_ncat_idle_timeout():
     case("idle timeout (connect mode) (tcp)", lambda: idle(False))
     case("idle timeout (listen mode) (tcp)", lambda: idle(True))
     summary("ncat idle timeout")
+
+
+def test_ncat_zero_io():
+    def z_open():
+        port = free_port(False, "4")
+        srv = Party([ncat(), "-l", "-v", "127.0.0.1", str(port)], stdin=None)
+        srv.wait_err(r"Ncat: Listening on ")
+        r = harness.run([sc(), "-z", "127.0.0.1", str(port)], timeout=20, input="")
+        harness.check_eq(r.returncode, 0, f"-z to a listener: {r.stderr!r}")
+        srv.kill()
+    case("-z client with Connect success exit code (tcp)", z_open)
+
+    def z_refused():
+        r = harness.run([sc(), "-z", "127.0.0.1", str(free_port(False, "4"))], timeout=20, input="")
+        harness.check_eq((r.returncode, r.stderr), (1, ""), "-z to a closed port, quiet without -v")
+    case("-z client with connection refused exit code (tcp)", z_refused)
+    for name in ('-z client sends "\\0" to server and exits with success exit code (udp)',
+                 "-z client with connection refused exit code (udp)"):
+        r = harness.run([sc(), "-z", "-u", "127.0.0.1", "1"], timeout=20, input="")
+        harness.check_eq((r.returncode, r.stderr.strip()), (2, "sockcat: cannot use -z and -u"), name)
+        record(name, "difference")
+    summary("ncat -z")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,12 @@ def test_dns_unreachable_is_not_unknown_host():
         theirs = harness.run(ns.exec_args([harness.need("nc"), "nosuch.invalid", "80"]), timeout=60)
         harness.check("Temporary failure in name resolution" in theirs.stderr,
                       f"nc agrees it is a temporary failure: {theirs.stderr!r}")
+        # -v's reverse lookup of an address the hosts file does not name fails the same
+        # way: nc exits ("getnameinfo: ..."), sockcat prints the number and listens.
+        srv = in_netns(ns, [sc(), "-l", "-v", "127.0.0.2", "0"])
+        _, m = lines_until(srv, r"Listening on (\S+) (\d+)")
+        harness.check_eq(m.group(1), "127.0.0.2", "unnamed address shown as a number")
+        harness.check(srv.poll() is None, "still listening")
     # Names the hosts file knows still work without DNS, and a -n literal never asks.
     r = harness.run([sc(), "-n", "localhost", "1"], timeout=20)
     faults.check_error_line("sockcat", r.returncode, r.stderr.encode(), 1, r"not a numeric address")
