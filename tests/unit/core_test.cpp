@@ -4,6 +4,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <span>
+#include <string>
+#include <vector>
+
 #include "socklab/core.hpp"
 
 using namespace socklab;
@@ -69,4 +73,46 @@ TEST_CASE("times format as RFC 3339 with microseconds", "[core]") {
     const std::string s = format_time_us(t, false);
     CHECK(s.size() == 26);
     CHECK(s.substr(19) == ".234567");
+}
+
+TEST_CASE("read_all stops one byte past its bound; read_file names the path", "[core]") {
+    const socklab::Fd zero(::open("/dev/zero", O_RDONLY | O_CLOEXEC));
+    REQUIRE(zero);
+    const auto endless = socklab::read_all(zero.get(), 4096);
+    REQUIRE_FALSE(endless);
+    CHECK(endless.error().code == std::errc::file_too_large);
+    const socklab::Fd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    const auto empty = socklab::read_all(null.get(), 10);
+    REQUIRE(empty);
+    CHECK(empty->empty());
+    const auto missing = socklab::read_file("/nonexistent/socklab", 10);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().context == "/nonexistent/socklab");
+    CHECK(missing.error().code == std::errc::no_such_file_or_directory);
+    const auto dir = socklab::read_file("/", 10);
+    REQUIRE_FALSE(dir);
+    CHECK(dir.error().code == std::errc::is_a_directory);
+}
+
+TEST_CASE("write_all and read_exact move every byte through a pipe", "[core]") {
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+    socklab::Fd r(p[0]), w(p[1]);
+    const std::string text(10000, 'x');
+    REQUIRE(socklab::write_all(w.get(), std::as_bytes(std::span(text))));
+    REQUIRE(w.close());
+    CHECK_FALSE(w.valid());
+    std::vector<std::byte> back(20000);
+    const auto got = socklab::read_exact(r.get(), back);
+    REQUIRE(got);
+    CHECK(*got == text.size());
+    CHECK(socklab::Fd().close());  // closing nothing succeeds
+}
+
+TEST_CASE("Fd::close reports close(2)'s error", "[core]") {
+    socklab::Fd bad(1 << 20);  // no such descriptor: EBADF
+    const auto r = bad.close();
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == std::errc::bad_file_descriptor);
+    CHECK_FALSE(bad.valid());
 }

@@ -3,8 +3,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -85,12 +88,29 @@ class Fd {
     explicit operator bool() const noexcept { return valid(); }
     /// Gives up ownership without closing.
     int release() noexcept { return std::exchange(fd_, -1); }
-    /// Closes the current descriptor (if any) and owns `fd`.
+    /// Closes the current descriptor (if any) and owns `fd`. A close error is
+    /// dropped: use close() where it matters (a file we wrote).
     void reset(int fd = -1) noexcept;
+    /// Closes the descriptor and reports close(2)'s error (EIO, ENOSPC on NFS...).
+    /// The descriptor is released either way; closing an empty Fd succeeds.
+    Result<void> close() noexcept;
 
   private:
     int fd_ = -1;
 };
+
+/// Reads `fd` to its end, at most `max_bytes`: only max_bytes + 1 bytes are ever read,
+/// so an endless source (/dev/zero, a growing pipe) cannot fill memory. EINTR is
+/// retried here, once for every caller. Errors: the read's errno, or
+/// std::errc::file_too_large when there is more than `max_bytes`. Blocks as read(2) does.
+[[nodiscard]] Result<std::string> read_all(int fd, std::size_t max_bytes);
+/// Opens `path` read-only (O_CLOEXEC, O_NOCTTY) and read_all()s it. The Error's
+/// context is the path.
+[[nodiscard]] Result<std::string> read_file(const std::string& path, std::size_t max_bytes);
+/// Reads until `into` is full or the end: returns how many bytes arrived (short at EOF).
+[[nodiscard]] Result<std::size_t> read_exact(int fd, std::span<std::byte> into);
+/// Writes every byte, completing short writes and retrying EINTR. Blocks as write(2).
+[[nodiscard]] Result<void> write_all(int fd, std::span<const std::byte> bytes);
 
 /// A copyable, nullable heap box: keeps rarely-filled parts of a record out of line
 /// so a vector of 100k records stays small, while records remain plain values.

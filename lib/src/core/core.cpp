@@ -1,8 +1,11 @@
 // core: Error messages, Fd closing, time formatting and strict number parsing.
 #include "socklab/core.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <array>
 
 #include <charconv>
 #include <cmath>
@@ -27,6 +30,57 @@ Error make_error(std::errc code, std::string context) {
 void Fd::reset(int fd) noexcept {
     if (fd_ >= 0) ::close(fd_);  // never retried: Linux frees the fd even on EINTR
     fd_ = fd;
+}
+
+Result<void> Fd::close() noexcept {
+    if (fd_ < 0) return {};
+    // close(2): the descriptor is gone even when an error is reported; never retry.
+    if (::close(std::exchange(fd_, -1)) != 0) return errno_error("close");
+    return {};
+}
+
+Result<std::string> read_all(int fd, std::size_t max_bytes) {
+    std::string text;
+    std::array<char, 65536> buf{};
+    while (text.size() <= max_bytes) {
+        const std::size_t want = std::min(buf.size(), max_bytes + 1 - text.size());
+        const auto n = ::read(fd, buf.data(), want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("read");
+        if (n == 0) return text;
+        text.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return make_error(std::errc::file_too_large, fmt::format("longer than {} bytes", max_bytes));
+}
+
+Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
+    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!fd) return errno_error(path);
+    auto text = read_all(fd.get(), max_bytes);
+    if (!text) return Error{text.error().code, path};
+    return text;
+}
+
+Result<std::size_t> read_exact(int fd, std::span<std::byte> into) {
+    std::size_t got = 0;
+    while (got < into.size()) {
+        const auto n = ::read(fd, into.data() + got, into.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("read");
+        if (n == 0) break;
+        got += static_cast<std::size_t>(n);
+    }
+    return got;
+}
+
+Result<void> write_all(int fd, std::span<const std::byte> bytes) {
+    while (!bytes.empty()) {
+        const auto n = ::write(fd, bytes.data(), bytes.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno_error("write");
+        bytes = bytes.subspan(static_cast<std::size_t>(n));
+    }
+    return {};
 }
 
 std::string format_time_us(std::chrono::system_clock::time_point t, bool with_offset) {

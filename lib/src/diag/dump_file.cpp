@@ -28,14 +28,8 @@ namespace {
 
 // Reads exactly data.size() bytes from `fd` (short when the file shrank meanwhile).
 Result<std::size_t> read_full(int fd, std::span<std::byte> data, const std::string& path) {
-    std::size_t got = 0;
-    while (got < data.size()) {
-        const auto n = ::read(fd, data.data() + got, data.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error("dump " + path);
-        if (n == 0) break;
-        got += static_cast<std::size_t>(n);
-    }
+    auto got = read_exact(fd, data);
+    if (!got) return Error{got.error().code, "dump " + path};
     return got;
 }
 
@@ -110,13 +104,10 @@ Result<void> DumpWriter::append(detail::DumpRequest request, std::span<const std
 }
 
 Result<void> DumpWriter::finish() {
-    std::span<const std::byte> rest(data_);
-    while (!rest.empty()) {
-        const auto n = ::write(fd_.get(), rest.data(), rest.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error("dump " + path_);
-        rest = rest.subspan(static_cast<std::size_t>(n));
-    }
+    // A recording is a file we wrote: close(2)'s error (a full disk on NFS) counts too.
+    auto wrote = write_all(fd_.get(), data_);
+    if (wrote) wrote = fd_.close();
+    if (!wrote) return Error{wrote.error().code, "dump " + path_};
     return {};
 }
 

@@ -16,22 +16,15 @@
 namespace socklab::diag {
 namespace {
 
+/// A /proc/net table's bound: ~150 bytes a row, so room for millions of sockets.
+constexpr std::size_t max_proc_table_bytes = std::size_t{1} << 30;
+
 /// Reads a whole /proc file. A missing file (no IPv6, no raw support) is empty.
 Result<std::string> read_proc_file(const std::string& path) {
-    std::string text;
-    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        if (errno == ENOENT) return text;
-        return errno_error("read " + path);
-    }
-    std::array<char, 65536> buf{};
-    for (;;) {
-        const auto n = ::read(fd.get(), buf.data(), buf.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error("read " + path);
-        if (n == 0) return text;
-        text.append(buf.data(), static_cast<std::size_t>(n));
-    }
+    auto text = read_file(path, max_proc_table_bytes);
+    if (!text && text.error().code == std::errc::no_such_file_or_directory) return std::string();
+    if (!text) return Error{text.error().code, "read " + path};
+    return text;
 }
 
 /// A cursor over one line; every read fails (returns false) instead of running off.

@@ -30,14 +30,10 @@ std::size_t field(std::string_view text, std::string_view label, std::string_vie
     return 0;
 }
 
+/// /proc/net/sockstat is a few lines; unreadable or absent reads as empty (no estimate).
 std::string read_small_file(const std::string& path) {
-    std::string text;
-    const Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return text;
-    std::array<char, 2048> buf{};
-    const auto n = ::read(fd.get(), buf.data(), buf.size());
-    if (n > 0) text.assign(buf.data(), static_cast<std::size_t>(n));
-    return text;
+    auto text = read_file(path, 4096);
+    return text ? std::move(*text) : std::string();
 }
 
 }  // namespace

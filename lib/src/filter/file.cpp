@@ -18,20 +18,14 @@ Error file_error(std::string_view path, std::string_view why) {
     return make_error(std::errc::invalid_argument, fmt::format("{}: {}", path, why));
 }
 
-// Reads at most `limit` + 1 bytes, so "longer than the limit" is seen without
-// reading the rest (a /dev/zero or a growing pipe never fills memory).
+// read_all() reads at most `limit` + 1 bytes, so "longer than the limit" is seen
+// without reading the rest (a /dev/zero or a growing pipe never fills memory).
 Result<std::string> read_bounded(int fd, std::string_view path, std::size_t limit) {
-    std::string text;
-    std::array<char, 65536> buf{};
-    while (text.size() <= limit) {
-        const std::size_t want = std::min(buf.size(), limit + 1 - text.size());
-        const auto n = ::read(fd, buf.data(), want);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error(std::string(path));
-        if (n == 0) return text;
-        text.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    return file_error(path, fmt::format("longer than {} KiB", limit / 1024));
+    auto text = read_all(fd, limit);
+    if (text) return text;
+    if (text.error().code == std::errc::file_too_large)
+        return file_error(path, fmt::format("longer than {} KiB", limit / 1024));
+    return Error{text.error().code, std::string(path)};
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 // lab: sysctl readers — /proc/sys for the host, a fixed map for tests.
 #include <cctype>
-#include <fstream>
-#include <sstream>
 
 #include "socklab/lab.hpp"
 
@@ -41,12 +39,9 @@ class ProcSysctlReader final : public SysctlReader {
         std::string path = root_ + '/';
         for (char c : name)
             path.push_back(c == '.' ? '/' : c);
-        std::ifstream in(path);
-        if (!in) return std::nullopt;
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (in.bad()) return std::nullopt;
-        return tidy(text.str());
+        auto text = read_file(path, 4096);  // a sysctl is one short line
+        if (!text) return std::nullopt;
+        return tidy(*text);
     }
 
   private:

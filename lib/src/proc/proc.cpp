@@ -73,12 +73,10 @@ std::string read_comm(int proc_dirfd, std::string_view pid) {
     path += "/comm";
     const Fd fd(::openat(proc_dirfd, path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return {};
-    std::array<char, 64> buf{};
-    const auto n = ::read(fd.get(), buf.data(), buf.size());
-    if (n <= 0) return {};
-    std::string_view comm(buf.data(), static_cast<std::size_t>(n));
-    if (comm.back() == '\n') comm.remove_suffix(1);
-    return std::string(comm);
+    auto text = read_all(fd.get(), 64);  // TASK_COMM_LEN is 16: 64 is plenty
+    if (!text || text->empty()) return {};
+    if (text->back() == '\n') text->pop_back();
+    return std::move(*text);
 }
 
 /// The scan of one /proc tree: the map, the counters, and when to stop.
