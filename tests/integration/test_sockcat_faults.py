@@ -128,6 +128,26 @@ def test_stdout_on_dev_full_is_one_error_line():
     faults.check_error_line("sockcat", rc, err, 1, r"^sockcat: stdout: ", what="--help > /dev/full")
 
 
+def test_hex_dump_on_dev_full_is_reported_and_data_goes_on():
+    lst = harness.free_listener()
+    port = lst.getsockname()[1]
+    p = harness.spawn([u.sockcat(), "-o", "/dev/full", "127.0.0.1", str(port)], stdin=PIPE,
+                      stdout=PIPE)
+    conn, _ = lst.accept()
+    conn.settimeout(10)
+    p.stdin.write(b"logged nowhere\n")
+    p.stdin.close()
+    harness.check_eq(recv_all(conn), b"logged nowhere\n", "the data still flows")
+    conn.sendall(b"reply")
+    conn.close()
+    out = p.stdout.read()
+    u.wait_exit(p, 10)
+    err = p.stderr.read()
+    harness.check_eq(out, b"reply", "stdout")
+    faults.check_error_line("sockcat", p.returncode, err, 1,
+                            r"^sockcat: hex dump: no space left on device$", what="-o /dev/full")
+
+
 def test_stdout_closed_at_peer_fin_while_stdin_stays_open():
     """`sockcat -l P | tar x`: the reader sees EOF at the peer's FIN, as with nc."""
     r, w = os.pipe()

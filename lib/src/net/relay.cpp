@@ -399,6 +399,9 @@ void Relay::finish(CloseMode mode) {
     } else {
         sock_.reset();
     }
+    for (const Direction* x : {&up_, &down_})
+        if (!error_ && x->pump && x->pump->dump_error())
+            error_ = Error{x->pump->dump_error(), "hex dump"};
     auto done = std::move(on_done_);
     const auto keep = std::move(self_);  // may be the last reference: lives to the end of finish()
     if (error_)
