@@ -203,8 +203,12 @@ def test_keep_open_exits_when_stdout_goes_away():
 # ---------------------------------------------------------------- fd limit with -lk
 
 def test_keep_open_at_the_fd_limit_serves_everyone_in_turn():
-    nofile = 32
-    clients = 40
+    # Two limits: fd counts of either parity once hit a client accepted but not watchable.
+    for nofile in (31, 32):
+        keep_open_at_fd_limit(nofile, clients=40)
+
+
+def keep_open_at_fd_limit(nofile, clients):
     p = faults.start([u.sockcat(), "-l", "-k", "-v", "127.0.0.1", "0"], nofile=nofile,
                      stdout=PIPE, stderr=PIPE)
     port = wait_listening(p)
@@ -238,6 +242,8 @@ def test_keep_open_at_the_fd_limit_serves_everyone_in_turn():
     harness.wait_for(lambda: b"a later client\n" in out, timeout=10, what="a later client served")
     said = [line for line in err_lines if "accept" in line]
     harness.check_eq(len(said), 1, f"the accept failure is said once: {said[:5]}")
+    failed = [line for line in err_lines if line.startswith("sockcat:") and "accept" not in line]
+    harness.check_eq(failed, [], f"nofile {nofile}: sessions cut short at the limit")
     harness.check(len(err_lines) < 3 * clients, f"{len(err_lines)} stderr lines: {err_lines[:10]}")
     harness.check(p.poll() is None, "the server still serves")
     p.terminate()
