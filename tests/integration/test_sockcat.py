@@ -369,7 +369,8 @@ def test_crlf_and_hex_dump():
     harness.check_eq(u.wait_exit(cli, 30), 0, "exit")
     with open(dump) as f:
         text = f.read()
-    harness.check(re.search(r"^> 00000000 61 0a 62 0a ", text, re.M), text)
+    # The dump shows what was sent, after -c (issue 9).
+    harness.check(re.search(r"^> 00000000 61 0d 0a 62 0d 0a ", text, re.M), text)
     harness.check(re.search(r"^< 00000000 6f 6b ", text, re.M), text)
 
 

@@ -128,6 +128,26 @@ def test_stdout_on_dev_full_is_one_error_line():
     faults.check_error_line("sockcat", rc, err, 1, r"^sockcat: stdout: ", what="--help > /dev/full")
 
 
+def test_hex_dump_on_dev_full_is_reported_and_data_goes_on():
+    lst = harness.free_listener()
+    port = lst.getsockname()[1]
+    p = harness.spawn([u.sockcat(), "-o", "/dev/full", "127.0.0.1", str(port)], stdin=PIPE,
+                      stdout=PIPE)
+    conn, _ = lst.accept()
+    conn.settimeout(10)
+    p.stdin.write(b"logged nowhere\n")
+    p.stdin.close()
+    harness.check_eq(recv_all(conn), b"logged nowhere\n", "the data still flows")
+    conn.sendall(b"reply")
+    conn.close()
+    out = p.stdout.read()
+    u.wait_exit(p, 10)
+    err = p.stderr.read()
+    harness.check_eq(out, b"reply", "stdout")
+    faults.check_error_line("sockcat", p.returncode, err, 1,
+                            r"^sockcat: hex dump: no space left on device$", what="-o /dev/full")
+
+
 def test_stdout_closed_at_peer_fin_while_stdin_stays_open():
     """`sockcat -l P | tar x`: the reader sees EOF at the peer's FIN, as with nc."""
     r, w = os.pipe()
@@ -183,8 +203,12 @@ def test_keep_open_exits_when_stdout_goes_away():
 # ---------------------------------------------------------------- fd limit with -lk
 
 def test_keep_open_at_the_fd_limit_serves_everyone_in_turn():
-    nofile = 32
-    clients = 40
+    # Two limits: fd counts of either parity once hit a client accepted but not watchable.
+    for nofile in (31, 32):
+        keep_open_at_fd_limit(nofile, clients=40)
+
+
+def keep_open_at_fd_limit(nofile, clients):
     p = faults.start([u.sockcat(), "-l", "-k", "-v", "127.0.0.1", "0"], nofile=nofile,
                      stdout=PIPE, stderr=PIPE)
     port = wait_listening(p)
@@ -218,6 +242,8 @@ def test_keep_open_at_the_fd_limit_serves_everyone_in_turn():
     harness.wait_for(lambda: b"a later client\n" in out, timeout=10, what="a later client served")
     said = [line for line in err_lines if "accept" in line]
     harness.check_eq(len(said), 1, f"the accept failure is said once: {said[:5]}")
+    failed = [line for line in err_lines if line.startswith("sockcat:") and "accept" not in line]
+    harness.check_eq(failed, [], f"nofile {nofile}: sessions cut short at the limit")
     harness.check(len(err_lines) < 3 * clients, f"{len(err_lines)} stderr lines: {err_lines[:10]}")
     harness.check(p.poll() is None, "the server still serves")
     p.terminate()
@@ -289,6 +315,35 @@ def test_signal_while_connecting_or_holding():
                      "-u -l exit")
 
 
+def test_signal_while_connecting():
+    """A connect stuck in SYN_SENT (the listener's accept queue is full) ends at a signal."""
+    lst, port = u.start_server([u.sockcat(), "-l", "-v", "--no-accept", "--backlog", "0",
+                                "127.0.0.1", "0"])
+    fillers = []
+    harness.on_cleanup(lambda: [f.close() for f in fillers])
+
+    def syn_sent():
+        out = harness.run(["ss", "-Htn", "state", "syn-sent", f"dport = :{port}"]).stdout
+        return out.strip()
+    for _ in range(8):  # the kernel drops SYNs once the queue is full: clients sit in SYN_SENT
+        if syn_sent():
+            break
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", port))
+        fillers.append(f)
+        harness.wait_for(lambda: harness.run(["ss", "-Htn", f"dport = :{port}"]).stdout.count(
+            "\n") >= len(fillers), timeout=5, what="the filler connection")
+    harness.check(syn_sent(), "no connection held in SYN_SENT")
+    for sig in STOP_SIGNALS:
+        p = harness.spawn([u.sockcat(), "127.0.0.1", str(port)], stdin=PIPE)
+        harness.wait_for(lambda: f"pid={p.pid}," in harness.run(
+            ["ss", "-Htnp", "state", "syn-sent", f"dport = :{port}"]).stdout, timeout=5,
+            what="sockcat in SYN_SENT")
+        harness.check_eq(faults.stop_within(p, sig, 1.0, f"connecting, {sig.name}"), -sig,
+                         f"{sig.name} while connecting")
+
+
 def test_unix_socket_file_removed_after_each_signal():
     path = os.path.join(u.tmpdir(), "lab.sock")
     for sig in STOP_SIGNALS:
@@ -356,6 +411,21 @@ def test_crlf_converts_bare_lf_only_and_logs_what_is_sent():
     harness.check(sent_hex.split()[8:10] == ["0d", "0a"] and sent_hex.split()[19:21] == ["0d", "0a"],
                   f"the hex dump shows the bytes sent, after -c: {dump!r}")
     harness.check_eq(len(sent_hex.split()), 21, f"bytes logged: {dump!r}")
+
+
+# ---------------------------------------------------------------- not root
+
+def test_not_root_gets_one_line_for_what_it_may_not_do():
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        if int(f.read()) <= 80:
+            raise harness.Skip("port 80 is unprivileged on this host")
+    rc, _, err = faults.run(faults.nonroot([u.sockcat(), "-l", "127.0.0.1", "80"]))
+    faults.check_error_line("sockcat", rc, err, 1, r"^sockcat: bind 127\.0\.0\.1 port 80 \(tcp\): "
+                            r"permission denied$", what="nobody: sockcat -l 80")
+    d = u.tmpdir()  # mode 0700, root's: nobody may not create a socket file there
+    rc, _, err = faults.run(faults.nonroot([u.sockcat(), "-l", "-U", os.path.join(d, "s")]))
+    faults.check_error_line("sockcat", rc, err, 1, r"^sockcat: bind .*: permission denied$",
+                            what="nobody: sockcat -l -U in a directory it cannot write")
 
 
 harness.main()

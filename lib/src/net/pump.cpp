@@ -144,7 +144,7 @@ StepResult Pump::step() {
 }
 
 void Pump::dump(const char* data, std::size_t n) {
-    if (spec_.hexdump_fd < 0) return;
+    if (spec_.hexdump_fd < 0 || dump_error_) return;
     std::string out;
     for (std::size_t i = 0; i < n; i += 16) {
         const std::size_t len = std::min<std::size_t>(16, n - i);
@@ -160,12 +160,16 @@ void Pump::dump(const char* data, std::size_t n) {
         out += '\n';
     }
     dumped_ += n;
-    // The dump is a file of our own; a short write there must not stall the data.
+    // The dump is a file of our own; a failed write there must not stall the data: the
+    // dump stops and the error is reported at the end of the session (dump_error()).
     std::size_t off = 0;
     while (off < out.size()) {
         const auto w = ::write(spec_.hexdump_fd, out.data() + off, out.size() - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
+        if (w <= 0) {
+            dump_error_ = errno_code(w < 0 ? errno : EIO);
+            break;
+        }
         off += static_cast<std::size_t>(w);
     }
 }

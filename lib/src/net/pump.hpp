@@ -69,6 +69,8 @@ class Pump {
     [[nodiscard]] Method method() const noexcept { return method_; }
     [[nodiscard]] std::uint64_t total() const noexcept { return total_; }
     [[nodiscard]] const PumpSpec& spec() const noexcept { return spec_; }
+    /// Why writing the hex dump failed (it stops then; the data goes on), if it did.
+    [[nodiscard]] std::error_code dump_error() const noexcept { return dump_error_; }
 
   private:
     StepResult step_copy();
@@ -88,6 +90,7 @@ class Pump {
     std::uint64_t total_ = 0;   ///< bytes taken from the source
     std::uint64_t dumped_ = 0;  ///< hex dump offset
     std::error_code src_error_;
+    std::error_code dump_error_;
     // copy: bytes read but not yet written are pending[pending_off, end)
     std::vector<char> buf_;
     std::vector<char> pending_;

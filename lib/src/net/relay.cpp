@@ -68,7 +68,8 @@ namespace detail {
 ///    every byte before it written out; then OnPeerClose decides.
 /// Invariants:
 ///  - the socket is closed exactly once, in finish(), after every duplicate fd
-///    we gave the reactor is closed (otherwise close() would not end the connection);
+///    we gave the reactor is closed (otherwise close() would not end the connection)
+///    and the socket's own registration is released;
 ///  - FIN is sent only after every input byte reached the socket (up is over);
 ///  - the session ends when both directions are over, or earlier by a policy
 ///    (close/rst/exit/timeouts), by a reset (error), or by the output going away;
@@ -185,7 +186,15 @@ void Relay::start() {
 Descriptor* Relay::watch(int fd) {
     auto it = watches_.find(fd);
     if (it != watches_.end()) return it->second.get();
-    // The reactor gets a duplicate: epoll refuses the same fd twice (EEXIST), and several
+    if (fd == sock_.get()) {
+        // The socket is ours alone: the reactor watches it as it is and gives it back in
+        // finish() (release), so a session costs one fd and a -k server at the fd limit
+        // never accepts a client it then cannot watch.
+        auto d = std::make_unique<Descriptor>(io_);
+        d->assign(fd, watch_error_);
+        return watches_.emplace(fd, std::move(d)).first->second.get();
+    }
+    // Other fds get a duplicate: epoll refuses the same fd twice (EEXIST), and several
     // sessions (-k) share stdout. Regular files and /dev/null cannot be polled (EPERM):
     // asio then completes waits at once with operation_not_supported, meaning "ready".
     auto d = std::make_unique<Descriptor>(io_);
@@ -379,7 +388,12 @@ void Relay::finish(CloseMode mode) {
     work_.reset();
     for (auto& [fd, w] : watches_) {
         std::error_code ignored;
-        w->close(ignored);
+        if (fd == sock_.get() && w->is_open()) {
+            w->cancel(ignored);
+            (void)w->release();  // deregistered; sock_ closes it below
+        } else {
+            w->close(ignored);
+        }
     }
     watches_.clear();
     close_output();
@@ -399,6 +413,9 @@ void Relay::finish(CloseMode mode) {
     } else {
         sock_.reset();
     }
+    for (const Direction* x : {&up_, &down_})
+        if (!error_ && x->pump && x->pump->dump_error())
+            error_ = Error{x->pump->dump_error(), "hex dump"};
     auto done = std::move(on_done_);
     const auto keep = std::move(self_);  // may be the last reference: lives to the end of finish()
     if (error_)
