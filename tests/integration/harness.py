@@ -128,6 +128,18 @@ def read_line_with_deadline(stream, timeout=10.0, what="a line"):
         buf += ch
 
 
+def read_until_line(stream, prefix, timeout=10.0, limit=20):
+    """Reads lines (at most `limit`) until one starts with `prefix`; returns it.
+
+    A unix listener says "Bound on PATH" before "Listening on PATH", as nc does."""
+    deadline = time.monotonic() + timeout
+    for _ in range(limit):
+        line = read_line_with_deadline(stream, max(deadline - time.monotonic(), 0.01), prefix)
+        if line.startswith(prefix):
+            return line
+    raise TestFailure(f"no line starting with {prefix!r} in the first {limit}")
+
+
 CLONE_NEWNET = 0x40000000
 
 

@@ -349,7 +349,7 @@ def test_unix_socket_file_removed_after_each_signal():
     for sig in STOP_SIGNALS:
         for keep in ([], ["-k"]):
             p = harness.spawn([u.sockcat(), "-l", "-v", *keep, "-U", path], stderr=PIPE)
-            harness.read_line_with_deadline(p.stderr, 10, "Listening on")
+            harness.read_until_line(p.stderr, "Listening on")
             harness.check(os.path.exists(path), "the socket file while listening")
             rc = faults.stop_within(p, sig, 1.0, what=f"-l {' '.join(keep)} -U, {sig.name}")
             harness.check_eq(rc, -sig, f"{sig.name} exit status")
@@ -357,7 +357,7 @@ def test_unix_socket_file_removed_after_each_signal():
                           f"{sig.name}{' -k' if keep else ''}: the socket file is left behind")
     # ...and with a session running, the next listener binds the same path.
     p = harness.spawn([u.sockcat(), "-l", "-v", "-U", path], stdin=PIPE, stderr=PIPE)
-    harness.read_line_with_deadline(p.stderr, 10, "Listening on")
+    harness.read_until_line(p.stderr, "Listening on")
     c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     harness.on_cleanup(c.close)
     c.connect(path)
@@ -366,7 +366,7 @@ def test_unix_socket_file_removed_after_each_signal():
     faults.stop_within(p, signal.SIGHUP, 1.0, "-U session, SIGHUP")
     harness.check(not os.path.exists(path), "the socket file after SIGHUP mid-session")
     again = harness.spawn([u.sockcat(), "-l", "-v", "-U", path], stderr=PIPE)
-    harness.check("Listening on" in harness.read_line_with_deadline(again.stderr, 10, "-v"),
+    harness.check(harness.read_until_line(again.stderr, "Listening on"),
                   "the next listener binds the same path")
     again.terminate()
 
