@@ -70,7 +70,13 @@ bool write_out(socklab::app::Output& out, std::string_view text, int stop_fd, bo
         if (fds[1].revents != 0) return false;
         if (fds[0].revents == 0) continue;  // time-out: the deadline is looked at above
         // POLLERR (the reader left) goes to write too: EPIPE ends output quietly.
-        const auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
+        // Pieces end at a line end where one fits, so a stop between two pieces
+        // never leaves half a line for the reader.
+        auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
+        if (n < text.size()) {
+            const auto nl = text.rfind('\n', n - 1);
+            if (nl != std::string_view::npos) n = nl + 1;
+        }
         if (!out.write(text.substr(0, n))) return false;
         text.remove_prefix(n);
     }

@@ -263,6 +263,9 @@ def test_signal_ends_a_batch_bigger_than_the_pipe():
         wait_stdout_full(p.pid, r, timeout=10)
         rc = faults.stop_within(p, sig, 1.0, what=f"sockwatch with a batch over the pipe ({sig.name})")
         harness.check_eq(rc, 0, f"exit status after {sig.name}")
+        got = os.read(r, 65536)
+        harness.check(got.endswith(b"\n") and b" NEW tcp " in got,
+                      f"whole lines only, none cut by the stop: ...{got[-80:]!r}")
         os.close(r)
         for l in listeners:
             l.close()
