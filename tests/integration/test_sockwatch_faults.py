@@ -77,7 +77,7 @@ def test_closed_std_fds_get_dev_null_not_our_sockets():
     """With 0, 1, 2 or all three closed, no netlink socket lands there: /dev/null does."""
     harness.enter_new_netns()
     for closed in ((1,), (0,), (2,), (0, 1, 2)):
-        p = faults.start(sockwatch("--events", "--source", "poll", "-i", "0.02", "--duration", "3"),
+        p = faults.start(sockwatch("--events", "--source", "poll", "-i", "0.02", "--duration", "1.5"),
                          close=closed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stop_at_cleanup(p)
         harness.wait_for(lambda: has_netlink(p.pid), timeout=10, what=f"sockwatch started ({closed})")
