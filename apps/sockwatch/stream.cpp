@@ -1,8 +1,13 @@
 // sockwatch: the event stream and --counts — one line per event or interval, flushed at once.
 #include <fmt/format.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
 #include <cstdio>
 
 #include "app.hpp"
@@ -41,6 +46,43 @@ bool report_warn(const socklab::watch::Monitor& monitor, const Options& o) {
     return true;
 }
 
+/// Writes `text` to stdout. Into a pipe it goes in pieces of at most PIPE_BUF,
+/// each after poll(2) says there is room: pipe(7) guarantees such a write does not
+/// block, so the wait happens in poll, beside the stop pipe and the deadline, and
+/// no signal can slip in between a check and a blocking write(2). Returns false
+/// when output failed or a stop or the deadline came first.
+bool write_out(socklab::app::Output& out, std::string_view text, int stop_fd, bool pipe,
+               Steady::time_point deadline) {
+    if (!pipe) return out.write(text);
+    while (!text.empty()) {
+        if (socklab::app::StopSignals::requested()) return false;
+        const auto now = Steady::now();
+        if (now >= deadline) return false;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+        std::array<pollfd, 2> fds{{{STDOUT_FILENO, POLLOUT, 0}, {stop_fd, POLLIN, 0}}};
+        const int timeout = deadline == Steady::time_point::max()
+                                ? -1
+                                : static_cast<int>(std::min<long long>(left, 60'000));
+        if (::poll(fds.data(), fds.size(), timeout) < 0) {
+            if (errno == EINTR) continue;  // the flag is looked at above
+            return out.write(text);        // cannot wait: plain blocking write
+        }
+        if (fds[1].revents != 0) return false;
+        if (fds[0].revents == 0) continue;  // time-out: the deadline is looked at above
+        // POLLERR (the reader left) goes to write too: EPIPE ends output quietly.
+        // Pieces end at a line end where one fits, so a stop between two pieces
+        // never leaves half a line for the reader.
+        auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
+        if (n < text.size()) {
+            const auto nl = text.rfind('\n', n - 1);
+            if (nl != std::string_view::npos) n = nl + 1;
+        }
+        if (!out.write(text.substr(0, n))) return false;
+        text.remove_prefix(n);
+    }
+    return true;
+}
+
 }  // namespace
 
 int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) {
@@ -62,7 +104,7 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) 
     // The first --counts line is the snapshot start() took: at once, not one
     // interval later (`--counts -i 10` used to be silent for 10 s).
     if (o.mode == Mode::counts) {
-        out.write(counts_line(monitor, o));
+        write_out(out, counts_line(monitor, o), stop_fd, out_is_pipe, deadline);
         done = o.count && ++printed >= *o.count;
         if (report_warn(monitor, o)) return out.finish("sockwatch", exit_warn);
     }
@@ -94,13 +136,12 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) 
                 }
             }
         }
-        // One write per step, so `| grep` sees it at once. A failed write ends
-        // the loop (out.ok()), but a crossed --warn still wins: exit 3. A signal
-        // that came while the batch was formatted is looked at first: a write
-        // begun on a full pipe would wait for the reader (Output gives up only
-        // when the signal interrupts the write itself).
-        if (StopSignals::requested()) break;
-        if (!text.empty()) out.write(text);
+        // One batch per step, so `| grep` sees it at once. A failed write ends
+        // the loop (out.ok()), but a crossed --warn still wins: exit 3. A stop
+        // or the deadline ends a write waiting on a full pipe (write_out).
+        if (!text.empty() && !write_out(out, text, stop_fd, out_is_pipe, deadline)) {
+            if (StopSignals::requested() || Steady::now() >= deadline) break;
+        }
         if (report_warn(monitor, o)) return out.finish("sockwatch", exit_warn);
         if (out_is_pipe && step->extra_ready.at(1)) break;  // the reader left
     }

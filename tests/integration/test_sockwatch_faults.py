@@ -12,6 +12,8 @@ import select
 import signal
 import socket
 import subprocess
+import sys
+import termios
 import time
 
 import faults
@@ -75,7 +77,7 @@ def test_closed_std_fds_get_dev_null_not_our_sockets():
     """With 0, 1, 2 or all three closed, no netlink socket lands there: /dev/null does."""
     harness.enter_new_netns()
     for closed in ((1,), (0,), (2,), (0, 1, 2)):
-        p = faults.start(sockwatch("--events", "--source", "poll", "-i", "0.02", "--duration", "3"),
+        p = faults.start(sockwatch("--events", "--source", "poll", "-i", "0.02", "--duration", "1.5"),
                          close=closed, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stop_at_cleanup(p)
         harness.wait_for(lambda: has_netlink(p.pid), timeout=10, what=f"sockwatch started ({closed})")
@@ -182,6 +184,23 @@ def test_help_and_version_to_dev_full_fail():
 
 # ---- signals while stdout is blocked ----------------------------------------------------------
 
+def queued(fd):
+    """Bytes waiting in a pipe (FIONREAD on its read end)."""
+    return int.from_bytes(fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"), sys.byteorder)
+
+
+def wait_stdout_full(pid, r, timeout=20.0):
+    """Waits until process `pid`, which prints every 10 ms (-i 0.01), stops adding to
+    the pipe `r` nobody reads: it is blocked on it, in write(2) (pipe_write) or, as
+    sockwatch does, in poll(2) waiting for room. (A 4 KiB pipe is one page: poll(2)
+    says it has room only when that page is free.)"""
+    harness.wait_for(lambda: queued(r) > 0, timeout=timeout, what=f"pid {pid} writing")
+    harness.wait_stable(lambda: queued(r), timeout=timeout, interval=0.1,
+                        what=f"the pipe of pid {pid}")
+    w = faults.wchan(pid)
+    harness.check("pipe_write" in w or "poll" in w, f"pid {pid} sleeps in {w!r}")
+
+
 def blocked_sockwatch(extra):
     """sockwatch --counts writing into a 4 KiB pipe nobody reads, until it blocks."""
     r, w = os.pipe()
@@ -190,7 +209,7 @@ def blocked_sockwatch(extra):
     os.close(w)
     harness.on_cleanup(lambda: os.close(r))
     stop_at_cleanup(p)
-    faults.wait_blocked_writing(p.pid, timeout=20)
+    wait_stdout_full(p.pid, r)
     return p
 
 
@@ -205,10 +224,32 @@ def test_signals_end_a_blocked_writer_within_a_second():
         harness.check(b"stdout" not in err, f"a stop is not a write error: {err!r}")
 
 
-def test_signal_ends_a_write_cut_short_by_it():
-    """One batch bigger than the pipe: write(2) copies what fits, blocks, and the signal
-    makes it return that partial count (not EINTR). The next write must not be tried
-    on the full pipe, or the tool would wait there for good."""
+def test_duration_ends_a_blocked_writer():
+    """--duration is kept while stdout is a full pipe nobody reads: the wait for room
+    is a poll with the deadline, not a blocking write."""
+    harness.enter_new_netns()
+    r, w = os.pipe()
+    fcntl.fcntl(r, F_SETPIPE_SZ, 4096)
+    t0 = time.monotonic()
+    p = faults.start(sockwatch("--counts", "-i", "0.01", "--duration", "1.5"), stdout=w)
+    os.close(w)
+    harness.on_cleanup(lambda: os.close(r))
+    stop_at_cleanup(p)
+    wait_stdout_full(p.pid, r)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise harness.TestFailure("--duration 1.5 ignored while stdout is blocked")
+    took = time.monotonic() - t0
+    harness.check_eq(rc, 0, p.stderr.read())
+    harness.check(took <= 1.5 + 0.5, f"--duration 1.5 with a blocked stdout took {took:.2f}s")
+
+
+def test_signal_ends_a_batch_bigger_than_the_pipe():
+    """One batch bigger than the pipe (200 NEW lines, 12 KiB against 4 KiB): a plain
+    write(2) would copy what fits and block, and a signal would make it return that
+    partial count, not EINTR. sockwatch writes a pipe in pieces it has room for and
+    waits in poll: the signal ends it either way."""
     harness.enter_new_netns()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         r, w = os.pipe()
@@ -219,9 +260,12 @@ def test_signal_ends_a_write_cut_short_by_it():
         harness.read_line_with_deadline(p.stderr, 10, "the sources line")
         # 200 NEW lines of about 60 bytes in one or two polls: 12 KiB against 4 KiB.
         listeners = [harness.free_listener() for _ in range(200)]
-        faults.wait_blocked_writing(p.pid, timeout=10)
-        rc = faults.stop_within(p, sig, 1.0, what=f"sockwatch in a cut-short write ({sig.name})")
+        wait_stdout_full(p.pid, r, timeout=10)
+        rc = faults.stop_within(p, sig, 1.0, what=f"sockwatch with a batch over the pipe ({sig.name})")
         harness.check_eq(rc, 0, f"exit status after {sig.name}")
+        got = os.read(r, 65536)
+        harness.check(got.endswith(b"\n") and b" NEW tcp " in got,
+                      f"whole lines only, none cut by the stop: ...{got[-80:]!r}")
         os.close(r)
         for l in listeners:
             l.close()
