@@ -234,24 +234,39 @@ TEST_CASE("the replayed dump renders as the golden files", "[listing]") {
     }
 }
 
-TEST_CASE("the filter runs on every record and the listing streams in blocks", "[listing]") {
-    auto records = established(2500);
-    // Every other socket on port 80's peer 81 instead: the filter keeps half.
+TEST_CASE("the filter runs on every record and the listing streams in blocks of 1024",
+          "[listing]") {
+    auto records = established(3000);
+    // Every other socket talks to port 81 instead: the filter keeps the other half.
     for (std::size_t i = 0; i < records.size(); i += 2)
         records[i].peer.port = 81;
+    // One wide address in the second block of matched rows: ss's columns are measured
+    // per block, so only that block's rows get wider.
+    auto& wide = records[2 * 1100 + 1];
+    wide.local.addr = golden::addr("2001:db8:1234:5678:9abc:def0:1234:5678");
+    wide.family = wide.local.addr.family;
     FakeSource src(records);
     auto r = tan();
     r.header = false;
     r.filter = {"dport = :80"};
     const auto got = run(r, src);
     CHECK_FALSE(got.outcome.failure);
-    CHECK(got.outcome.matched == 1250);
-    CHECK(std::count(got.text.begin(), got.text.end(), '\n') == 1250);
+    CHECK(got.outcome.matched == 1500);
+    std::vector<std::string> lines;
+    std::istringstream in(got.text);
+    for (std::string line; std::getline(in, line);)
+        lines.push_back(line);
+    REQUIRE(lines.size() == 1500);
     CHECK(got.text.find(":81") == std::string::npos);
+    CHECK(lines[0].size() == lines[1023].size());
+    CHECK(lines[1024].size() > lines[1023].size());
+    CHECK(lines[1024].size() == lines[1499].size());
     CHECK(src.dumps == 1);  // one pass without -p
 }
 
-TEST_CASE("-p scans owners once, for exactly the matched inodes, in a first pass", "[listing]") {
+TEST_CASE(
+    "processes (-p): owners are scanned once, for exactly the matched inodes, in a first pass",
+    "[listing]") {
     FakeSource src(established(1500));
     auto r = tan();
     r.processes = true;
@@ -275,7 +290,8 @@ TEST_CASE("-p scans owners once, for exactly the matched inodes, in a first pass
     CHECK(got.text.find("pid=1009,") != std::string::npos);
 }
 
-TEST_CASE("-p counts the owners an incomplete scan hid, and says why", "[listing]") {
+TEST_CASE("processes (-p): the run counts the owners an incomplete scan hid, and says why",
+          "[listing]") {
     FakeSource src(established(4));
     auto r = tan();
     r.processes = true;
@@ -300,7 +316,7 @@ TEST_CASE("-p counts the owners an incomplete scan hid, and says why", "[listing
     CHECK(run(r, again, hooks).outcome.owners_unknown == 0);
 }
 
-TEST_CASE("--by process attaches owners before counting", "[listing]") {
+TEST_CASE("counting by process (--by process) attaches owners before counting", "[listing]") {
     FakeSource src(established(3));
     auto r = tan();
     r.by = output::GroupBy::process;
@@ -317,7 +333,7 @@ TEST_CASE("--by process attaches owners before counting", "[listing]") {
     CHECK(got.text.find("42") != std::string::npos);
 }
 
-TEST_CASE("--kill is refused without a filter", "[listing]") {
+TEST_CASE("kill (-K) is refused without a filter", "[listing]") {
     Request r;
     r.kill = true;
     const auto bad = listing::refusal(r);
@@ -330,7 +346,7 @@ TEST_CASE("--kill is refused without a filter", "[listing]") {
     CHECK_FALSE(listing::refusal(r));
 }
 
-TEST_CASE("--kill destroys the matched inet sockets and lists what it destroyed", "[listing]") {
+TEST_CASE("kill (-K) destroys the matched inet sockets and lists what it destroyed", "[listing]") {
     auto r = tan();
     r.kill = true;
     r.filter = {"sport = :58935 or dport = :58935"};
@@ -358,7 +374,7 @@ TEST_CASE("--kill destroys the matched inet sockets and lists what it destroyed"
     CHECK(got.text.find("43712") == std::string::npos);
 }
 
-TEST_CASE("--kill with nothing to destroy is a runtime failure", "[listing]") {
+TEST_CASE("kill (-K) with nothing to destroy is a runtime failure", "[listing]") {
     auto r = tan();
     r.kill = true;
     r.filter = {"sport = :1"};
