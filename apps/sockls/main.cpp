@@ -45,12 +45,10 @@ Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
 }
 
 /// -p must not drop owners silently: say once how many stayed unknown, and why.
-void report_hidden_owners(const listing::Outcome& res) {
-    if (res.owners_unknown == 0) return;
-    app::error_line(
-        "sockls", "-p",
-        fmt::format("owners of {} socket{} unknown: {}", res.owners_unknown,
-                    res.owners_unknown == 1 ? "" : "s", listing::hidden_because(res.scan)));
+void report_hidden_owners(std::size_t unknown, const proc::ScanStats& stats) {
+    app::error_line("sockls", "-p",
+                    fmt::format("owners of {} socket{} unknown: {}", unknown,
+                                unknown == 1 ? "" : "s", listing::hidden_because(stats)));
 }
 
 int run(Options& o, app::Output& out) {
@@ -77,8 +75,10 @@ int run(Options& o, app::Output& out) {
     }
     auto src = open_source(o);
     if (!src) return fail(app::exit_runtime, o.replay_path ? "replay" : "open", why(src.error()));
-    const auto res = listing::run(plan, **src, [&out](std::string_view s) { out.write(s); });
-    report_hidden_owners(res);
+    listing::Hooks hooks;
+    hooks.owners_hidden = report_hidden_owners;
+    const auto res = listing::run(
+        plan, **src, [&out](std::string_view s) { out.write(s); }, hooks);
     return res.failure ? fail(*res.failure) : app::exit_ok;
 }
 

@@ -301,7 +301,21 @@ TEST_CASE("processes (-p): the run counts the owners an incomplete scan hid, and
         st.processes_out_of_fds = 1;
         return proc::OwnerMap{{1000, {Owner{7, "mine", 4}}}};
     };
-    const auto got = run(r, src, hooks);
+    std::size_t told = 0;
+    hooks.owners_hidden = [&](std::size_t unknown, const proc::ScanStats& st) {
+        told = unknown;
+        CHECK(st.processes_denied == 2);
+    };
+    std::string text;
+    const auto outcome = listing::run(
+        plan_of(r), src,
+        [&](std::string_view s) {
+            CHECK(told == 3);
+            text += s;
+        },
+        hooks);
+    const Ran got{text, outcome};
+    CHECK(told == 3);  // before the first row, as sockls printed it
     CHECK(got.outcome.owners_unknown == 3);
     CHECK(listing::hidden_because(got.outcome.scan) ==
           "out of file descriptors; 2 processes not readable: run as root");

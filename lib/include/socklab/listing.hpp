@@ -118,6 +118,10 @@ struct Hooks {
     std::function<Result<void>(const SocketRecord&)> destroy;
     /// Names of ports and hosts (default: the system resolver; may block on DNS).
     const output::Resolver* resolver = nullptr;
+    /// Called once, right after an incomplete owner scan left `unknown` sockets
+    /// without owners and before any row is rendered, so the app's message comes
+    /// first, as it did when the app ran the scan (the same facts are in the Outcome).
+    std::function<void(std::size_t unknown, const proc::ScanStats& stats)> owners_hidden;
 };
 
 /// What run() found besides the text.

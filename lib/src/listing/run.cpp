@@ -72,6 +72,8 @@ struct Runner {
         if (inodes.empty()) return {};
         auto owners = hooks.scan_owners(inodes, out.scan);
         if (out.scan.incomplete()) out.owners_unknown = proc::unknown_owners(inodes, owners);
+        if (out.owners_unknown != 0 && hooks.owners_hidden)
+            hooks.owners_hidden(out.owners_unknown, out.scan);
         return owners;
     }
 
