@@ -8,14 +8,26 @@
 #include <string_view>
 
 #include "app.hpp"
+#include "socklab/listing.hpp"
 
 namespace sockls {
 namespace {
+
+namespace output = socklab::output;
 
 /// An empty value is a slip (`-N "$NS"` with NS unset), never "not given".
 const CLI::Validator non_empty(
     [](const std::string& v) { return v.empty() ? std::string("empty value") : std::string(); }, "",
     "non-empty");
+
+/// An option whose value is one word of a library keyword table: the table gives
+/// CLI11's check and the help text, so no word list is typed here.
+void keyword(CLI::App& app, const socklab::listing::Keywords& k, std::string& into,
+             std::string_view help) {
+    app.add_option(std::string(k.option), into, std::string(help) + k.text())
+        ->check(non_empty)
+        ->check(CLI::IsMember(k.strings()));
+}
 
 /// The path and name options, bound as strings and turned into optionals after parsing.
 struct Paths {
@@ -23,49 +35,70 @@ struct Paths {
 };
 
 void add_flags(CLI::App& app, Options& o, Paths& paths) {
-    app.add_flag("-t,--tcp", o.tcp, "TCP sockets");
-    app.add_flag("-u,--udp", o.udp, "UDP sockets");
-    app.add_flag("-x,--unix", o.unix_, "unix domain sockets");
-    app.add_flag("-w,--raw", o.raw, "raw sockets");
-    app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
-    app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only");
-    app.add_flag("-a,--all", o.all, "sockets in every state");
-    app.add_flag("-l,--listening", o.listening, "listening sockets only");
-    app.add_flag("-n,--numeric", o.numeric, "numeric ports (no service names)");
-    app.add_flag("-r,--resolve", o.resolve, "resolve host names");
-    app.add_flag("-p,--processes", o.processes, "owning processes (every owner)");
-    app.add_flag("-e,--extended", o.extended, "uid, inode and socket cookie");
-    app.add_flag("-o,--options", o.timers, "timers");
-    app.add_flag("-i,--info", o.info, "TCP internals (tcp_info)");
-    app.add_flag("-m,--memory", o.memory, "socket memory");
+    auto& r = o.request;
+    app.add_flag("-t,--tcp", r.tcp, "TCP sockets");
+    app.add_flag("-u,--udp", r.udp, "UDP sockets");
+    app.add_flag("-x,--unix", r.unix_, "unix domain sockets");
+    app.add_flag("-w,--raw", r.raw, "raw sockets");
+    app.add_flag("-4,--ipv4", r.ipv4, "IPv4 only");
+    app.add_flag("-6,--ipv6", r.ipv6, "IPv6 only");
+    app.add_flag("-a,--all", r.all, "sockets in every state");
+    app.add_flag("-l,--listening", r.listening, "listening sockets only");
+    app.add_flag("-n,--numeric", r.numeric, "numeric ports (no service names)");
+    app.add_flag("-r,--resolve", r.resolve, "resolve host names");
+    app.add_flag("-p,--processes", r.processes, "owning processes (every owner)");
+    app.add_flag("-e,--extended", r.extended, "uid, inode and socket cookie");
+    app.add_flag("-o,--options", r.timers, "timers");
+    app.add_flag("-i,--info", r.info, "TCP internals (tcp_info)");
+    app.add_flag("-m,--memory", r.memory, "socket memory");
     app.add_flag("-H,--no-header", o.no_header, "no header line");
-    app.add_flag("-O,--oneline", o.one_line, "one line per socket");
-    app.add_flag("-s,--summary", o.summary, "per-state histogram");
-    app.add_option("--by", o.by, "count by port, process or peer")
-        ->check(non_empty)
-        ->check(CLI::IsMember({"port", "process", "peer"}));
-    app.add_option("--format", o.format, "ss, netstat or windows (or json, jsonl, csv)")
-        ->check(non_empty)
-        ->check(CLI::IsMember({"ss", "netstat", "windows", "json", "jsonl", "csv"}));
+    app.add_flag("-O,--oneline", r.one_line, "one line per socket");
+    app.add_flag("-s,--summary", r.summary, "per-state histogram");
+    keyword(app, socklab::listing::group_by_keywords(), o.by, "count by ");
+    keyword(app, socklab::listing::format_keywords(), o.format, "");
     app.add_flag("--json", o.json, "one JSON array");
     app.add_flag("--jsonl", o.jsonl, "one JSON object per line");
     app.add_flag("--csv", o.csv, "CSV with a header row");
     app.add_option("-N,--net", paths.netns, "list inside the named network namespace")
         ->check(non_empty);
-    app.add_option("--source", o.source, "auto, netlink or proc")
-        ->check(non_empty)
-        ->check(CLI::IsMember({"auto", "netlink", "proc"}));
+    keyword(app, socklab::listing::source_keywords(), o.source, "");
     app.add_option("--record", paths.record, "also write the raw netlink dump to FILE")
         ->check(non_empty);
     app.add_option("--replay", paths.replay, "read sockets from a recorded dump")->check(non_empty);
     app.add_option("-F,--filter", paths.filter_file, "read the filter from FILE (- for stdin)")
         ->check(non_empty);
-    app.add_flag("-K,--kill", o.kill, "destroy every matched socket (SOCK_DESTROY)");
-    app.add_option("--filter-path", o.filter_path,
-                   "where the filter runs: both, kernel or user (for tests)")
-        ->check(non_empty)
-        ->check(CLI::IsMember({"both", "kernel", "user"}));
-    app.add_option("FILTER", o.filter, "state words and ss filter expression");
+    app.add_flag("-K,--kill", r.kill, "destroy every matched socket (SOCK_DESTROY)");
+    keyword(app, socklab::listing::filter_path_keywords(), o.filter_path,
+            "where the filter runs (for tests): ");
+    app.add_option("FILTER", r.filter, "state words and ss filter expression");
+}
+
+/// The first conflict between options, as its message (nc's one place), or null.
+const char* conflict(const Options& o) {
+    const auto& r = o.request;
+    if ((o.json ? 1 : 0) + (o.jsonl ? 1 : 0) + (o.csv ? 1 : 0) + (o.format != "ss" ? 1 : 0) > 1)
+        return "choose one of --format, --json, --jsonl and --csv";
+    if (r.all && r.listening) return "cannot use -a and -l";
+    if (r.summary && !o.by.empty()) return "cannot use -s and --by";
+    if (o.record_path && o.replay_path) return "cannot use --record and --replay";
+    if (r.kill && o.replay_path) return "cannot use --kill with --replay";
+    if (o.filter_path == "kernel" && o.source == "proc")
+        return "cannot use --filter-path kernel with --source proc";
+    if (o.filter_path == "kernel" && o.replay_path)
+        return "cannot use --filter-path kernel with --replay";
+    return nullptr;
+}
+
+/// The request's values from the words CLI11 checked against the keyword tables.
+void complete(Options& o) {
+    auto& r = o.request;
+    r.format = o.json    ? output::Format::json
+               : o.jsonl ? output::Format::jsonl
+               : o.csv   ? output::Format::csv
+                         : *output::parse_format(o.format);
+    if (!o.by.empty()) r.by = output::parse_group_by(o.by);
+    r.header = !o.no_header;
+    r.filter_path = *socklab::listing::parse_filter_path(o.filter_path);
 }
 
 }  // namespace
@@ -98,6 +131,11 @@ Parsed parse_options(int argc, char** argv) {
         parsed.options.record_path = given("--record", paths.record);
         parsed.options.replay_path = given("--replay", paths.replay);
         parsed.options.filter_file = given("--filter", paths.filter_file);
+        if (const char* clash = conflict(parsed.options)) {
+            socklab::app::error_line("sockls", "usage", clash);
+            parsed.exit_code = socklab::app::exit_usage;
+        }
+        complete(parsed.options);
     } catch (const CLI::CallForHelp& e) {
         std::fputs(app.help().c_str(), stdout);
         parsed.exit_code = 0;

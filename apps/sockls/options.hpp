@@ -5,18 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "socklab/diag.hpp"
-#include "socklab/output.hpp"
+#include "socklab/listing.hpp"
 
 namespace sockls {
 
+/// The command line: the library's request (flags bound straight to it) and the
+/// words and paths the app turns into request values, sources and files.
 struct Options {
-    bool tcp = false, udp = false, unix_ = false, raw = false;
-    bool ipv4 = false, ipv6 = false;
-    bool all = false, listening = false;
-    bool numeric = false, resolve = false, processes = false, extended = false;
-    bool timers = false, info = false, memory = false, no_header = false, one_line = false;
-    bool summary = false;
+    socklab::listing::Request request;
+    bool no_header = false;
     std::string by;
     std::string format = "ss";
     bool json = false, jsonl = false, csv = false;
@@ -26,11 +23,7 @@ struct Options {
     std::optional<std::string> record_path;
     std::optional<std::string> replay_path;
     std::optional<std::string> filter_file;  ///< "-" is stdin
-    bool kill = false;
-    /// Where the expression is evaluated: "both" (bytecode in the kernel, then again in
-    /// user space, as ss does), "kernel" (bytecode only) or "user" (no bytecode).
-    std::string filter_path = "both";
-    std::vector<std::string> filter;
+    std::string filter_path = "both";        ///< see listing::FilterPath
 };
 
 /// What the parser decided: run with options, or exit now with a code.
@@ -39,9 +32,10 @@ struct Parsed {
     std::optional<int> exit_code;
 };
 
-/// Parses argv. Prints --help/--version to stdout (through stdio: the caller checks
-/// it with app::finish_stdio) and usage errors (one line) to stderr itself,
-/// returning the exit code to use then.
+/// Parses argv and checks the options' conflicts (one message each, as nc's one
+/// place). Prints --help/--version to stdout (through stdio: the caller checks it
+/// with app::finish_stdio) and usage errors (one line) to stderr itself, returning
+/// the exit code to use then.
 Parsed parse_options(int argc, char** argv);
 
 }  // namespace sockls

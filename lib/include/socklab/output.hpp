@@ -16,6 +16,8 @@ namespace socklab::output {
 enum class Format { ss, netstat, windows, json, jsonl, csv };
 /// "ss" "netstat" "windows" "json" "jsonl" "csv".
 [[nodiscard]] std::optional<Format> parse_format(std::string_view name);
+/// The names parse_format() accepts, in that order (static storage).
+[[nodiscard]] std::span<const std::string_view> format_names();
 
 /// Name look-ups, behind an interface so renderers stay pure in tests.
 class Resolver {
@@ -93,6 +95,8 @@ void render_summary(std::span<const SocketRecord> records, const RenderOptions& 
 
 enum class GroupBy { port, process, peer };
 [[nodiscard]] std::optional<GroupBy> parse_group_by(std::string_view name);
+/// The names parse_group_by() accepts, in that order (static storage).
+[[nodiscard]] std::span<const std::string_view> group_by_names();
 /// --by: counts per local port / owning process / peer address, each split by state.
 void render_groups(std::span<const SocketRecord> records, GroupBy by, const RenderOptions& options,
                    const Sink& sink);

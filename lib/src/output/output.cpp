@@ -31,6 +31,17 @@ constexpr std::array<GroupName, 3> kGroups{{
     {"peer", GroupBy::peer},
 }};
 
+/// The name column of a keyword table, for help texts and CLI11's checks.
+template <class Row, std::size_t N>
+constexpr std::array<std::string_view, N> names_of(const std::array<Row, N>& rows) {
+    std::array<std::string_view, N> out{};
+    for (std::size_t i = 0; i < N; ++i)
+        out[i] = rows[i].name;
+    return out;
+}
+constexpr auto kFormatNames = names_of(kFormats);
+constexpr auto kGroupNames = names_of(kGroups);
+
 void append_octet(detail::Field& out, std::uint8_t byte) {
     unsigned v = byte;
     char digits[3];
@@ -49,6 +60,14 @@ std::optional<Format> parse_format(std::string_view name) {
     for (const auto& f : kFormats)
         if (f.name == name) return f.format;
     return std::nullopt;
+}
+
+std::span<const std::string_view> format_names() {
+    return kFormatNames;
+}
+
+std::span<const std::string_view> group_by_names() {
+    return kGroupNames;
 }
 
 std::optional<GroupBy> parse_group_by(std::string_view name) {

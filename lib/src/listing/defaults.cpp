@@ -1,0 +1,211 @@
+// listing: ss's defaults as data (tables, states, table order per dialect) and the keyword tables.
+#include <fmt/format.h>
+
+#include <array>
+
+#include "socklab/listing.hpp"
+
+namespace socklab::listing {
+namespace {
+
+constexpr std::array<std::string_view, 3> kSourceWords{"auto", "netlink", "proc"};
+constexpr std::array<SourceChoice, 3> kSources{SourceChoice::automatic, SourceChoice::netlink,
+                                               SourceChoice::procfs};
+constexpr std::array<std::string_view, 3> kFilterPathWords{"both", "kernel", "user"};
+constexpr std::array<FilterPath, 3> kFilterPaths{FilterPath::both, FilterPath::kernel,
+                                                 FilterPath::user};
+
+template <class E, std::size_t N>
+std::optional<E> parse_word(const std::array<std::string_view, N>& words,
+                            const std::array<E, N>& values, std::string_view word) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (words[i] == word) return values[i];
+    return std::nullopt;
+}
+
+using Table = bool diag::Query::*;
+
+/// The order each dialect prints its tables: ss shows unix, raw, udp, tcp;
+/// netstat its internet table first and unix last.
+constexpr std::array<Table, 4> kSsOrder{&diag::Query::unix_, &diag::Query::raw, &diag::Query::udp,
+                                        &diag::Query::tcp};
+constexpr std::array<Table, 4> kNetstatOrder{&diag::Query::tcp, &diag::Query::udp,
+                                             &diag::Query::raw, &diag::Query::unix_};
+
+/// A state as ss displays it: SYN_RECV's request sockets show as SYN-RECV and
+/// bound-inactive sockets as UNCONN (CLOSE).
+struct Fold {
+    TcpState from;
+    TcpState shown_as;
+};
+constexpr std::array<Fold, 2> kDisplayFolds{{
+    {TcpState::new_syn_recv, TcpState::syn_recv},
+    {TcpState::bound_inactive, TcpState::close},
+}};
+
+}  // namespace
+
+std::vector<std::string> Keywords::strings() const {
+    return {words.begin(), words.end()};
+}
+
+std::string Keywords::text() const {
+    std::string out;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+        if (i != 0) out += i + 1 == words.size() ? " or " : ", ";
+        out += words[i];
+    }
+    return out;
+}
+
+Keywords format_keywords() {
+    return {"--format", output::format_names()};
+}
+Keywords group_by_keywords() {
+    return {"--by", output::group_by_names()};
+}
+Keywords source_keywords() {
+    return {"--source", kSourceWords};
+}
+Keywords filter_path_keywords() {
+    return {"--filter-path", kFilterPathWords};
+}
+
+std::optional<SourceChoice> parse_source(std::string_view word) {
+    return parse_word(kSourceWords, kSources, word);
+}
+
+std::optional<FilterPath> parse_filter_path(std::string_view word) {
+    return parse_word(kFilterPathWords, kFilterPaths, word);
+}
+
+bool netstat_dialect(output::Format format) {
+    return format == output::Format::netstat || format == output::Format::windows;
+}
+
+diag::Query default_query(const Request& r) {
+    // ss: no table named lists them all; a family (-4/-6) alone drops unix.
+    const bool any_table = r.tcp || r.udp || r.unix_ || r.raw;
+    const bool any_family = r.ipv4 || r.ipv6;
+    diag::Query q;
+    q.tcp = r.tcp || !any_table;
+    q.udp = r.udp || !any_table;
+    q.unix_ = r.unix_ || (!any_table && !any_family);
+    q.raw = r.raw || !any_table;
+    q.ipv4 = r.ipv4 || !any_family;
+    q.ipv6 = r.ipv6 || !any_family;
+    q.want_info = r.info;
+    q.want_memory = r.memory;
+    return q;
+}
+
+StateMask default_states(const Request& r) {
+    const StateMask listeners = state_bit(TcpState::listen) | state_bit(TcpState::close);
+    if (r.all) return all_states_mask;
+    if (r.listening) return listeners;
+    // netstat's default is everything but listening sockets (TIME_WAIT included).
+    if (netstat_dialect(r.format)) return all_states_mask & ~listeners;
+    return connected_mask();
+}
+
+bool single_state(StateMask m) {
+    StateMask shown = m;
+    for (const auto& f : kDisplayFolds) {
+        if ((m & state_bit(f.from)) == 0) continue;
+        shown &= ~state_bit(f.from);
+        shown |= state_bit(f.shown_as);
+    }
+    return shown != 0 && (shown & (shown - 1)) == 0;
+}
+
+std::vector<diag::Query> table_queries(const diag::Query& q, output::Format format) {
+    std::vector<diag::Query> out;
+    for (const Table table : netstat_dialect(format) ? kNetstatOrder : kSsOrder) {
+        if (!(q.*table)) continue;
+        diag::Query t = q;
+        t.tcp = t.udp = t.raw = t.unix_ = false;
+        t.*table = true;
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::optional<Failure> refusal(const Request& request) {
+    if (request.kill && request.filter.empty())
+        return Failure{"kill",
+                       make_error(std::errc::invalid_argument,
+                                  "refused without a filter (it would destroy every socket)"),
+                       true};
+    return std::nullopt;
+}
+
+std::optional<Failure> make_plan(const Request& request, Plan& plan) {
+    if (auto bad = refusal(request)) return bad;
+    plan.request = request;
+    plan.query = default_query(request);
+    // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
+    // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports, and
+    // without any unix table a port over 65535 can match nothing: an error.
+    filter::ParseOptions popts;
+    popts.unix_only = request.unix_;
+    popts.inet_only = !plan.query.unix_;
+    popts.port_range_file = request.port_range_file;
+    auto flt = filter::parse(request.filter, default_states(request), popts);
+    if (!flt)
+        return Failure{"filter", make_error(std::errc::invalid_argument, flt.error().context),
+                       true};
+    plan.filter = std::move(*flt);
+    plan.query.states = plan.filter.states;
+    if (request.filter_path != FilterPath::user)
+        plan.query.bytecode = filter::compile_bytecode(plan.filter);
+    plan.tables = table_queries(plan.query, request.format);
+    return std::nullopt;
+}
+
+output::RenderOptions render_options(const Plan& plan, const output::Resolver* resolver) {
+    const Request& o = plan.request;
+    const diag::Query& q = plan.query;
+    output::RenderOptions r;
+    r.format = o.format;
+    r.header = o.header;
+    r.numeric_ports = o.numeric;
+    r.resolve_hosts = o.resolve;
+    // ss shows the Netid column unless exactly one table (unix counts as three).
+    const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + (q.unix_ ? 3 : 0);
+    r.show_netid = tables > 1;
+    r.show_state = !single_state(q.states);
+    r.netstat_scope = o.all         ? output::NetstatScope::all
+                      : o.listening ? output::NetstatScope::listening
+                                    : output::NetstatScope::connected;
+    r.processes = o.processes;
+    r.extended = o.extended;
+    r.timers = o.timers;
+    r.info = o.info;
+    r.memory = o.memory;
+    r.one_line = o.one_line;
+    r.color = false;
+    r.resolver = resolver;
+    return r;
+}
+
+std::string hidden_because(const proc::ScanStats& st) {
+    std::vector<std::string> parts;
+    const bool root_fds = st.root_errno == EMFILE || st.root_errno == ENFILE;
+    if (st.processes_out_of_fds != 0 || root_fds) parts.emplace_back("out of file descriptors");
+    if (st.root_errno != 0 && !root_fds) {
+        std::string why = std::generic_category().message(st.root_errno);
+        // As every error line: "permission denied", not "Permission denied".
+        if (!why.empty() && why[0] >= 'A' && why[0] <= 'Z')
+            why[0] = static_cast<char>(why[0] - 'A' + 'a');
+        parts.push_back("/proc: " + why);
+    }
+    if (st.processes_denied != 0)
+        parts.push_back(fmt::format("{} process{} not readable: run as root", st.processes_denied,
+                                    st.processes_denied == 1 ? "" : "es"));
+    std::string out;
+    for (const auto& p : parts)
+        out += (out.empty() ? "" : "; ") + p;
+    return out;
+}
+
+}  // namespace socklab::listing
