@@ -15,8 +15,8 @@
 #include <ctime>
 #include <string>
 
-#include "socklab/events.hpp"
 #include "socklab/detail/syscall.hpp"
+#include "socklab/events.hpp"
 
 namespace socklab::diag {
 

@@ -12,8 +12,8 @@
 
 #include "diag/dump_file.hpp"
 #include "diag/sockstat.hpp"
-#include "socklab/detail/syscall.hpp"
 #include "socklab/detail/netlink_decode.hpp"
+#include "socklab/detail/syscall.hpp"
 #include "socklab/diag.hpp"
 
 namespace socklab::diag {
@@ -48,7 +48,8 @@ class DiagSocket {
         sockaddr_nl kernel{};
         kernel.nl_family = AF_NETLINK;
         for (;;) {
-            const auto n = SOCKLAB_SYS(sendto)(fd_.get(), message.data(), message.size(), 0,
+            const auto n =
+                SOCKLAB_SYS(sendto)(fd_.get(), message.data(), message.size(), 0,
                                     reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
             if (n >= 0) return {};
             if (errno != EINTR) return errno_error(std::string("send ") + what);

@@ -65,7 +65,8 @@ bool writable_now(int fd) {
 /// input_available_p), so a read after this returns at once.
 bool readable_now(int fd) {
     pollfd p{fd, POLLIN, 0};
-    return SOCKLAB_SYS(poll)(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
+    return SOCKLAB_SYS(poll)(&p, 1, 0) > 0 &&
+           (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
 }
 
 std::error_code errno_code(int err) {
@@ -317,8 +318,8 @@ StepResult Pump::step_direct() {
             return res;
         }
         const auto n = use_sendfile ? SOCKLAB_SYS(sendfile)(spec_.sink, spec_.src, nullptr, want)
-                                    : SOCKLAB_SYS(splice)(spec_.src, nullptr, spec_.sink, nullptr, want,
-                                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                                    : SOCKLAB_SYS(splice)(spec_.src, nullptr, spec_.sink, nullptr,
+                                                          want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             total_ += static_cast<std::uint64_t>(n);
             res.moved += static_cast<std::uint64_t>(n);
@@ -357,7 +358,7 @@ StepResult Pump::step_splice_pipe() {
                 limit_hit_ = true;
             } else {
                 const auto n = SOCKLAB_SYS(splice)(spec_.src, nullptr, pipe_w_.get(), nullptr, want,
-                                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (n > 0) {
                     in_pipe_ += static_cast<std::size_t>(n);
                     total_ += static_cast<std::uint64_t>(n);
@@ -387,7 +388,7 @@ StepResult Pump::step_splice_pipe() {
             continue;
         }
         const auto m = SOCKLAB_SYS(splice)(pipe_r_.get(), nullptr, spec_.sink, nullptr, in_pipe_,
-                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (m > 0) {
             in_pipe_ -= static_cast<std::size_t>(m);
             res.moved += static_cast<std::uint64_t>(m);
