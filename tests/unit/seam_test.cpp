@@ -574,3 +574,34 @@ TEST_CASE("a destroy-group ENOBUFS with nothing read is an error with that code"
     CHECK(got.error().code == std::errc::no_buffer_space);
     CHECK(got.error().message().find("destroy") != std::string::npos);
 }
+
+// ---- diag: the tracepoint ---------------------------------------------------------------
+
+TEST_CASE("trace_pipe reads lose no transition across EINTR and a short read inside a line",
+          "[seam]") {
+    auto session = diag::TraceSession::open();
+    if (!session) {
+        // Needs root and tracefs (CAP_SYS_ADMIN); the other cases still run.
+        WARN("no tracefs instance here: " << session.error().message());
+        return;
+    }
+    const Fd lst = diag_test::tcp_listener(AF_INET);
+    const auto port = diag_test::local_port(lst);
+    { const Fd cli = diag_test::tcp_connect(AF_INET, port); }  // SYN_SENT, ESTABLISHED, ...
+    pollfd p{(*session)->fd(), POLLIN, 0};
+    REQUIRE(::poll(&p, 1, 5000) == 1);
+    ScriptGuard s;
+    // EINTR, then 10 bytes (a line cut after its first characters), then the rest.
+    s.then(Call::read, fail(EINTR)).then(Call::read, at_most(10));
+    auto got = (*session)->read();
+    REQUIRE(got);
+    // The listener's CLOSE -> LISTEN is the first line, the one the short read cut.
+    CHECK(std::any_of(got->begin(), got->end(), [&](const diag::StateTransition& t) {
+        return t.socket.local.port == port && t.new_state == TcpState::listen;
+    }));
+    CHECK(std::any_of(got->begin(), got->end(), [&](const diag::StateTransition& t) {
+        return t.socket.peer.port == port && t.new_state == TcpState::syn_sent;
+    }));
+    CHECK(s.spent(Call::read));
+    CHECK((*session)->close());
+}
