@@ -591,8 +591,8 @@ TEST_CASE("trace_pipe reads lose no transition across EINTR and a short read ins
     pollfd p{(*session)->fd(), POLLIN, 0};
     REQUIRE(::poll(&p, 1, 5000) == 1);
     ScriptGuard s;
-    // EINTR, then 10 bytes (a line cut after its first characters), then the rest.
-    s.then(Call::read, fail(EINTR)).then(Call::read, at_most(10));
+    // EINTR, then 10 and 60 bytes (a line cut twice before its fields), then the rest.
+    s.then(Call::read, fail(EINTR)).then(Call::read, at_most(10)).then(Call::read, at_most(60));
     auto got = (*session)->read();
     REQUIRE(got);
     // The listener's CLOSE -> LISTEN is the first line, the one the short read cut.
