@@ -207,6 +207,14 @@ std::string drain(int fd) {
     return out;
 }
 
+/// A pump from src to sink with the defaults (zero copy where the fds allow).
+net::detail::PumpSpec pump_spec(int src, int sink) {
+    net::detail::PumpSpec spec;
+    spec.src = src;
+    spec.sink = sink;
+    return spec;
+}
+
 /// Steps until finished or failed (bounded), collecting what reaches `sink_peer`.
 net::detail::StepResult run_pump(net::detail::Pump& pump, int sink_peer, std::string& got) {
     net::detail::StepResult res;
@@ -279,9 +287,7 @@ TEST_CASE("the copy pump completes short writes and loses no byte across EINTR a
     const std::string text = pattern(3000);
     put(src.b.get(), text);
     REQUIRE(::shutdown(src.b.get(), SHUT_WR) == 0);
-    net::detail::PumpSpec spec;
-    spec.src = src.a.get();
-    spec.sink = sink.b.get();
+    auto spec = pump_spec(src.a.get(), sink.b.get());
     spec.zero_copy = false;
     spec.buffer_size = 1000;
     net::detail::Pump pump(spec);
@@ -306,9 +312,7 @@ TEST_CASE("the copy pump reports a sink error as the sink's, with its errno", "[
     auto src = socket_pair();
     const auto sink = make_pipe();
     put(src.b.get(), "hello");
-    net::detail::PumpSpec spec;
-    spec.src = src.a.get();
-    spec.sink = sink.b.get();
+    auto spec = pump_spec(src.a.get(), sink.b.get());
     spec.zero_copy = false;
     net::detail::Pump pump(spec);
     ScriptGuard s;
@@ -328,9 +332,7 @@ TEST_CASE("splice through the private pipe: EAGAIN at either end waits for that 
     const auto sink = socket_pair();
     const std::string text = pattern(5000);
     put(src.b.get(), text);
-    net::detail::PumpSpec spec;
-    spec.src = src.a.get();
-    spec.sink = sink.a.get();
+    auto spec = pump_spec(src.a.get(), sink.a.get());
     net::detail::Pump pump(spec);
     REQUIRE(pump.method() == net::detail::Method::splice_pipe);
     ScriptGuard s;
@@ -362,9 +364,7 @@ TEST_CASE("direct splice: EAGAIN asks poll which end blocked", "[seam]") {
     const auto sink = socket_pair();
     const std::string text = pattern(2000);
     put(src.b.get(), text);
-    net::detail::PumpSpec spec;
-    spec.src = src.a.get();
-    spec.sink = sink.a.get();
+    auto spec = pump_spec(src.a.get(), sink.a.get());
     net::detail::Pump pump(spec);
     REQUIRE(pump.method() == net::detail::Method::splice_direct);
     ScriptGuard s;
@@ -395,9 +395,7 @@ TEST_CASE("sendfile: EINTR and short counts lose no byte of the file", "[seam]")
     put(src.get(), text);
     REQUIRE(::lseek(src.get(), 0, SEEK_SET) == 0);
     const auto sink = socket_pair();
-    net::detail::PumpSpec spec;
-    spec.src = src.get();
-    spec.sink = sink.a.get();
+    auto spec = pump_spec(src.get(), sink.a.get());
     net::detail::Pump pump(spec);
     REQUIRE(pump.method() == net::detail::Method::sendfile);
     ScriptGuard s;
