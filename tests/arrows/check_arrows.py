@@ -15,7 +15,7 @@ import re
 import sys
 
 # Public headers that belong to a module of another name.
-HEADER_MODULE = {"events": "diag", "detail/netlink_decode": "diag"}
+HEADER_MODULE = {"events": "diag", "detail/netlink_decode": "diag", "detail/syscall": "core"}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

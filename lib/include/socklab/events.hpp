@@ -55,7 +55,8 @@ class DestroyListener {
     [[nodiscard]] int fd() const noexcept;
     /// Reads every queued message without blocking. ENOBUFS (we were too slow and
     /// the kernel dropped messages) is reported as an error with that code so the
-    /// caller can say so; the listener stays usable.
+    /// caller can say so; the listener stays usable. The kernel says ENOBUFS once:
+    /// when it comes after messages, they are returned and the next read() reports it.
     [[nodiscard]] Result<std::vector<DestroyedSocket>> read();
 
   private:

@@ -1,5 +1,6 @@
 // core: Error messages, Fd closing, time formatting and strict number parsing.
 #include "socklab/core.hpp"
+#include "socklab/detail/syscall.hpp"
 
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -44,7 +45,7 @@ Result<std::string> read_all(int fd, std::size_t max_bytes) {
     std::array<char, 65536> buf{};
     while (text.size() <= max_bytes) {
         const std::size_t want = std::min(buf.size(), max_bytes + 1 - text.size());
-        const auto n = ::read(fd, buf.data(), want);
+        const auto n = SOCKLAB_SYS(read)(fd, buf.data(), want);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("read");
         if (n == 0) return text;
@@ -64,7 +65,7 @@ Result<std::string> read_file(const std::string& path, std::size_t max_bytes) {
 Result<std::size_t> read_exact(int fd, std::span<std::byte> into) {
     std::size_t got = 0;
     while (got < into.size()) {
-        const auto n = ::read(fd, into.data() + got, into.size() - got);
+        const auto n = SOCKLAB_SYS(read)(fd, into.data() + got, into.size() - got);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("read");
         if (n == 0) break;
@@ -75,7 +76,7 @@ Result<std::size_t> read_exact(int fd, std::span<std::byte> into) {
 
 Result<void> write_all(int fd, std::span<const std::byte> bytes) {
     while (!bytes.empty()) {
-        const auto n = ::write(fd, bytes.data(), bytes.size());
+        const auto n = SOCKLAB_SYS(write)(fd, bytes.data(), bytes.size());
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return errno_error("write");
         bytes = bytes.subspan(static_cast<std::size_t>(n));

@@ -5,8 +5,10 @@
 
 #include <array>
 #include <cstring>
+#include <utility>
 
 #include "socklab/detail/netlink_decode.hpp"
+#include "socklab/detail/syscall.hpp"
 #include "socklab/events.hpp"
 
 namespace socklab::diag {
@@ -37,6 +39,9 @@ std::optional<detail::DumpRequest> group_request(std::uint32_t group) {
 
 struct DestroyListener::Impl {
     Fd fd;
+    /// The kernel reports an overflow once (netlink_recvmsg clears sk_err): when it
+    /// came after messages we return first, the next read() must still say so.
+    bool overflow_unreported = false;
 };
 
 DestroyListener::DestroyListener() : impl_(std::make_unique<Impl>()) {}
@@ -82,6 +87,8 @@ Result<std::vector<DestroyedSocket>> DestroyListener::read() {
     alignas(nlmsghdr) std::array<std::byte, 65536> buf{};
     alignas(cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(nl_pktinfo))> control{};
     std::vector<SocketRecord> records;
+    if (std::exchange(impl_->overflow_unreported, false))
+        return errno_error("read sock_diag destroy group", ENOBUFS);
     for (int rounds = 0; rounds < 1024; ++rounds) {  // bounded: yield to other sources
         iovec iov{buf.data(), buf.size()};
         msghdr msg{};
@@ -89,11 +96,14 @@ Result<std::vector<DestroyedSocket>> DestroyListener::read() {
         msg.msg_iovlen = 1;
         msg.msg_control = control.data();
         msg.msg_controllen = control.size();
-        const ssize_t got = ::recvmsg(impl_->fd.get(), &msg, 0);
+        const ssize_t got = SOCKLAB_SYS(recvmsg)(impl_->fd.get(), &msg, 0);
         if (got < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-            if (errno == ENOBUFS && !out.empty()) break;  // report what we have first
+            if (errno == ENOBUFS && !out.empty()) {  // report what we have first, then the loss
+                impl_->overflow_unreported = true;
+                break;
+            }
             return errno_error("read sock_diag destroy group");
         }
         std::optional<detail::DumpRequest> request;

@@ -15,6 +15,7 @@
 #include <ctime>
 #include <string>
 
+#include "socklab/detail/syscall.hpp"
 #include "socklab/events.hpp"
 
 namespace socklab::diag {
@@ -383,7 +384,7 @@ Result<std::vector<StateTransition>> TraceSession::read() {
     std::vector<StateTransition> out;
     std::string buf(1 << 16, '\0');
     for (int rounds = 0; rounds < 256; ++rounds) {  // bounded: yield to other sources
-        const ssize_t got = ::read(m.pipe.get(), buf.data(), buf.size());
+        const ssize_t got = SOCKLAB_SYS(read)(m.pipe.get(), buf.data(), buf.size());
         if (got < 0) {
             if (errno == EINTR) continue;
             if (errno == EAGAIN) break;

@@ -13,6 +13,7 @@
 #include "diag/dump_file.hpp"
 #include "diag/sockstat.hpp"
 #include "socklab/detail/netlink_decode.hpp"
+#include "socklab/detail/syscall.hpp"
 #include "socklab/diag.hpp"
 
 namespace socklab::diag {
@@ -36,7 +37,7 @@ constexpr int socket_rcvbuf = 1024 * 1024;
 class DiagSocket {
   public:
     static Result<DiagSocket> open() {
-        Fd fd(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+        Fd fd(SOCKLAB_SYS(socket)(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
         if (!fd) return errno_error("socket NETLINK_SOCK_DIAG");
         // Best effort: a smaller buffer only costs a few more wakeups.
         (void)::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &socket_rcvbuf, sizeof socket_rcvbuf);
@@ -47,7 +48,8 @@ class DiagSocket {
         sockaddr_nl kernel{};
         kernel.nl_family = AF_NETLINK;
         for (;;) {
-            const auto n = ::sendto(fd_.get(), message.data(), message.size(), 0,
+            const auto n =
+                SOCKLAB_SYS(sendto)(fd_.get(), message.data(), message.size(), 0,
                                     reinterpret_cast<const sockaddr*>(&kernel), sizeof kernel);
             if (n >= 0) return {};
             if (errno != EINTR) return errno_error(std::string("send ") + what);
@@ -61,7 +63,7 @@ class DiagSocket {
         msg.msg_iov = &iov;
         msg.msg_iovlen = 1;
         for (;;) {
-            const auto n = ::recvmsg(fd_.get(), &msg, 0);
+            const auto n = SOCKLAB_SYS(recvmsg)(fd_.get(), &msg, 0);
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return errno_error(std::string("recv ") + what);
             if ((msg.msg_flags & MSG_TRUNC) != 0) {

@@ -1,5 +1,6 @@
 // net (private): the byte movers of one relay direction: splice(2), sendfile(2), read/write.
 #include "net/pump.hpp"
+#include "socklab/detail/syscall.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -56,7 +57,7 @@ bool would_block(int err) {
 /// side of a splice said EAGAIN, since splice(2) reports both the same way.
 bool writable_now(int fd) {
     pollfd p{fd, POLLOUT, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0;
+    return SOCKLAB_SYS(poll)(&p, 1, 0) > 0 && (p.revents & (POLLOUT | POLLERR | POLLHUP)) != 0;
 }
 
 /// True when a read of fd would not block (data, EOF or an error waits). A terminal in
@@ -64,7 +65,8 @@ bool writable_now(int fd) {
 /// input_available_p), so a read after this returns at once.
 bool readable_now(int fd) {
     pollfd p{fd, POLLIN, 0};
-    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
+    return SOCKLAB_SYS(poll)(&p, 1, 0) > 0 &&
+           (p.revents & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) != 0;
 }
 
 std::error_code errno_code(int err) {
@@ -164,7 +166,7 @@ void Pump::dump(const char* data, std::size_t n) {
     // dump stops and the error is reported at the end of the session (dump_error()).
     std::size_t off = 0;
     while (off < out.size()) {
-        const auto w = ::write(spec_.hexdump_fd, out.data() + off, out.size() - off);
+        const auto w = SOCKLAB_SYS(write)(spec_.hexdump_fd, out.data() + off, out.size() - off);
         if (w < 0 && errno == EINTR) continue;
         if (w <= 0) {
             dump_error_ = errno_code(w < 0 ? errno : EIO);
@@ -197,7 +199,7 @@ bool Pump::fill_pending() {
         // when it is readable: a read(2) that blocks here would stop the whole relay, and
         // nothing the peer sends would be shown until the user typed a line.
         if (src_may_block_ && !readable_now(spec_.src)) return false;
-        const auto r = ::read(spec_.src, buf_.data(), want);
+        const auto r = SOCKLAB_SYS(read)(spec_.src, buf_.data(), want);
         if (r < 0) {
             if (errno == EINTR || would_block(errno)) return false;
             src_error_ = errno_code(errno);
@@ -267,7 +269,7 @@ StepResult Pump::step_copy() {
             const auto nl = std::find(from, pending_.end(), '\n');
             if (nl != pending_.end()) len = static_cast<std::size_t>(nl - from) + 1;
         }
-        const auto w = ::write(spec_.sink, pending_.data() + pending_off_, len);
+        const auto w = SOCKLAB_SYS(write)(spec_.sink, pending_.data() + pending_off_, len);
         if (w < 0) {
             // A blocking sink (a terminal, a full pipe) interrupted by a signal: go back to
             // the event loop, which sees the stop signal, instead of blocking again.
@@ -315,9 +317,9 @@ StepResult Pump::step_direct() {
             res.limit_reached = limit_hit_ = true;
             return res;
         }
-        const auto n = use_sendfile ? ::sendfile(spec_.sink, spec_.src, nullptr, want)
-                                    : ::splice(spec_.src, nullptr, spec_.sink, nullptr, want,
-                                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        const auto n = use_sendfile ? SOCKLAB_SYS(sendfile)(spec_.sink, spec_.src, nullptr, want)
+                                    : SOCKLAB_SYS(splice)(spec_.src, nullptr, spec_.sink, nullptr,
+                                                          want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
             total_ += static_cast<std::uint64_t>(n);
             res.moved += static_cast<std::uint64_t>(n);
@@ -355,8 +357,8 @@ StepResult Pump::step_splice_pipe() {
                 src_done_ = true;
                 limit_hit_ = true;
             } else {
-                const auto n = ::splice(spec_.src, nullptr, pipe_w_.get(), nullptr, want,
-                                        SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                const auto n = SOCKLAB_SYS(splice)(spec_.src, nullptr, pipe_w_.get(), nullptr, want,
+                                                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 if (n > 0) {
                     in_pipe_ += static_cast<std::size_t>(n);
                     total_ += static_cast<std::uint64_t>(n);
@@ -385,8 +387,8 @@ StepResult Pump::step_splice_pipe() {
             }
             continue;
         }
-        const auto m = ::splice(pipe_r_.get(), nullptr, spec_.sink, nullptr, in_pipe_,
-                                SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        const auto m = SOCKLAB_SYS(splice)(pipe_r_.get(), nullptr, spec_.sink, nullptr, in_pipe_,
+                                           SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (m > 0) {
             in_pipe_ -= static_cast<std::size_t>(m);
             res.moved += static_cast<std::uint64_t>(m);

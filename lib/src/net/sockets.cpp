@@ -16,6 +16,7 @@
 #include <cstring>
 #include <optional>
 
+#include "socklab/detail/syscall.hpp"
 #include "socklab/net.hpp"
 
 namespace socklab::net {
@@ -363,7 +364,7 @@ Result<Fd> connect_to(const std::vector<SockAddr>& addrs, Proto proto, const Soc
 
 Result<Fd> accept_from(int listen_fd) {
     for (;;) {
-        Fd fd(::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        Fd fd(SOCKLAB_SYS(accept4)(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (fd) return fd;
         if (errno == EINTR) continue;
         // accept(2): errors of the pending connection (ECONNABORTED...) are not the listener's.
