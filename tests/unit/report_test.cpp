@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "../golden/golden_file.hpp"
-#include "../golden/records.hpp"
+#include "../golden/hosts.hpp"
 #include "socklab/report.hpp"
 
 using namespace socklab;
@@ -26,25 +26,11 @@ const report::Printer colour(true);
 
 // ---------------------------------------------------------------- doctor fixtures
 
+using golden::quiet_host;
+
 SocketRecord record(TcpState state, std::uint32_t lport, std::uint32_t pport, std::uint64_t inode,
                     std::vector<Owner> owners = {}) {
-    auto r = golden::tcp(state, "127.0.0.1", lport, pport == 0 ? "0.0.0.0" : "127.0.0.1", pport);
-    r.inode = inode;
-    r.owners = std::move(owners);
-    return r;
-}
-
-/// A host under every threshold: sshd, a service with 9 CLOSE_WAIT, 19 TIME_WAIT.
-std::vector<SocketRecord> quiet_host() {
-    std::vector<SocketRecord> v;
-    v.push_back(record(TcpState::listen, 22, 0, 100, {{1, "sshd", 3}}));
-    v.push_back(record(TcpState::listen, 8080, 0, 101, {{4242, "leaky", 3}}));
-    v.push_back(record(TcpState::established, 22, 50000, 102, {{900, "sshd", 4}}));
-    for (std::uint32_t i = 0; i < 9; ++i)
-        v.push_back(record(TcpState::close_wait, 8080, 40000 + i, 200 + i, {{4242, "leaky", 5}}));
-    for (std::uint32_t i = 0; i < 19; ++i)
-        v.push_back(record(TcpState::time_wait, 8080, 41000 + i, 0));
-    return v;
+    return golden::host_socket(state, lport, pport, inode, std::move(owners));
 }
 
 const std::map<std::string, std::string, std::less<>> host_sysctls{
