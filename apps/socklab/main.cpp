@@ -9,8 +9,8 @@
 #include <string>
 
 #include "app.hpp"
-#include "report.hpp"
 #include "socklab/lab.hpp"
+#include "socklab/report.hpp"
 
 namespace {
 
@@ -49,7 +49,7 @@ Result<milliseconds> parse_secs(const std::string& text, const char* option) {
 
 /// Everything a command needs: the printer, checked stdout, and the stop signals.
 struct Session {
-    const app::Printer& printer;
+    const report::Printer& printer;
     app::Output& out;
     const app::StopSignals& stop;
 
@@ -104,34 +104,34 @@ int cmd_run(const Options& o, const Session& s) {
     if (!id) return fail("run", "unknown state '" + o.state + "' (socklab list shows them)", 2);
     auto hold = parse_secs(o.hold, "--hold");
     if (!hold) return fail("run", hold.error().context, 2);
-    auto source = app::open_diag();
+    auto source = report::open_diag();
     auto sc = lab::Scenario::start(*id, start_options(o));
     if (!sc) return fail("run", sc.error().message());
     if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
         return fail("run", ok.error().message());
     // A write that fails or is interrupted ends the hold at once; the scenario's
     // destructor releases every socket on the way out.
-    if (!s.write(s.printer.scenario(*sc, source.get(), true)) || !s.write(s.printer.look(*sc)) ||
-        !s.write(s.printer.holding(*hold)))
+    if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), true)) ||
+        !s.write(s.printer.look(sc->info(), sc->sides())) || !s.write(s.printer.holding(*hold)))
         return 0;
     const bool interrupted = hold_for(s.stop, *hold);
     sc->release();
-    s.write(s.printer.released(*sc, interrupted));
+    s.write(s.printer.released(sc->info(), interrupted));
     return 0;
 }
 
 int cmd_tour(const Options& o, const Session& s) {
     auto pause = parse_secs(o.pause, "--pause");
     if (!pause) return fail("tour", pause.error().context, 2);
-    auto source = app::open_diag();
+    auto source = report::open_diag();
     std::size_t n = 0;
     for (const auto& info : lab::scenarios()) {
-        if (!s.write(s.printer.tour_step(++n, lab::scenarios().size(), info))) return 0;
+        if (!s.write(s.printer.tour_step(++n, lab::scenarios().size()))) return 0;
         auto sc = lab::Scenario::start(info.id, start_options(o));
         if (!sc) return fail("tour", sc.error().message());
         if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
             return fail("tour", ok.error().message());
-        if (!s.write(s.printer.scenario(*sc, source.get(), false))) return 0;
+        if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), false))) return 0;
         if (pause->count() > 0 && hold_for(s.stop, *pause)) return 0;
         if (app::StopSignals::requested()) return 0;
         sc->release();
@@ -141,7 +141,7 @@ int cmd_tour(const Options& o, const Session& s) {
 }
 
 int cmd_doctor(const Options& o, const Session& s) {
-    auto records = app::read_host(o.raw_doctor);
+    auto records = report::read_host(o.raw_doctor);
     if (!records) return fail("doctor", records.error().message());
     const auto sysctls = lab::make_proc_sysctl_reader();
     s.write(s.printer.doctor(lab::diagnose(*records, *sysctls)));
@@ -202,7 +202,7 @@ int run(int argc, char** argv) {
     const bool tty = ::isatty(STDOUT_FILENO) == 1;
     const bool color =
         o.color == "always" || (o.color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
-    const app::Printer printer(color);
+    const report::Printer printer(color);
     auto stop = app::StopSignals::install();
     if (!stop) return fail("signals", app::reason(std::error_code(errno, std::system_category())));
     const Session s{printer, out, *stop};

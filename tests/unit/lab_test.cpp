@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "../golden/hosts.hpp"
 #include "socklab/lab.hpp"
 
 using namespace socklab;
@@ -164,29 +165,11 @@ TEST_CASE("sysctl readers read /proc/sys layout and fixed values", "[lab]") {
 
 namespace {
 
+using golden::quiet_host;
+
 SocketRecord record(TcpState state, std::uint32_t lport, std::uint32_t pport, std::uint64_t inode,
                     std::vector<Owner> owners = {}) {
-    SocketRecord r;
-    r.state = state;
-    r.local.addr = IpAddr::v4(0x7f000001);
-    r.local.port = lport;
-    r.peer.addr = IpAddr::v4(pport == 0 ? 0 : 0x7f000001);
-    r.peer.port = pport;
-    r.inode = inode;
-    r.owners = std::move(owners);
-    return r;
-}
-
-std::vector<SocketRecord> quiet_host() {
-    std::vector<SocketRecord> v;
-    v.push_back(record(TcpState::listen, 22, 0, 100, {{1, "sshd", 3}}));
-    v.push_back(record(TcpState::listen, 8080, 0, 101, {{4242, "leaky", 3}}));
-    v.push_back(record(TcpState::established, 22, 50000, 102, {{900, "sshd", 4}}));
-    for (std::uint32_t i = 0; i < 9; ++i)  // under the threshold of 10
-        v.push_back(record(TcpState::close_wait, 8080, 40000 + i, 200 + i, {{4242, "leaky", 5}}));
-    for (std::uint32_t i = 0; i < 19; ++i)
-        v.push_back(record(TcpState::time_wait, 8080, 41000 + i, 0));
-    return v;
+    return golden::host_socket(state, lport, pport, inode, std::move(owners));
 }
 
 const lab::Finding* find_kind(const lab::DoctorReport& r, lab::FindingKind k) {

@@ -94,3 +94,19 @@ TEST_CASE("host_port brackets IPv6 so the port stays readable", "[model]") {
     CHECK(host_port(*IpAddr::parse("::1"), "22") == "[::1]:22");
     CHECK(host_port(*IpAddr::parse("::ffff:10.0.0.1"), "*") == "[::ffff:10.0.0.1]:*");
 }
+
+TEST_CASE("the ephemeral port range parses as the sysctl writes it, and nothing else", "[model]") {
+    const auto tab = parse_ephemeral_range("32768\t60999\n");
+    REQUIRE(tab);
+    CHECK(tab->lo == 32768);
+    CHECK(tab->hi == 60999);
+    CHECK(tab->contains(32768));
+    CHECK(tab->contains(60999));
+    CHECK_FALSE(tab->contains(61000));
+    const auto one = parse_ephemeral_range("1024 1024");  // what a SysctlReader gives
+    REQUIRE(one);
+    CHECK((one->lo == 1024 && one->hi == 1024));
+    for (const auto* bad : {"", "   ", "32768", "60999 32768", "0 100", "1 65536", "a b", "1 2 3"})
+        CHECK_FALSE(parse_ephemeral_range(bad));
+    CHECK(EphemeralRange{}.contains(40000));  // Linux's default, 32768-60999
+}

@@ -128,9 +128,6 @@ class Scenario {
     std::unique_ptr<Impl> impl_;
 };
 
-/// The kernel state of a socket per getsockopt(TCP_INFO) tcpi_state.
-[[nodiscard]] Result<TcpState> tcp_info_state(int fd);
-
 /// Finds the record whose local and peer endpoints match (addresses and ports).
 [[nodiscard]] const SocketRecord* find_record(std::span<const SocketRecord> records,
                                               const Endpoint& local, const Endpoint& peer);

@@ -177,4 +177,16 @@ struct SocketRecord {
     std::vector<Owner> owners;
 };
 
+/// The ephemeral port range (net.ipv4.ip_local_port_range): where the kernel picks a
+/// port for bind(port 0) and connect() without bind. Linux's default is 32768-60999.
+struct EphemeralRange {
+    std::uint32_t lo = 32768;
+    std::uint32_t hi = 60999;
+    [[nodiscard]] bool contains(std::uint32_t port) const { return port >= lo && port <= hi; }
+};
+/// The sysctl's text ("32768\t60999\n", or with one space as a SysctlReader gives it):
+/// two ports 1-65535, the first not above the second (as the kernel's handler demands);
+/// nullopt for anything else.
+[[nodiscard]] std::optional<EphemeralRange> parse_ephemeral_range(std::string_view text);
+
 }  // namespace socklab

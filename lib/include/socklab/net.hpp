@@ -170,6 +170,29 @@ struct Source {
 /// the fd is not a TCP socket.
 [[nodiscard]] std::optional<TcpState> tcp_state(int fd);
 
+// ---------------------------------------------------------------- single socket steps
+// For callers that drive sockets step by step (lab's scenarios) rather than relay.
+
+/// The socket address of an endpoint (inet or inet6), and back (port 0 for unix).
+[[nodiscard]] SockAddr to_sockaddr(const Endpoint& e);
+[[nodiscard]] Endpoint to_endpoint(const SockAddr& a);
+
+/// A socket of `family` (AF_INET, AF_INET6) with `opts` applied, neither bound nor
+/// connected. Non-blocking, close-on-exec.
+[[nodiscard]] Result<Fd> open_socket(int family, Proto proto, const SocketOptions& opts);
+
+/// A socket bound to `addr` with `opts` applied and nothing more: no listen(), no
+/// connect() (a TCP socket so left is CLOSED). Non-blocking, close-on-exec.
+[[nodiscard]] Result<Fd> open_bound(const SockAddr& addr, Proto proto, const SocketOptions& opts);
+
+/// Starts a non-blocking connect of `fd` and returns at once: EINPROGRESS is success, the
+/// handshake goes on in the kernel (tcp_state() tells when it is done). Never blocks.
+[[nodiscard]] Result<void> start_connect(int fd, const SockAddr& to);
+
+/// Connections waiting in a listener's accept queue: TCP_INFO tcpi_unacked, which the
+/// kernel fills with sk_ack_backlog for a listener (tcp_get_info). nullopt: not TCP.
+[[nodiscard]] std::optional<std::uint32_t> accept_queue_length(int fd);
+
 // ---------------------------------------------------------------- the relay
 
 /// What moved or changed; the app narrates these (-v, --show-state).

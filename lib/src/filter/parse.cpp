@@ -1,6 +1,7 @@
 // filter: the recursive-descent parser from words to one AST (states + expression).
 #include <fmt/format.h>
 
+#include <array>
 #include <exception>
 #include <fstream>
 #include <new>
@@ -321,14 +322,16 @@ class Parser {
 };
 
 // "32768\t60999\n" from /proc/sys/net/ipv4/ip_local_port_range; the default when
-// the file is missing or odd.
+// the file is missing or odd. The sysctl is one short line: 64 bytes bound the read.
 void read_port_range(const std::string& path, Filter& f) {
     if (path.empty()) return;
     std::ifstream in(path);
-    unsigned long lo = 0, hi = 0;
-    if (in >> lo >> hi && lo <= hi && hi <= 65535) {
-        f.ephemeral_lo = static_cast<std::uint32_t>(lo);
-        f.ephemeral_hi = static_cast<std::uint32_t>(hi);
+    std::array<char, 64> buf{};
+    in.read(buf.data(), buf.size());
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (const auto range = parse_ephemeral_range(std::string_view(buf.data(), n))) {
+        f.ephemeral_lo = range->lo;
+        f.ephemeral_hi = range->hi;
     }
 }
 

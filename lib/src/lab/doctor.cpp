@@ -74,18 +74,15 @@ struct Context {
     const SysctlReader& sysctls;
     const Thresholds& t;
 
-    std::uint32_t ephemeral_lo = 32768, ephemeral_hi = 60999;  ///< ip_local_port_range
-
-    bool ephemeral(std::uint32_t port) const {
-        return port >= ephemeral_lo && port <= ephemeral_hi;
-    }
+    EphemeralRange ephemeral;  ///< ip_local_port_range
 
     /// The port that names the service: a listener's, else the one outside the
     /// ephemeral range (a TIME_WAIT outlives its listener), else the peer's.
     std::uint32_t service_port(const SocketRecord& r) const {
         if (is(r, TcpState::listen) || listening.count(r.local.port) != 0) return r.local.port;
         if (listening.count(r.peer.port) != 0) return r.peer.port;
-        if (!ephemeral(r.local.port) && ephemeral(r.peer.port)) return r.local.port;
+        if (!ephemeral.contains(r.local.port) && ephemeral.contains(r.peer.port))
+            return r.local.port;
         return r.peer.port;
     }
 };
@@ -295,16 +292,9 @@ std::string_view finding_name(FindingKind kind) {
 DoctorReport diagnose(std::span<const SocketRecord> records, const SysctlReader& sysctls,
                       const Thresholds& thresholds) {
     DoctorReport report;
-    Context c{records, {}, sysctls, thresholds};
-    if (const auto range = sysctls.read("net.ipv4.ip_local_port_range")) {
-        const auto space = range->find(' ');
-        auto lo = parse_uint(range->substr(0, space), 1, 65535);
-        auto hi = space == std::string::npos ? lo : parse_uint(range->substr(space + 1), 1, 65535);
-        if (lo && hi && *lo <= *hi) {
-            c.ephemeral_lo = static_cast<std::uint32_t>(*lo);
-            c.ephemeral_hi = static_cast<std::uint32_t>(*hi);
-        }
-    }
+    Context c{records, {}, sysctls, thresholds, {}};
+    if (const auto text = sysctls.read("net.ipv4.ip_local_port_range"))
+        if (const auto range = parse_ephemeral_range(*text)) c.ephemeral = *range;
     for (const auto& r : records)
         if (r.netid == Netid::tcp && is(r, TcpState::listen)) c.listening.insert(r.local.port);
 

@@ -1,7 +1,5 @@
 // lab: the recipes — how plain POSIX sockets are driven into each TCP state.
 #include <fmt/format.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "lab/scenario_impl.hpp"
@@ -38,34 +36,35 @@ struct ListenOptions {
 };
 
 Result<Listener> open_listener(Family family, const ListenOptions& o) {
-    auto fd = tcp_socket(family);
+    net::SocketOptions opts;
+    opts.reuseaddr = true;
+    if (o.rcvbuf > 0) opts.rcvbuf = o.rcvbuf;
+    if (o.defer_accept > 0) opts.defer_accept_s = static_cast<unsigned>(o.defer_accept);
+    opts.backlog = o.backlog;
+    auto fd = net::open_listener(loopback(family), net::Proto::tcp, opts);
     if (!fd) return fd.error();
-    if (auto r = set_int(*fd, SOL_SOCKET, SO_REUSEADDR, 1, "SO_REUSEADDR"); !r) return r.error();
-    if (o.rcvbuf > 0)
-        if (auto r = set_int(*fd, SOL_SOCKET, SO_RCVBUF, o.rcvbuf, "SO_RCVBUF"); !r)
-            return r.error();
-    if (o.defer_accept > 0)
-        if (auto r =
-                set_int(*fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, o.defer_accept, "TCP_DEFER_ACCEPT");
-            !r)
-            return r.error();
-    auto at = bind_loopback(*fd, family);
+    auto at = local_endpoint(*fd);
     if (!at) return at.error();
-    if (auto r = listen_on(*fd, o.backlog); !r) return r.error();
     return Listener{std::move(fd.value()), *at};
+}
+
+/// A client socket (SO_RCVBUF first when `rcvbuf` > 0) whose connect has started.
+Result<Fd> start_client(const Listener& l, Family family, int rcvbuf = 0) {
+    net::SocketOptions opts;
+    if (rcvbuf > 0) opts.rcvbuf = rcvbuf;
+    auto fd = net::open_socket(family == Family::inet6 ? AF_INET6 : AF_INET, net::Proto::tcp, opts);
+    if (!fd) return fd.error();
+    if (auto r = net::start_connect(fd->get(), net::to_sockaddr(l.at)); !r) return r.error();
+    return fd;
 }
 
 /// Connects a client and, unless `accept` is false, accepts its server side.
 Result<Connection> open_connection(const Listener& l, Family family, Deadline deadline,
                                    int client_rcvbuf = 0, bool accept = true) {
     Connection c;
-    auto fd = tcp_socket(family);
+    auto fd = start_client(l, family, client_rcvbuf);
     if (!fd) return fd.error();
     c.client = std::move(fd.value());
-    if (client_rcvbuf > 0)
-        if (auto r = set_int(c.client, SOL_SOCKET, SO_RCVBUF, client_rcvbuf, "SO_RCVBUF"); !r)
-            return r.error();
-    if (auto r = start_connect(c.client, l.at); !r) return r.error();
     if (auto r = wait_state(c.client, TcpState::established, deadline, "client"); !r)
         return r.error();
     auto local = local_endpoint(c.client);
@@ -110,10 +109,17 @@ Result<Pair> connected_pair(Family family, Deadline deadline,
     return Pair{std::move(l.value()), std::move(c.value())};
 }
 
+/// A fixed SO_SNDBUF (it turns the kernel's autotuning off: socket(7)).
+Result<void> set_sndbuf(const Fd& fd, int bytes) {
+    net::SocketOptions opts;
+    opts.sndbuf = bytes;
+    return net::apply_options(fd.get(), opts, net::Proto::tcp);
+}
+
 /// Fills the peer's window from `writer` (a large fixed SO_SNDBUF first), then
 /// shutdown(SHUT_WR): the FIN is queued behind data the closed window refuses.
 Result<void> fin_behind_data(const Fd& writer, Deadline deadline) {
-    if (auto r = set_int(writer, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r) return r;
+    if (auto r = set_sndbuf(writer, large_sndbuf); !r) return r;
     if (auto n = fill_until_stuck(writer, deadline); !n) return n.error();
     return shut(writer, SHUT_WR);
 }
@@ -161,13 +167,12 @@ Result<void> build_syn_sent(Scenario::Impl& s, Deadline deadline) {
     auto first = open_connection(*l, s.family, deadline, 0, false);
     if (!first) return first.error();
     if (!wait_until(deadline, [&] {
-            auto n = accept_queue_length(l->fd);
+            auto n = net::accept_queue_length(l->fd.get());
             return n && *n >= 1;
         }))
         return make_error(std::errc::timed_out, "the first connection never reached the queue");
-    auto second = tcp_socket(s.family);
+    auto second = start_client(*l, s.family);
     if (!second) return second.error();
-    if (auto r = start_connect(*second, l->at); !r) return r.error();
     if (auto r = wait_state(*second, TcpState::syn_sent, deadline, "second client"); !r)
         return r.error();
     auto second_at = local_endpoint(*second);
@@ -291,8 +296,7 @@ Result<void> build_last_ack(Scenario::Impl& s, Deadline deadline) {
     if (!p) return p.error();
     // The server's data fills the client's window first; the client's FIN then
     // still goes out (it has nothing queued), and the server's FIN cannot.
-    if (auto r = set_int(p->c.server, SOL_SOCKET, SO_SNDBUF, large_sndbuf, "SO_SNDBUF"); !r)
-        return r;
+    if (auto r = set_sndbuf(p->c.server, large_sndbuf); !r) return r;
     if (auto n = fill_until_stuck(p->c.server, deadline); !n) return n.error();
     if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
     if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
@@ -332,9 +336,9 @@ Result<void> build_time_wait(Scenario::Impl& s, Deadline deadline) {
 }
 
 Result<void> build_closed(Scenario::Impl& s, Deadline) {
-    auto fd = tcp_socket(s.family);
+    auto fd = net::open_bound(loopback(s.family), net::Proto::tcp, {});
     if (!fd) return fd.error();
-    auto at = bind_loopback(*fd, s.family);
+    auto at = local_endpoint(*fd);
     if (!at) return at.error();
     Endpoint any;
     any.addr.family = s.family;
@@ -349,7 +353,8 @@ Result<void> build_closed(Scenario::Impl& s, Deadline) {
 Result<void> build_rst(Scenario::Impl& s, Deadline deadline) {
     auto p = connected_pair(s.family, deadline);
     if (!p) return p.error();
-    if (auto r = set_abortive(p->c.client); !r) return r;
+    if (auto r = net::set_close_mode(p->c.client.get(), net::CloseMode::rst, std::nullopt); !r)
+        return r;
     p->c.client.reset();  // SO_LINGER {1, 0}: close() sends RST and frees the socket
     if (auto r = wait_state(p->c.server, TcpState::close, deadline, "server"); !r) return r;
     add_pair(s, *p, "still listening",

@@ -109,7 +109,8 @@ void Scenario::Impl::release() noexcept {
             if (!fds[i]) continue;
             const bool listener = sides[i].expected == TcpState::listen;
             if (listener != (pass == 1)) continue;
-            if (!listener) (void)detail::set_abortive(fds[i]);
+            if (!listener)
+                (void)net::set_close_mode(fds[i].get(), net::CloseMode::rst, std::nullopt);
             fds[i].reset();
         }
     }
@@ -170,7 +171,7 @@ Result<std::vector<Observation>> Scenario::observe(diag::SocketSource* source) c
         const Side& side = impl_->sides[i];
         Observation o;
         if (side.presence == Presence::fd) {
-            auto st = tcp_info_state(impl_->fds[i].get());
+            auto st = detail::state_of(impl_->fds[i]);
             if (!st) return st.error();
             o.state = *st;
             o.source = "TCP_INFO";

@@ -1,11 +1,9 @@
-// lab (private): socket steps for scenarios — create, bind, connect, fill, wait.
+// lab (private): the waits of scenarios — accept, fill, drain, reach a state — on net.
 #include "lab/sockets.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -14,68 +12,12 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
-#include <cstring>
 #include <thread>
 
 #include "socklab/lab.hpp"
 
-namespace socklab::lab {
-namespace detail {
+namespace socklab::lab::detail {
 namespace {
-
-struct SockAddr {
-    sockaddr_storage storage{};
-    socklen_t len = 0;
-};
-
-SockAddr to_sockaddr(const Endpoint& e) {
-    SockAddr out;
-    if (e.addr.family == Family::inet6) {
-        sockaddr_in6 sin6{};
-        sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons(static_cast<std::uint16_t>(e.port));
-        std::memcpy(&sin6.sin6_addr, e.addr.bytes.data(), 16);
-        std::memcpy(&out.storage, &sin6, sizeof sin6);
-        out.len = sizeof sin6;
-    } else {
-        sockaddr_in sin{};
-        sin.sin_family = AF_INET;
-        sin.sin_port = htons(static_cast<std::uint16_t>(e.port));
-        std::memcpy(&sin.sin_addr, e.addr.bytes.data(), 4);
-        std::memcpy(&out.storage, &sin, sizeof sin);
-        out.len = sizeof sin;
-    }
-    return out;
-}
-
-Endpoint from_sockaddr(const sockaddr_storage& ss) {
-    Endpoint e;
-    if (ss.ss_family == AF_INET6) {
-        sockaddr_in6 sin6{};
-        std::memcpy(&sin6, &ss, sizeof sin6);
-        e.addr.family = Family::inet6;
-        std::memcpy(e.addr.bytes.data(), &sin6.sin6_addr, 16);
-        e.port = ntohs(sin6.sin6_port);
-    } else {
-        sockaddr_in sin{};
-        std::memcpy(&sin, &ss, sizeof sin);
-        e.addr.family = Family::inet;
-        std::memcpy(e.addr.bytes.data(), &sin.sin_addr, 4);
-        e.port = ntohs(sin.sin_port);
-    }
-    return e;
-}
-
-Endpoint loopback(Family family) {
-    Endpoint e;
-    if (family == Family::inet6) {
-        e.addr.family = Family::inet6;
-        e.addr.bytes[15] = 1;
-    } else {
-        e.addr = IpAddr::v4(INADDR_LOOPBACK);
-    }
-    return e;
-}
 
 int remaining_ms(Deadline deadline) {
     const auto left =
@@ -85,85 +27,33 @@ int remaining_ms(Deadline deadline) {
 
 }  // namespace
 
-std::string endpoint_text(const Endpoint& e) {
-    return host_port(e.addr, std::to_string(e.port));
+net::SockAddr loopback(Family family) {
+    Endpoint e;
+    if (family == Family::inet6) {
+        e.addr.family = Family::inet6;
+        e.addr.bytes[15] = 1;
+    } else {
+        e.addr = IpAddr::v4(INADDR_LOOPBACK);
+    }
+    return net::to_sockaddr(e);
 }
 
-Result<Fd> tcp_socket(Family family) {
-    const int af = family == Family::inet6 ? AF_INET6 : AF_INET;
-    Fd fd(::socket(af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!fd) return errno_error("socket");
-    return fd;
-}
-
-Result<void> set_int(const Fd& fd, int level, int option, int value, const char* what) {
-    if (::setsockopt(fd.get(), level, option, &value, sizeof value) != 0)
-        return errno_error(fmt::format("setsockopt {}", what));
-    return {};
-}
-
-Result<void> set_abortive(const Fd& fd) {
-    const linger lg{1, 0};
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) != 0)
-        return errno_error("setsockopt SO_LINGER");
-    return {};
-}
-
-Result<Endpoint> bind_loopback(const Fd& fd, Family family) {
-    const Endpoint want = loopback(family);
-    const SockAddr sa = to_sockaddr(want);
-    if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&sa.storage), sa.len) != 0)
-        return errno_error(fmt::format("bind {}", endpoint_text(want)));
-    return local_endpoint(fd);
-}
-
-Result<void> listen_on(const Fd& fd, int backlog) {
-    if (::listen(fd.get(), backlog) != 0) return errno_error("listen");
-    return {};
-}
-
-Result<void> start_connect(const Fd& fd, const Endpoint& to) {
-    const SockAddr sa = to_sockaddr(to);
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&sa.storage), sa.len) != 0 &&
-        errno != EINPROGRESS)
-        return errno_error(fmt::format("connect {}", endpoint_text(to)));
-    return {};
+Result<Endpoint> local_endpoint(const Fd& fd) {
+    auto a = net::local_address(fd.get());
+    if (!a) return a.error();
+    return net::to_endpoint(*a);
 }
 
 Result<Fd> accept_before(const Fd& listener, Deadline deadline) {
     for (;;) {
-        Fd fd(::accept4(listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+        auto fd = net::accept_from(listener.get());
         if (fd) return fd;
-        if (errno != EAGAIN && errno != EINTR) return errno_error("accept");
+        if (fd.error().code != std::errc::resource_unavailable_try_again) return fd.error();
         pollfd p{listener.get(), POLLIN, 0};
         const int ms = remaining_ms(deadline);
         if (ms == 0) return make_error(std::errc::timed_out, "accept");
         if (::poll(&p, 1, ms) < 0 && errno != EINTR) return errno_error("poll");
     }
-}
-
-Result<Endpoint> local_endpoint(const Fd& fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-        return errno_error("getsockname");
-    return from_sockaddr(ss);
-}
-
-Result<Endpoint> peer_endpoint(const Fd& fd) {
-    sockaddr_storage ss{};
-    socklen_t len = sizeof ss;
-    if (::getpeername(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
-        return errno_error("getpeername");
-    return from_sockaddr(ss);
-}
-
-Result<std::uint32_t> accept_queue_length(const Fd& listener) {
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (::getsockopt(listener.get(), IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
-        return errno_error("getsockopt TCP_INFO");
-    return info.tcpi_unacked;
 }
 
 Result<void> shut(const Fd& fd, int how) {
@@ -225,10 +115,16 @@ bool wait_until(Deadline deadline, const std::function<bool()>& ready) {
     }
 }
 
+Result<TcpState> state_of(const Fd& fd) {
+    // tcp_state() fails only where getsockopt(2) did, so errno still says why.
+    if (auto s = net::tcp_state(fd.get())) return *s;
+    return errno_error("getsockopt TCP_INFO");
+}
+
 Result<void> wait_state(const Fd& fd, TcpState state, Deadline deadline, const std::string& who) {
     Result<TcpState> seen = TcpState::unknown;
     const bool ok = wait_until(deadline, [&] {
-        seen = tcp_info_state(fd.get());
+        seen = state_of(fd);
         return !seen || *seen == state;
     });
     if (!seen) return seen.error();
@@ -239,14 +135,4 @@ Result<void> wait_state(const Fd& fd, TcpState state, Deadline deadline, const s
     return {};
 }
 
-}  // namespace detail
-
-Result<TcpState> tcp_info_state(int fd) {
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
-        return errno_error("getsockopt TCP_INFO");
-    return state_from_kernel(info.tcpi_state);
-}
-
-}  // namespace socklab::lab
+}  // namespace socklab::lab::detail

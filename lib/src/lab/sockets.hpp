@@ -1,41 +1,26 @@
-// lab (private): the POSIX socket steps scenarios are built from, with deadlines.
+// lab (private): the waits scenarios are built with, on top of net's socket steps.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "socklab/core.hpp"
 #include "socklab/model.hpp"
+#include "socklab/net.hpp"
 
 namespace socklab::lab::detail {
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
 
-/// A non-blocking TCP socket of the family (SOCK_CLOEXEC).
-[[nodiscard]] Result<Fd> tcp_socket(Family family);
-/// setsockopt with an int value; `what` names the option in the error.
-[[nodiscard]] Result<void> set_int(const Fd& fd, int level, int option, int value,
-                                   const char* what);
-/// SO_LINGER {1, 0}: the next close() sends RST and skips FIN_WAIT/TIME_WAIT.
-[[nodiscard]] Result<void> set_abortive(const Fd& fd);
-/// Binds to 127.0.0.1:0 or [::1]:0 and returns the endpoint the kernel chose.
-[[nodiscard]] Result<Endpoint> bind_loopback(const Fd& fd, Family family);
-/// listen(2) with this backlog.
-[[nodiscard]] Result<void> listen_on(const Fd& fd, int backlog);
-/// Starts a non-blocking connect; EINPROGRESS is success.
-[[nodiscard]] Result<void> start_connect(const Fd& fd, const Endpoint& to);
+/// 127.0.0.1:0 or [::1]:0: the kernel picks the port.
+[[nodiscard]] net::SockAddr loopback(Family family);
+/// getsockname as an Endpoint.
+[[nodiscard]] Result<Endpoint> local_endpoint(const Fd& fd);
 /// Waits for one connection on a listener and accepts it (non-blocking, CLOEXEC).
 [[nodiscard]] Result<Fd> accept_before(const Fd& listener, Deadline deadline);
-/// getsockname / getpeername as an Endpoint.
-[[nodiscard]] Result<Endpoint> local_endpoint(const Fd& fd);
-[[nodiscard]] Result<Endpoint> peer_endpoint(const Fd& fd);
-/// Connections waiting in a listener's accept queue (TCP_INFO tcpi_unacked, which
-/// the kernel fills with sk_ack_backlog for a listener).
-[[nodiscard]] Result<std::uint32_t> accept_queue_length(const Fd& listener);
 /// shutdown(2); how is SHUT_WR etc.
 [[nodiscard]] Result<void> shut(const Fd& fd, int how);
 /// Writes until the send buffer is full (EAGAIN), then checks that some bytes
@@ -47,11 +32,11 @@ using Deadline = Clock::time_point;
 /// Polls `ready` until it is true or the deadline passes; the pause between polls
 /// grows from 1 ms to 20 ms. Returns whether it became true.
 [[nodiscard]] bool wait_until(Deadline deadline, const std::function<bool()>& ready);
-/// Waits until TCP_INFO reports `state` on the socket; the error names `who`.
+/// The socket's state per TCP_INFO (net::tcp_state), as a Result for the recipes.
+[[nodiscard]] Result<TcpState> state_of(const Fd& fd);
+/// Waits until TCP_INFO (net::tcp_state) reports `state` on the socket; the error
+/// names `who`.
 [[nodiscard]] Result<void> wait_state(const Fd& fd, TcpState state, Deadline deadline,
                                       const std::string& who);
-
-/// "127.0.0.1:41000" or "[::1]:41000".
-[[nodiscard]] std::string endpoint_text(const Endpoint& e);
 
 }  // namespace socklab::lab::detail

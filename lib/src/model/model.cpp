@@ -282,4 +282,19 @@ IpAddr IpAddr::v4(std::uint32_t host_order) {
     return a;
 }
 
+std::optional<EphemeralRange> parse_ephemeral_range(std::string_view text) {
+    constexpr std::string_view blanks = " \t\n";
+    const auto first = text.find_first_not_of(blanks);
+    if (first == std::string_view::npos) return std::nullopt;
+    text.remove_prefix(first);
+    text.remove_suffix(text.size() - (text.find_last_not_of(blanks) + 1));
+    const auto gap = text.find_first_of(blanks);
+    if (gap == std::string_view::npos) return std::nullopt;
+    const auto second = text.find_first_not_of(blanks, gap);
+    auto lo = parse_uint(text.substr(0, gap), 1, 65535);
+    auto hi = parse_uint(text.substr(second), 1, 65535);
+    if (!lo || !hi || *lo > *hi) return std::nullopt;
+    return EphemeralRange{static_cast<std::uint32_t>(*lo), static_cast<std::uint32_t>(*hi)};
+}
+
 }  // namespace socklab

@@ -1,5 +1,5 @@
-// socklab app: the text of list, run, tour, explain and doctor.
-#include "report.hpp"
+// report: the text of list, run, tour, explain and doctor, rendered from values.
+#include "socklab/report.hpp"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 #include "socklab/model.hpp"
 #include "socklab/output.hpp"
 
-namespace socklab::app {
+namespace socklab::report {
 namespace {
 
 constexpr std::size_t text_width = 78;
@@ -58,27 +58,14 @@ std::string counts_text(const std::array<std::size_t, kernel_state_count>& by_st
     return out;
 }
 
-/// The rows sockls -tan shows for the scenario's ports (bound-inactive included, as
-/// `sockls state closed` asks for them), or empty when there is no source.
-std::string sockls_rows(const lab::Scenario& s, diag::SocketSource* source) {
-    if (source == nullptr) return {};
-    diag::Query q;
-    q.ipv4 = s.family() == Family::inet;
-    q.ipv6 = s.family() == Family::inet6;
-    q.states = all_states_mask | state_bit(TcpState::bound_inactive);
-    auto records = source->dump(q);
-    if (!records) return {};
-    const auto ports = s.ports();
-    std::vector<SocketRecord> ours;
-    for (auto& r : *records)
-        if (std::find(ports.begin(), ports.end(), r.local.port) != ports.end())
-            ours.push_back(std::move(r));
-    if (ours.empty()) return {};
+/// The rows sockls -tan shows for the scenario's ports, without the netid column.
+std::string sockls_rows(std::span<const SocketRecord> rows) {
+    if (rows.empty()) return {};
     output::RenderOptions o;
     o.format = output::Format::ss;
     o.numeric_ports = true;
     o.show_netid = false;
-    return output::render_to_string(ours, o);
+    return output::render_to_string(rows, o);
 }
 
 }  // namespace
@@ -140,24 +127,23 @@ std::string Printer::explanation(const lab::Explanation& e,
     return out;
 }
 
-std::string Printer::scenario(const lab::Scenario& s, diag::SocketSource* source, bool full) const {
+std::string Printer::scenario(const ScenarioView& v, bool full) const {
     std::string out;
-    const auto& info = s.info();
+    const auto& info = *v.info;
     const std::string label =
         info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
-    out += fmt::format("{} — {} ({})\n", bold(label), info.title, family_label(s.family()));
+    out += fmt::format("{} — {} ({})\n", bold(label), info.title, family_label(v.family));
     if (full) out += wrap(fmt::format("how: {}", info.recipe), "");
-    if (const auto rows = sockls_rows(s, source); !rows.empty())
+    if (const auto rows = sockls_rows(v.rows); !rows.empty())
         out += fmt::format("\nas sockls -tan shows them:\n{}\n", rows);
-    auto seen = s.observe(source);
-    const auto sides = s.sides();
-    for (std::size_t i = 0; i < sides.size(); ++i) {
-        const auto& side = sides[i];
+    const bool observed = v.seen.size() == v.sides.size();
+    for (std::size_t i = 0; i < v.sides.size(); ++i) {
+        const auto& side = v.sides[i];
         std::string state;
         if (side.presence == lab::Presence::gone) {
             state = "gone";
-        } else if (seen && (*seen)[i].state) {
-            state = fmt::format("{} ({})", state_info(*(*seen)[i].state).label, (*seen)[i].source);
+        } else if (observed && v.seen[i].state) {
+            state = fmt::format("{} ({})", state_info(*v.seen[i].state).label, v.seen[i].source);
         } else {
             state = fmt::format("{} (kernel only)", state_info(side.expected).label);
         }
@@ -173,18 +159,18 @@ std::string Printer::scenario(const lab::Scenario& s, diag::SocketSource* source
     return out;
 }
 
-std::string Printer::look(const lab::Scenario& s) const {
+std::string Printer::look(const lab::ScenarioInfo& info, std::span<const lab::Side> sides) const {
     std::string out;
     // The port every side shares (the listener's): one filter shows them all.
     std::map<std::uint32_t, int> seen;
-    for (const auto& side : s.sides())
+    for (const auto& side : sides)
         for (const auto port : {side.local.port, side.peer.port})
             if (port != 0) ++seen[port];
     if (seen.empty()) return out;
     const auto port = std::max_element(seen.begin(), seen.end(), [](const auto& a, const auto& b) {
                           return a.second < b.second;
                       })->first;
-    const bool closed = s.info().id == lab::ScenarioId::closed;
+    const bool closed = info.id == lab::ScenarioId::closed;
     out += fmt::format("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
                        closed ? "state closed " : "", port, port,
                        closed ? "ss lists no closed socket" : "ss takes the same filter");
@@ -201,15 +187,15 @@ std::string Printer::holding(std::chrono::milliseconds hold) const {
     return out;
 }
 
-std::string Printer::released(const lab::Scenario& s, bool interrupted) const {
+std::string Printer::released(const lab::ScenarioInfo& info, bool interrupted) const {
     std::string out;
-    const bool tw = s.info().id == lab::ScenarioId::time_wait;
+    const bool tw = info.id == lab::ScenarioId::time_wait;
     out += fmt::format("{}released: every socket closed{}\n", interrupted ? "interrupted; " : "",
                        tw ? " (the TIME_WAIT stays for its 60 s: that is the point)" : "");
     return out;
 }
 
-std::string Printer::tour_step(std::size_t n, std::size_t total, const lab::ScenarioInfo&) const {
+std::string Printer::tour_step(std::size_t n, std::size_t total) const {
     std::string out;
     if (n == 1)
         out += fmt::format(
@@ -267,4 +253,4 @@ std::string Printer::doctor(const lab::DoctorReport& r) const {
     return out;
 }
 
-}  // namespace socklab::app
+}  // namespace socklab::report
