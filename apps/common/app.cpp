@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <utility>
@@ -79,6 +80,13 @@ void error_line(std::string_view tool, std::string_view what, std::string_view w
         }
     } catch (...) {  // out of memory while building one line: nothing better to do
     }
+}
+
+bool use_color(std::string_view flag, int fd) noexcept {
+    if (flag == "always") return true;
+    if (flag == "never") return false;
+    const char* no_color = std::getenv("NO_COLOR");
+    return ::isatty(fd) == 1 && (no_color == nullptr || *no_color == '\0');
 }
 
 std::string reason(const std::error_code& ec) {

@@ -31,6 +31,11 @@ void error_line(std::string_view tool, std::string_view what, std::string_view w
 /// An error_code's message with its first letter in lower case ("connection refused").
 std::string reason(const std::error_code& ec);
 
+/// The one colour rule of every tool: `flag` is --color's value ("always",
+/// "never" or "auto"); auto colours only when `fd` is a terminal and NO_COLOR is
+/// unset or empty (https://no-color.org: any non-empty value disables colour).
+[[nodiscard]] bool use_color(std::string_view flag, int fd) noexcept;
+
 /// SIGINT, SIGTERM and SIGHUP set a flag and wake a self-pipe. Installed without
 /// SA_RESTART, so a write(2) blocked on a full pipe returns EINTR and the tool can
 /// leave (and clean up) within a moment of the signal. One instance per process.

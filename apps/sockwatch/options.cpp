@@ -58,14 +58,9 @@ std::string validate(const Raw& raw, Options& o) {
     if (!source)
         return fmt::format("--source: '{}' is not one of auto, poll, tracepoint", raw.source);
     o.source = *source;
-    if (raw.color == "auto")
-        o.color = ColorChoice::automatic;
-    else if (raw.color == "always")
-        o.color = ColorChoice::always;
-    else if (raw.color == "never")
-        o.color = ColorChoice::never;
-    else
+    if (raw.color != "auto" && raw.color != "always" && raw.color != "never")
         return fmt::format("--color: '{}' is not one of auto, always, never", raw.color);
+    o.color = raw.color;
     if (!raw.duration.empty()) {
         auto d = socklab::parse_duration(raw.duration);
         if (!d) return fmt::format("--duration: {}", d.error().context);

@@ -15,7 +15,6 @@
 namespace sockwatch {
 
 enum class Mode { live, events, counts };
-enum class ColorChoice { automatic, always, never };
 
 struct Options {
     Mode mode = Mode::live;
@@ -30,7 +29,7 @@ struct Options {
     std::optional<std::chrono::nanoseconds> duration;
     std::optional<std::uint64_t> count;
     std::string netns;
-    ColorChoice color = ColorChoice::automatic;
+    std::string color = "auto";  ///< --color: auto, always, never (app::use_color)
     socklab::filter::Filter filter;
     std::vector<std::string> filter_words;
 };

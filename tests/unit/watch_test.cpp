@@ -560,3 +560,84 @@ TEST_CASE("a readable extra descriptor ends the wait at once", "[watch]") {
     REQUIRE(step->extra_ready.size() == 1);
     CHECK(step->extra_ready[0]);
 }
+
+TEST_CASE("sockwatch writes the socket members sockls writes: wildcards as 0.0.0.0", "[watch]") {
+    Event e;
+    e.time = t0;
+    e.kind = EventKind::new_;
+    e.state = TcpState::listen;
+    e.socket = tcp(22, 0, TcpState::listen, 5);
+    e.socket.local.addr = IpAddr::v4(0);
+    const std::string json = format_event_json(e);
+    CHECK(json.find(R"("local_addr":"0.0.0.0","local_port":22,"peer_addr":"0.0.0.0","peer_port":0)") !=
+          std::string::npos);
+    CHECK(json.find(R"("*")") == std::string::npos);
+    fmt::memory_buffer members;
+    append_socket_json(members, e.socket, false);
+    CHECK(json.find(fmt::to_string(members) + "}") != std::string::npos);
+    e.socket.family = Family::inet6;
+    e.socket.local.addr = *IpAddr::parse("::");
+    e.socket.peer.addr = *IpAddr::parse("::");
+    CHECK(format_event_json(e).find(R"("local_addr":"::","local_port":22,"peer_addr":"::")") !=
+          std::string::npos);
+}
+
+TEST_CASE("row lives move only along the written table", "[watch]") {
+    using L = RowLife;
+    const std::vector<L> all{L::live, L::waiting_port, L::settling, L::settling_unannounced,
+                             L::closed_unvouched};
+    std::vector<std::string> moves;
+    for (const L from : all)
+        for (const L to : all)
+            if (row_life_allowed(from, to))
+                moves.push_back(std::string(row_life_name(from)) + ">" +
+                                std::string(row_life_name(to)));
+    CHECK(moves == std::vector<std::string>{
+                       "live>settling", "live>closed_unvouched", "waiting_port>live",
+                       "waiting_port>settling", "settling>live", "settling>settling",
+                       "settling>closed_unvouched", "settling_unannounced>live"});
+}
+
+TEST_CASE("a connect waits for its port, then lives, settles and lives on in TIME_WAIT",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_transition(trans(t0, 0xa, 0, 80, TcpState::close, TcpState::syn_sent));
+    CHECK(tr.count_in(RowLife::waiting_port) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::syn_sent)] == 1);
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0xa, 5000, 80, TcpState::syn_sent, TcpState::established));
+    CHECK(tr.count_in(RowLife::live) == 1);
+    (void)tr.apply_transition(
+        trans(t0 + 2ms, 0xa, 5000, 80, TcpState::established, TcpState::fin_wait1));
+    (void)tr.apply_transition(trans(t0 + 3ms, 0xa, 5000, 80, TcpState::fin_wait1, TcpState::close));
+    CHECK(tr.count_in(RowLife::settling) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::fin_wait1)] == 0);  // settling: not counted
+    (void)tr.apply_snapshot(snap(t0 + 1s, {tcp(5000, 80, TcpState::time_wait, 42)}));
+    CHECK(tr.count_in(RowLife::live) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+}
+
+TEST_CASE("a destroy before any dump is unannounced until the dump: NEW or nothing",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_destroyed({t0, tcp(6000, 80, TcpState::fin_wait2, 77)});
+    CHECK(tr.count_in(RowLife::settling_unannounced) == 1);
+    CHECK(tr.counts() == StateCounts{});
+    const auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(6000, 80, TcpState::time_wait, 77)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(tr.count_in(RowLife::live) == 1);
+}
+
+TEST_CASE("a held row closed before it is vouched for waits closed, then goes", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x9, 80, 7100, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0x9, 80, 7100, TcpState::syn_recv, TcpState::close));
+    CHECK(tr.count_in(RowLife::closed_unvouched) == 1);
+    CHECK(tr.counts() == StateCounts{});
+    diag::DestroyedSocket d{t0 + 2ms, tcp(80, 7100, TcpState::close, 31)};
+    const auto e = tr.apply_destroyed(d);
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "GONE SYN_RECV"});
+    CHECK(tr.size() == 0);
+}

@@ -114,6 +114,23 @@ struct KeyPress {
     char ch = 0;  ///< for Key::character (printable ASCII)
 };
 
+/// The `/` filter prompt of the live screen while the user types.
+struct Prompt {
+    bool active = false;
+    std::string text;
+};
+
+/// What a key asks of the app beyond the table and the status line.
+enum class KeyAction : std::uint8_t { none, quit };
+
+/// The live screen's keys as a pure mapping: arrows, Page Up/Down, Home and End
+/// scroll by one row, by `page` rows or to an end; q quits; p or space pauses;
+/// s cycles the sort; / opens the prompt on the current filter, where Enter
+/// applies it (an error goes to `status.message`, the old filter stays) and
+/// Escape cancels. Updates `status.paused`, `status.message` and `status.prompt`.
+[[nodiscard]] KeyAction handle_key(const KeyPress& key, LiveTable& table, Prompt& prompt,
+                                   StatusInfo& status, int page);
+
 /// The ncurses screen: owns the terminal from open() to destruction (endwin).
 class Screen {
   public:

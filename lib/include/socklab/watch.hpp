@@ -38,8 +38,34 @@ struct Event {
     SocketRecord socket;
 };
 
-/// Per-state counts, indexed by kernel state number (display states only).
-using StateCounts = std::array<std::uint64_t, kernel_state_count>;
+/// Per-state counts (model's one count type).
+using socklab::StateCounts;
+
+/// Where a Tracker row is in its life (DESIGN: tracker rows). A row is born
+/// `live` (from a dump), `waiting_port` (a tracepoint connect() seen before the
+/// kernel picked the source port) or `settling_unannounced` (a destroy message
+/// for a TCP socket no dump showed yet). Allowed moves, checked by
+/// row_life_allowed():
+///   waiting_port -> live                the port arrives, the socket closes, or a dump shows it
+///   live, waiting_port -> settling      left FIN_WAIT1/FIN_WAIT2/CLOSING: TIME_WAIT or gone,
+///                                       the next dump decides (settling -> settling restarts it)
+///   settling, settling_unannounced -> live   the next dump shows the TIME_WAIT minisocket
+///   live, settling -> closed_unvouched  closed while its namespace is not confirmed
+/// Every state may be removed (GONE, aged out, or vouched for after its close).
+/// Invariants: only `live` and `waiting_port` rows of a confirmed namespace are
+/// counted; a `closed_unvouched` row is unconfirmed and has no kernel address;
+/// `settling_unannounced` rows have sent no NEW and are not counted.
+enum class RowLife : std::uint8_t {
+    live,
+    waiting_port,
+    settling,
+    settling_unannounced,
+    closed_unvouched
+};
+/// "live" "waiting_port" "settling" "settling_unannounced" "closed_unvouched".
+[[nodiscard]] std::string_view row_life_name(RowLife life);
+/// Whether a row may move from `from` to `to` (the table above).
+[[nodiscard]] bool row_life_allowed(RowLife from, RowLife to);
 
 /// The merged view of every source: rows keyed by socket cookie (tracepoint rows
 /// by kernel address until a snapshot tells their cookie). Pure: no I/O, no
@@ -80,6 +106,8 @@ class Tracker {
     [[nodiscard]] StateCounts counts() const;
     /// Every row the tracker holds, settled or not (for the memory bound).
     [[nodiscard]] std::size_t size() const noexcept;
+    /// How many rows are in `life` (for tests of the lifecycle).
+    [[nodiscard]] std::size_t count_in(RowLife life) const;
 
   private:
     struct Impl;

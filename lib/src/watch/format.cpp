@@ -21,29 +21,6 @@ std::string_view json_state(TcpState s) {
     return state_info(display_state(s)).json;
 }
 
-std::string addr_text(const SocketRecord& r, const Endpoint& e) {
-    if (r.family == Family::unix_) return e.path;
-    return e.addr.is_any() ? std::string("*") : e.addr.to_string();
-}
-
-/// JSON string body: quotes, backslashes and control bytes escaped.
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(u));
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view event_kind_name(EventKind kind) {
@@ -82,20 +59,18 @@ std::string format_event_text(const Event& event) {
 }
 
 std::string format_event_json(const Event& event) {
-    const SocketRecord& s = event.socket;
-    std::string out = fmt::format(R"({{"time":"{}","event":"{}",)", format_time_us(event.time),
-                                  event_kind_name(event.kind));
+    fmt::memory_buffer b;
+    auto it = std::back_inserter(b);
+    fmt::format_to(it, R"({{"time":"{}","event":"{}",)", format_time_us(event.time),
+                   event_kind_name(event.kind));
     if (event.kind != EventKind::new_)
-        out += fmt::format(R"("old_state":"{}",)", json_state(event.old_state));
-    out += fmt::format(R"("state":"{}","source":"{}",)", json_state(event.state),
-                       diag::origin_name(event.origin));
-    out += fmt::format(
-        R"("netid":"{}","family":"{}","local_addr":"{}","local_port":{},"peer_addr":"{}",)"
-        R"("peer_port":{},"recv_q":{},"send_q":{},"inode":{},"uid":{},"cookie":{}}})",
-        netid_name(s.netid), family_name(s.family), json_escape(addr_text(s, s.local)),
-        s.local.port, json_escape(addr_text(s, s.peer)), s.peer.port, s.recv_q, s.send_q, s.inode,
-        s.uid, s.cookie);
-    return out;
+        fmt::format_to(it, R"("old_state":"{}",)", json_state(event.old_state));
+    fmt::format_to(it, R"("state":"{}","source":"{}",)", json_state(event.state),
+                   diag::origin_name(event.origin));
+    // The socket's own members, written as sockls writes them (one writer).
+    append_socket_json(b, event.socket, false);
+    b.push_back('}');
+    return fmt::to_string(b);
 }
 
 std::span<const TcpState> counted_states() {
