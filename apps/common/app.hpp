@@ -2,6 +2,7 @@
 // exit codes, stop signals and checked writes to stdout.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <functional>
 #include <optional>
@@ -69,6 +70,7 @@ class StopSignals {
 class Output {
   public:
     explicit Output(int fd = 1) noexcept : fd_(fd) {}
+    [[nodiscard]] int fd() const noexcept { return fd_; }
 
     /// Writes all of `s`; false once output failed or was abandoned (nothing more is written).
     bool write(std::string_view s) noexcept;
@@ -91,6 +93,15 @@ class Output {
     bool interrupted_ = false;
     std::error_code error_;
 };
+
+/// Writes `text` to `out`. Into a pipe (`pipe` true) it goes in pieces of at most
+/// PIPE_BUF, each after poll(2) says there is room: pipe(7) guarantees such a write
+/// does not block, so the wait happens in poll, beside `stop_fd` (the StopSignals
+/// pipe) and `deadline`, and no signal can slip in between a check and a blocking
+/// write(2). Pieces end at a line end where one fits. Returns false when output
+/// failed or a stop or the deadline came first.
+bool write_polled(Output& out, std::string_view text, int stop_fd, bool pipe,
+                  std::chrono::steady_clock::time_point deadline) noexcept;
 
 /// Flushes stdio's stdout and checks it (for text written with fmt::print/printf):
 /// same rules as Output::finish. Use at the end of main, before returning rc.

@@ -1,12 +1,10 @@
 // sockwatch: the full-screen live table — events in, keys in, a frame out per change.
-#include <fmt/format.h>
 #include <unistd.h>
 
 #include <vector>
 
 #include "app.hpp"
 #include "options.hpp"
-#include "socklab/proc.hpp"
 #include "socklab/term.hpp"
 
 namespace sockwatch {
@@ -17,30 +15,6 @@ using socklab::term::Key;
 
 /// Owner look-ups read all of /proc: at most once a second, whatever -i is.
 constexpr auto owner_scan_every = 1s;
-
-void fill_processes(socklab::term::LiveTable& table) {
-    const auto missing = table.inodes_without_process();
-    if (missing.empty()) return;
-    const std::unordered_set<std::uint64_t> wanted(missing.begin(), missing.end());
-    const auto owners = socklab::proc::scan_owners(wanted, {});
-    std::unordered_map<std::uint64_t, std::string> names;
-    for (const auto& [inode, list] : owners)
-        if (!list.empty()) names[inode] = socklab::process_label(list.front());
-    table.set_processes(names);
-}
-
-/// What the screen cannot see, said once on the status line until the next key:
-/// "no tracepoint: permission denied" (each note is "SOURCE: what: why").
-std::string missing_sources(const socklab::watch::Monitor& monitor) {
-    std::string out;
-    for (const auto& note : monitor.notes()) {
-        const auto name = note.substr(0, note.find(':'));
-        const auto why = note.rfind(": ");
-        out += fmt::format("{}no {}: {}", out.empty() ? "" : "; ", name,
-                           why == std::string::npos ? note : note.substr(why + 2));
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -57,7 +31,7 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
                                      : std::chrono::steady_clock::time_point::max();
     socklab::term::StatusInfo status;
     status.sources = monitor.sources();
-    status.message = missing_sources(monitor);
+    status.message = socklab::watch::format_missing_sources(monitor);
     status.interval = o.interval;
     socklab::term::Prompt prompt;
     auto last_scan = std::chrono::steady_clock::time_point{};
@@ -73,7 +47,7 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
         const auto now = socklab::watch::Clock::now();
         table.expire(now);
         if (std::chrono::steady_clock::now() - last_scan >= owner_scan_every) {
-            fill_processes(table);
+            socklab::term::fill_processes(table);
             last_scan = std::chrono::steady_clock::now();
         }
         if (!status.paused || redraw)
@@ -94,13 +68,11 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
                 socklab::term::KeyAction::quit)
                 running = false;
         }
-        if (const auto hit = socklab::watch::crossed(o.warns, monitor.tracker().counts())) {
+        const auto counts = monitor.tracker().counts();
+        if (const auto hit = socklab::watch::crossed(o.warns, counts)) {
             screen->reset();
-            socklab::app::error_line(
-                "sockwatch", "warn",
-                fmt::format("{} count {} exceeds {}", socklab::state_info(hit->state).json,
-                            monitor.tracker().counts()[static_cast<std::size_t>(hit->state)],
-                            hit->limit));
+            socklab::app::error_line("sockwatch", "warn",
+                                     socklab::watch::format_warn(*hit, counts));
             return exit_warn;
         }
     }

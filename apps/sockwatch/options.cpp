@@ -79,22 +79,22 @@ std::string validate(const Raw& raw, Options& o) {
     }
     if (raw.counts && raw.events) return "cannot use --counts and --events";
     if (raw.tcp || raw.udp) {
-        o.tcp = raw.tcp;
-        o.udp = raw.udp;
+        o.selection.tcp = raw.tcp;
+        o.selection.udp = raw.udp;
     }
     // The tracepoint fires for TCP only: asking for it on UDP alone would
     // silently watch with the other sources.
-    if (o.source == socklab::watch::SourceChoice::tracepoint && !o.tcp)
+    if (o.source == socklab::watch::SourceChoice::tracepoint && !o.selection.tcp)
         return "cannot use --source tracepoint with -u alone (the tracepoint is TCP only)";
     for (const auto& w : o.filter_words)
         if (w.empty()) return "filter: empty word";
     if (raw.v4 != raw.v6) {
-        o.ipv4 = raw.v4;
-        o.ipv6 = raw.v6;
+        o.selection.ipv4 = raw.v4;
+        o.selection.ipv6 = raw.v6;
     }
     auto filter = socklab::filter::parse(o.filter_words, socklab::all_states_mask);
     if (!filter) return fmt::format("filter: {}", filter.error().context);
-    o.filter = std::move(filter).value();
+    o.selection.filter = std::move(filter).value();
     // Off a terminal the live table makes no sense: events, as `ss -E` would.
     if (raw.counts)
         o.mode = Mode::counts;

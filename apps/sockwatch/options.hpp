@@ -19,10 +19,7 @@ enum class Mode { live, events, counts };
 struct Options {
     Mode mode = Mode::live;
     bool jsonl = false;
-    bool tcp = true;
-    bool udp = false;
-    bool ipv4 = true;
-    bool ipv6 = true;
+    socklab::watch::Selection selection;  ///< -t -u -4 -6 and FILTER
     std::chrono::nanoseconds interval = std::chrono::seconds(1);
     socklab::watch::SourceChoice source = socklab::watch::SourceChoice::automatic;
     std::vector<socklab::watch::WarnRule> warns;
@@ -30,7 +27,6 @@ struct Options {
     std::optional<std::uint64_t> count;
     std::string netns;
     std::string color = "auto";  ///< --color: auto, always, never (app::use_color)
-    socklab::filter::Filter filter;
     std::vector<std::string> filter_words;
 };
 

@@ -143,9 +143,10 @@ TEST_CASE("the socket object has the contract's keys in order, with or without s
     r.local.port = 22;
     r.inode = 7;
     r.cookie = 9;
-    CHECK(socket_json(r, true) ==
-          R"("netid":"tcp","family":"inet","state":"LISTEN","local_addr":"0.0.0.0","local_port":22,)"
-          R"("peer_addr":"0.0.0.0","peer_port":0,"recv_q":0,"send_q":0,"inode":7,"uid":0,"cookie":9)");
+    CHECK(
+        socket_json(r, true) ==
+        R"("netid":"tcp","family":"inet","state":"LISTEN","local_addr":"0.0.0.0","local_port":22,)"
+        R"("peer_addr":"0.0.0.0","peer_port":0,"recv_q":0,"send_q":0,"inode":7,"uid":0,"cookie":9)");
     CHECK(socket_json(r, false).find("state") == std::string::npos);
     r.family = Family::unix_;
     r.netid = Netid::unix_;

@@ -569,7 +569,8 @@ TEST_CASE("sockwatch writes the socket members sockls writes: wildcards as 0.0.0
     e.socket = tcp(22, 0, TcpState::listen, 5);
     e.socket.local.addr = IpAddr::v4(0);
     const std::string json = format_event_json(e);
-    CHECK(json.find(R"("local_addr":"0.0.0.0","local_port":22,"peer_addr":"0.0.0.0","peer_port":0)") !=
+    CHECK(json.find(
+              R"("local_addr":"0.0.0.0","local_port":22,"peer_addr":"0.0.0.0","peer_port":0)") !=
           std::string::npos);
     CHECK(json.find(R"("*")") == std::string::npos);
     fmt::memory_buffer members;
@@ -592,10 +593,10 @@ TEST_CASE("row lives move only along the written table", "[watch]") {
             if (row_life_allowed(from, to))
                 moves.push_back(std::string(row_life_name(from)) + ">" +
                                 std::string(row_life_name(to)));
-    CHECK(moves == std::vector<std::string>{
-                       "live>settling", "live>closed_unvouched", "waiting_port>live",
-                       "waiting_port>settling", "settling>live", "settling>settling",
-                       "settling>closed_unvouched", "settling_unannounced>live"});
+    CHECK(moves ==
+          std::vector<std::string>{"live>settling", "live>closed_unvouched", "waiting_port>live",
+                                   "waiting_port>settling", "settling>live", "settling>settling",
+                                   "settling>closed_unvouched", "settling_unannounced>live"});
 }
 
 TEST_CASE("a connect waits for its port, then lives, settles and lives on in TIME_WAIT",
@@ -611,14 +612,14 @@ TEST_CASE("a connect waits for its port, then lives, settles and lives on in TIM
         trans(t0 + 2ms, 0xa, 5000, 80, TcpState::established, TcpState::fin_wait1));
     (void)tr.apply_transition(trans(t0 + 3ms, 0xa, 5000, 80, TcpState::fin_wait1, TcpState::close));
     CHECK(tr.count_in(RowLife::settling) == 1);
-    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::fin_wait1)] == 0);  // settling: not counted
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::fin_wait1)] ==
+          0);  // settling: not counted
     (void)tr.apply_snapshot(snap(t0 + 1s, {tcp(5000, 80, TcpState::time_wait, 42)}));
     CHECK(tr.count_in(RowLife::live) == 1);
     CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
 }
 
-TEST_CASE("a destroy before any dump is unannounced until the dump: NEW or nothing",
-          "[watch]") {
+TEST_CASE("a destroy before any dump is unannounced until the dump: NEW or nothing", "[watch]") {
     Tracker tr;
     (void)tr.apply_destroyed({t0, tcp(6000, 80, TcpState::fin_wait2, 77)});
     CHECK(tr.count_in(RowLife::settling_unannounced) == 1);
@@ -632,8 +633,7 @@ TEST_CASE("a held row closed before it is vouched for waits closed, then goes", 
     Tracker tr;
     tr.confirm_tracepoint_rows(true);
     (void)tr.apply_transition(trans(t0, 0x9, 80, 7100, TcpState::listen, TcpState::syn_recv));
-    (void)tr.apply_transition(
-        trans(t0 + 1ms, 0x9, 80, 7100, TcpState::syn_recv, TcpState::close));
+    (void)tr.apply_transition(trans(t0 + 1ms, 0x9, 80, 7100, TcpState::syn_recv, TcpState::close));
     CHECK(tr.count_in(RowLife::closed_unvouched) == 1);
     CHECK(tr.counts() == StateCounts{});
     diag::DestroyedSocket d{t0 + 2ms, tcp(80, 7100, TcpState::close, 31)};

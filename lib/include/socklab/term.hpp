@@ -58,7 +58,7 @@ class LiveTable {
     void expire(Clock::time_point now);
     /// Inodes of rows that have no process name yet (0 never listed).
     [[nodiscard]] std::vector<std::uint64_t> inodes_without_process() const;
-    /// Sets the process column of rows by inode ("nginx/1234").
+    /// Sets the process column of rows by inode ("1234/nginx").
     void set_processes(const std::unordered_map<std::uint64_t, std::string>& by_inode);
 
     void cycle_sort();
@@ -93,6 +93,11 @@ class LiveTable {
     std::string filter_text_;
     long top_ = 0;
 };
+
+/// Scans /proc once for the owners of the rows without a process and labels
+/// them "pid/comm" (the first owner). Blocks for the scan; owners it cannot
+/// see (other users' processes without root) stay blank.
+void fill_processes(LiveTable& table);
 
 /// Keys the live screen understands; letters (q p s /) come as Key::character.
 enum class Key {

@@ -16,6 +16,7 @@
 #include "socklab/core.hpp"
 #include "socklab/diag.hpp"
 #include "socklab/events.hpp"
+#include "socklab/filter.hpp"
 #include "socklab/model.hpp"
 
 namespace socklab::watch {
@@ -131,6 +132,13 @@ class Tracker {
 [[nodiscard]] std::string format_counts_text(Clock::time_point time, const StateCounts& counts);
 /// `{"time":"...","counts":{"ESTABLISHED":3,...}}`.
 [[nodiscard]] std::string format_counts_json(Clock::time_point time, const StateCounts& counts);
+/// One --counts line with its newline: JSON when `json`, else text.
+[[nodiscard]] std::string format_counts_line(Clock::time_point time, const StateCounts& counts,
+                                             bool json);
+/// Appends one line per event (JSON when `json`, else text), at most `max`;
+/// returns how many it appended.
+std::uint64_t append_event_lines(std::string& text, std::span<const Event> events, bool json,
+                                 std::uint64_t max);
 
 /// `--warn STATE>N`: crossed when the count of STATE exceeds N.
 struct WarnRule {
@@ -142,11 +150,22 @@ struct WarnRule {
 /// The first rule the counts cross, if any.
 [[nodiscard]] std::optional<WarnRule> crossed(std::span<const WarnRule> rules,
                                               const StateCounts& counts);
+/// The --warn message of a crossed rule: "CLOSE_WAIT count 12 exceeds 10".
+[[nodiscard]] std::string format_warn(const WarnRule& rule, const StateCounts& counts);
 
 /// Which sources --source asks for.
 enum class SourceChoice { automatic, poll, tracepoint };
 /// "auto" "poll" "tracepoint".
 [[nodiscard]] std::optional<SourceChoice> parse_source_choice(std::string_view name);
+
+/// The sockets the user asked for: protocol and family switches and the filter.
+struct Selection {
+    bool tcp = true;
+    bool udp = false;
+    bool ipv4 = true;
+    bool ipv6 = true;
+    filter::Filter filter;
+};
 
 struct MonitorOptions {
     diag::Query query;
@@ -155,6 +174,12 @@ struct MonitorOptions {
     /// The user's filter (see Tracker); null accepts everything.
     std::function<bool(const SocketRecord&)> accept;
 };
+/// Options for `selection`: the kernel query (protocols, families, the filter's
+/// states and bytecode) and the same selection as the accept predicate, for
+/// sockets the event sources report without a query.
+[[nodiscard]] MonitorOptions monitor_options(const Selection& selection,
+                                             std::chrono::nanoseconds interval,
+                                             SourceChoice source);
 
 /// What one Monitor::step() produced.
 struct Step {
@@ -165,6 +190,15 @@ struct Step {
     /// Trouble worth one line to the user ("destroy group overflowed...").
     std::vector<std::string> warnings;
 };
+
+class Monitor;
+/// "sources: destroy+poll every 1s (tracepoint: ...: Permission denied)": said
+/// once on stderr by the stream.
+[[nodiscard]] std::string format_sources_line(const Monitor& monitor,
+                                              std::chrono::nanoseconds interval);
+/// What the live screen cannot see, for its status line: "no tracepoint:
+/// permission denied" (each note is "SOURCE: what: why"); empty when nothing.
+[[nodiscard]] std::string format_missing_sources(const Monitor& monitor);
 
 /// Runs the sources and the Tracker: polls at the interval and reads the event
 /// sources as they become readable. Owns the sources; close() (or the

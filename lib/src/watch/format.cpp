@@ -96,6 +96,22 @@ std::string format_counts_json(Clock::time_point time, const StateCounts& counts
     return out;
 }
 
+std::string format_counts_line(Clock::time_point time, const StateCounts& counts, bool json) {
+    return (json ? format_counts_json(time, counts) : format_counts_text(time, counts)) + "\n";
+}
+
+std::uint64_t append_event_lines(std::string& text, std::span<const Event> events, bool json,
+                                 std::uint64_t max) {
+    std::uint64_t n = 0;
+    for (const Event& e : events) {
+        if (n == max) break;
+        text += json ? format_event_json(e) : format_event_text(e);
+        text += '\n';
+        ++n;
+    }
+    return n;
+}
+
 Result<WarnRule> parse_warn(std::string_view text) {
     const auto gt = text.find('>');
     if (gt == std::string_view::npos)
@@ -125,6 +141,49 @@ std::optional<WarnRule> crossed(std::span<const WarnRule> rules, const StateCoun
     for (const WarnRule& r : rules)
         if (counts[static_cast<std::size_t>(r.state)] > r.limit) return r;
     return std::nullopt;
+}
+
+std::string format_warn(const WarnRule& rule, const StateCounts& counts) {
+    return fmt::format("{} count {} exceeds {}", json_state(rule.state),
+                       counts[static_cast<std::size_t>(rule.state)], rule.limit);
+}
+
+std::string format_sources_line(const Monitor& monitor, std::chrono::nanoseconds interval) {
+    std::string line = fmt::format("sources: {} every {}s", monitor.sources(),
+                                   std::chrono::duration<double>(interval).count());
+    for (const auto& note : monitor.notes())
+        line += fmt::format(" ({})", note);
+    return line;
+}
+
+std::string format_missing_sources(const Monitor& monitor) {
+    std::string out;
+    for (const auto& note : monitor.notes()) {
+        const auto name = note.substr(0, note.find(':'));
+        const auto why = note.rfind(": ");
+        out += fmt::format("{}no {}: {}", out.empty() ? "" : "; ", name,
+                           why == std::string::npos ? note : note.substr(why + 2));
+    }
+    return out;
+}
+
+MonitorOptions monitor_options(const Selection& sel, std::chrono::nanoseconds interval,
+                               SourceChoice source) {
+    MonitorOptions mo;
+    mo.query.tcp = sel.tcp;
+    mo.query.udp = sel.udp;
+    mo.query.ipv4 = sel.ipv4;
+    mo.query.ipv6 = sel.ipv6;
+    mo.query.states = sel.filter.states;
+    mo.query.bytecode = filter::compile_bytecode(sel.filter);
+    mo.interval = interval;
+    mo.source = source;
+    mo.accept = [sel](const SocketRecord& r) {
+        const bool proto = r.netid == Netid::tcp ? sel.tcp : (r.netid == Netid::udp && sel.udp);
+        const bool fam = r.family == Family::inet ? sel.ipv4 : sel.ipv6;
+        return proto && fam && filter::matches(sel.filter, r);
+    };
+    return mo;
 }
 
 }  // namespace socklab::watch
