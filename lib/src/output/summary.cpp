@@ -214,16 +214,9 @@ void json_group(Writer& out, const Group& g, GroupBy by) {
 }
 
 void csv_key(Writer& out, std::string_view key) {
-    if (key.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out.put(key);
-        return;
-    }
-    out.put('"');
-    for (char c : key) {
-        if (c == '"') out.put('"');
-        out.put(c);
-    }
-    out.put('"');
+    fmt::memory_buffer b;
+    append_csv_field(b, key);
+    out.put(std::string_view(b.data(), b.size()));
 }
 
 void render_group_table(Writer& out, const std::vector<Group>& groups, GroupBy by,
