@@ -228,7 +228,7 @@ TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[t
     CHECK(status.message.empty());
     CHECK(status.prompt == "/");
     // While typing, q is text, not quit.
-    for (const char c : std::string("state listeq"))
+    for (const char c : std::string("state listenq"))
         CHECK(handle_key(letter(c), table, prompt, status, 5) == KeyAction::none);
     (void)handle_key(key(Key::backspace), table, prompt, status, 5);
     CHECK(status.prompt == "/state listen");
