@@ -42,11 +42,11 @@ struct Event {
 /// Per-state counts (model's one count type).
 using socklab::StateCounts;
 
-/// Where a Tracker row is in its life (DESIGN: tracker rows). A row is born
+/// Where a Tracker row is in its life. A row is born
 /// `live` (from a dump), `waiting_port` (a tracepoint connect() seen before the
 /// kernel picked the source port) or `settling_unannounced` (a destroy message
-/// for a TCP socket no dump showed yet). Allowed moves, checked by
-/// row_life_allowed():
+/// for a TCP socket no dump showed yet). Allowed moves (row_life_allowed(),
+/// checked on every move):
 ///   waiting_port -> live                the port arrives, the socket closes, or a dump shows it
 ///   live, waiting_port -> settling      left FIN_WAIT1/FIN_WAIT2/CLOSING: TIME_WAIT or gone,
 ///                                       the next dump decides (settling -> settling restarts it)
@@ -65,7 +65,8 @@ enum class RowLife : std::uint8_t {
 };
 /// "live" "waiting_port" "settling" "settling_unannounced" "closed_unvouched".
 [[nodiscard]] std::string_view row_life_name(RowLife life);
-/// Whether a row may move from `from` to `to` (the table above).
+/// Whether a row may move from `from` to `to` (the table above). The Tracker
+/// counts any other move (see Tracker::invariants_hold()).
 [[nodiscard]] bool row_life_allowed(RowLife from, RowLife to);
 
 /// The merged view of every source: rows keyed by socket cookie (tracepoint rows
@@ -109,6 +110,10 @@ class Tracker {
     [[nodiscard]] std::size_t size() const noexcept;
     /// How many rows are in `life` (for tests of the lifecycle).
     [[nodiscard]] std::size_t count_in(RowLife life) const;
+    /// RowLife's invariants hold for every row and every move so far was one
+    /// the table allows (others are counted): always true unless the Tracker
+    /// has a bug. O(rows); for tests.
+    [[nodiscard]] bool invariants_hold() const;
 
   private:
     struct Impl;
