@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "socklab/model.hpp"
 
 namespace socklab {
@@ -14,6 +16,21 @@ constexpr std::array<std::string_view, 12> kKeys{
     "peer_port", "recv_q", "send_q", "inode",      "uid",        "cookie",
 };
 constexpr std::size_t kStateKey = 2;
+
+// JSON's two-character escapes (RFC 8259 section 7): the byte and the letter after '\\'.
+struct ShortEscape {
+    unsigned char byte;
+    char letter;
+};
+constexpr std::array<ShortEscape, 7> kShortEscapes{{
+    {'"', '"'},
+    {'\\', '\\'},
+    {'\n', 'n'},
+    {'\r', 'r'},
+    {'\t', 't'},
+    {'\b', 'b'},
+    {'\f', 'f'},
+}};
 
 // Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs,
 // no surrogates, nothing above U+10FFFF), or 0 when the byte starts none.
@@ -139,34 +156,16 @@ void append_json_string(fmt::memory_buffer& out, std::string_view s) {
             }
         }
         out.push_back('\\');
-        switch (c) {
-            case '"':
-                out.push_back('"');
-                break;
-            case '\\':
-                out.push_back('\\');
-                break;
-            case '\n':
-                out.push_back('n');
-                break;
-            case '\r':
-                out.push_back('r');
-                break;
-            case '\t':
-                out.push_back('t');
-                break;
-            case '\b':
-                out.push_back('b');
-                break;
-            case '\f':
-                out.push_back('f');
-                break;
-            default:
-                // Control characters and stray non-UTF-8 bytes: \u00XX (the byte as
-                // a Latin-1 code point), so any path still gives valid JSON.
-                out.append(std::string_view("u00"));
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 0xf]);
+        const auto esc = std::find_if(kShortEscapes.begin(), kShortEscapes.end(),
+                                      [c](const ShortEscape& e) { return e.byte == c; });
+        if (esc != kShortEscapes.end()) {
+            out.push_back(esc->letter);
+        } else {
+            // Control characters and stray non-UTF-8 bytes: \u00XX (the byte as
+            // a Latin-1 code point), so any path still gives valid JSON.
+            out.append(std::string_view("u00"));
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 0xf]);
         }
         ++i;
     }

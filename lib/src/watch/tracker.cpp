@@ -1,5 +1,6 @@
 // watch: the Tracker — merges snapshots, destroy messages and tracepoint transitions.
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -515,19 +516,10 @@ std::size_t Tracker::count_in(RowLife life) const {
 }
 
 std::string_view row_life_name(RowLife life) {
-    switch (life) {
-        case RowLife::live:
-            return "live";
-        case RowLife::waiting_port:
-            return "waiting_port";
-        case RowLife::settling:
-            return "settling";
-        case RowLife::settling_unannounced:
-            return "settling_unannounced";
-        case RowLife::closed_unvouched:
-            return "closed_unvouched";
-    }
-    return "?";
+    constexpr std::array<std::string_view, 5> names{"live", "waiting_port", "settling",
+                                                    "settling_unannounced", "closed_unvouched"};
+    const auto i = static_cast<std::size_t>(life);
+    return i < names.size() ? names[i] : "?";
 }
 
 bool row_life_allowed(RowLife from, RowLife to) {
