@@ -1,4 +1,4 @@
-// output: the machine formats (json, jsonl, csv) and their one list of keys (DESIGN.md section 5).
+// output: the machine formats (json, jsonl, csv): model's socket object plus -p -o -i -m parts.
 #include <array>
 
 #include "output/detail.hpp"
