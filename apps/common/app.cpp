@@ -2,12 +2,16 @@
 #include "app.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <new>
 #include <utility>
@@ -81,6 +85,13 @@ void error_line(std::string_view tool, std::string_view what, std::string_view w
     }
 }
 
+bool use_color(std::string_view flag, int fd) noexcept {
+    if (flag == "always") return true;
+    if (flag == "never") return false;
+    const char* no_color = std::getenv("NO_COLOR");
+    return ::isatty(fd) == 1 && (no_color == nullptr || *no_color == '\0');
+}
+
 std::string reason(const std::error_code& ec) {
     std::string why = ec ? ec.message() : "unknown error";
     if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
@@ -149,6 +160,38 @@ bool Output::write(std::string_view s) noexcept {
         }
         failed_ = true;
         return false;
+    }
+    return true;
+}
+
+bool write_polled(Output& out, std::string_view text, int stop_fd, bool pipe,
+                  std::chrono::steady_clock::time_point deadline) noexcept {
+    using Steady = std::chrono::steady_clock;
+    if (!pipe) return out.write(text);
+    while (!text.empty()) {
+        if (StopSignals::requested()) return false;
+        const auto now = Steady::now();
+        if (now >= deadline) return false;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+        std::array<pollfd, 2> fds{{{out.fd(), POLLOUT, 0}, {stop_fd, POLLIN, 0}}};
+        const int timeout = deadline == Steady::time_point::max()
+                                ? -1
+                                : static_cast<int>(std::min<long long>(left, 60'000));
+        if (::poll(fds.data(), fds.size(), timeout) < 0) {
+            if (errno == EINTR) continue;  // the flag is looked at above
+            return out.write(text);        // cannot wait: plain blocking write
+        }
+        if (fds[1].revents != 0) return false;
+        if (fds[0].revents == 0) continue;  // time-out: the deadline is looked at above
+        // POLLERR (the reader left) goes to write too: EPIPE ends output quietly.
+        // A stop between two pieces never leaves half a line for the reader.
+        auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
+        if (n < text.size()) {
+            const auto nl = text.rfind('\n', n - 1);
+            if (nl != std::string_view::npos) n = nl + 1;
+        }
+        if (!out.write(text.substr(0, n))) return false;
+        text.remove_prefix(n);
     }
     return true;
 }

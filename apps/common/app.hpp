@@ -2,6 +2,7 @@
 // exit codes, stop signals and checked writes to stdout.
 #pragma once
 
+#include <chrono>
 #include <csignal>
 #include <functional>
 #include <optional>
@@ -30,6 +31,11 @@ void error_line(std::string_view tool, std::string_view what, std::string_view w
 
 /// An error_code's message with its first letter in lower case ("connection refused").
 std::string reason(const std::error_code& ec);
+
+/// The one colour rule of every tool: `flag` is --color's value ("always",
+/// "never" or "auto"); auto colours only when `fd` is a terminal and NO_COLOR is
+/// unset or empty (https://no-color.org: any non-empty value disables colour).
+[[nodiscard]] bool use_color(std::string_view flag, int fd) noexcept;
 
 /// SIGINT, SIGTERM and SIGHUP set a flag and wake a self-pipe. Installed without
 /// SA_RESTART, so a write(2) blocked on a full pipe returns EINTR and the tool can
@@ -64,6 +70,7 @@ class StopSignals {
 class Output {
   public:
     explicit Output(int fd = 1) noexcept : fd_(fd) {}
+    [[nodiscard]] int fd() const noexcept { return fd_; }
 
     /// Writes all of `s`; false once output failed or was abandoned (nothing more is written).
     bool write(std::string_view s) noexcept;
@@ -86,6 +93,15 @@ class Output {
     bool interrupted_ = false;
     std::error_code error_;
 };
+
+/// Writes `text` to `out`. Into a pipe (`pipe` true) it goes in pieces of at most
+/// PIPE_BUF, each after poll(2) says there is room: pipe(7) guarantees such a write
+/// does not block, so the wait happens in poll, beside `stop_fd` (the StopSignals
+/// pipe) and `deadline`, and no signal can slip in between a check and a blocking
+/// write(2). Pieces end at a line end where one fits. Returns false when output
+/// failed or a stop or the deadline came first.
+bool write_polled(Output& out, std::string_view text, int stop_fd, bool pipe,
+                  std::chrono::steady_clock::time_point deadline) noexcept;
 
 /// Flushes stdio's stdout and checks it (for text written with fmt::print/printf):
 /// same rules as Output::finish. Use at the end of main, before returning rc.

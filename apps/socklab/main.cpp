@@ -199,9 +199,7 @@ int run(int argc, char** argv) {
     if (cli.get_subcommands().empty())
         return fail("usage", "a command is required: list, run, tour, explain or doctor", 2);
 
-    const bool tty = ::isatty(STDOUT_FILENO) == 1;
-    const bool color =
-        o.color == "always" || (o.color == "auto" && tty && std::getenv("NO_COLOR") == nullptr);
+    const bool color = app::use_color(o.color, STDOUT_FILENO);
     const report::Printer printer(color);
     auto stop = app::StopSignals::install();
     if (!stop) return fail("signals", app::reason(std::error_code(errno, std::system_category())));

@@ -1,28 +1,14 @@
 // sockwatch: live view and event stream of socket state changes (DESIGN.md section 1.3).
-#include <fmt/format.h>
 
 #include <csignal>
-#include <cstdlib>
 
 #include "app.hpp"
 #include "options.hpp"
 #include "socklab/diag.hpp"
-#include "socklab/filter.hpp"
 #include "socklab/watch.hpp"
 
 namespace sockwatch {
 namespace {
-
-socklab::diag::Query make_query(const Options& o) {
-    socklab::diag::Query q;
-    q.tcp = o.tcp;
-    q.udp = o.udp;
-    q.ipv4 = o.ipv4;
-    q.ipv6 = o.ipv6;
-    q.states = o.filter.states;
-    q.bytecode = socklab::filter::compile_bytecode(o.filter);
-    return q;
-}
 
 int run(const Options& o) {
     if (!o.netns.empty()) {
@@ -46,18 +32,9 @@ int run(const Options& o) {
         print_error(source.error());
         return exit_failure;
     }
-    socklab::watch::MonitorOptions mo;
-    mo.query = make_query(o);
-    mo.interval = o.interval;
-    mo.source = o.source;
-    mo.accept = [filter = o.filter, tcp = o.tcp, udp = o.udp, v4 = o.ipv4,
-                 v6 = o.ipv6](const socklab::SocketRecord& r) {
-        const bool proto =
-            r.netid == socklab::Netid::tcp ? tcp : (r.netid == socklab::Netid::udp && udp);
-        const bool fam = r.family == socklab::Family::inet ? v4 : v6;
-        return proto && fam && socklab::filter::matches(filter, r);
-    };
-    auto monitor = socklab::watch::Monitor::open(std::move(source).value(), std::move(mo));
+    auto monitor = socklab::watch::Monitor::open(
+        std::move(source).value(),
+        socklab::watch::monitor_options(o.selection, o.interval, o.source));
     if (!monitor) {
         print_error(monitor.error());
         return exit_failure;

@@ -58,14 +58,9 @@ std::string validate(const Raw& raw, Options& o) {
     if (!source)
         return fmt::format("--source: '{}' is not one of auto, poll, tracepoint", raw.source);
     o.source = *source;
-    if (raw.color == "auto")
-        o.color = ColorChoice::automatic;
-    else if (raw.color == "always")
-        o.color = ColorChoice::always;
-    else if (raw.color == "never")
-        o.color = ColorChoice::never;
-    else
+    if (raw.color != "auto" && raw.color != "always" && raw.color != "never")
         return fmt::format("--color: '{}' is not one of auto, always, never", raw.color);
+    o.color = raw.color;
     if (!raw.duration.empty()) {
         auto d = socklab::parse_duration(raw.duration);
         if (!d) return fmt::format("--duration: {}", d.error().context);
@@ -84,22 +79,22 @@ std::string validate(const Raw& raw, Options& o) {
     }
     if (raw.counts && raw.events) return "cannot use --counts and --events";
     if (raw.tcp || raw.udp) {
-        o.tcp = raw.tcp;
-        o.udp = raw.udp;
+        o.selection.tcp = raw.tcp;
+        o.selection.udp = raw.udp;
     }
     // The tracepoint fires for TCP only: asking for it on UDP alone would
     // silently watch with the other sources.
-    if (o.source == socklab::watch::SourceChoice::tracepoint && !o.tcp)
+    if (o.source == socklab::watch::SourceChoice::tracepoint && !o.selection.tcp)
         return "cannot use --source tracepoint with -u alone (the tracepoint is TCP only)";
     for (const auto& w : o.filter_words)
         if (w.empty()) return "filter: empty word";
     if (raw.v4 != raw.v6) {
-        o.ipv4 = raw.v4;
-        o.ipv6 = raw.v6;
+        o.selection.ipv4 = raw.v4;
+        o.selection.ipv6 = raw.v6;
     }
     auto filter = socklab::filter::parse(o.filter_words, socklab::all_states_mask);
     if (!filter) return fmt::format("filter: {}", filter.error().context);
-    o.filter = std::move(filter).value();
+    o.selection.filter = std::move(filter).value();
     // Off a terminal the live table makes no sense: events, as `ss -E` would.
     if (raw.counts)
         o.mode = Mode::counts;

@@ -15,23 +15,18 @@
 namespace sockwatch {
 
 enum class Mode { live, events, counts };
-enum class ColorChoice { automatic, always, never };
 
 struct Options {
     Mode mode = Mode::live;
     bool jsonl = false;
-    bool tcp = true;
-    bool udp = false;
-    bool ipv4 = true;
-    bool ipv6 = true;
+    socklab::watch::Selection selection;  ///< -t -u -4 -6 and FILTER
     std::chrono::nanoseconds interval = std::chrono::seconds(1);
     socklab::watch::SourceChoice source = socklab::watch::SourceChoice::automatic;
     std::vector<socklab::watch::WarnRule> warns;
     std::optional<std::chrono::nanoseconds> duration;
     std::optional<std::uint64_t> count;
     std::string netns;
-    ColorChoice color = ColorChoice::automatic;
-    socklab::filter::Filter filter;
+    std::string color = "auto";  ///< --color: auto, always, never (app::use_color)
     std::vector<std::string> filter_words;
 };
 

@@ -549,6 +549,28 @@ def test_live_screen_no_color_with_no_color_env():
         lst.close()
 
 
+
+def test_live_screen_labels_processes_pid_slash_comm():
+    """The Process column says pid/comm, as sockls --by process and netstat do."""
+    harness.enter_new_netns()
+    harness.need("tmux")
+    sock = f"sockwatch-pc-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    lst = harness.free_listener()
+    lport = lst.getsockname()[1]
+    with open(f"/proc/{os.getpid()}/comm") as f:
+        comm = f.read().strip()
+    cmd = [harness.tool("sockwatch"), "-i", "0.1", "--source", "poll"]
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "160", "-y", "30", "env", "TERM=xterm", *cmd)
+    label = f"{os.getpid()}/{comm}"
+    harness.wait_for(lambda: any(f":{lport}" in line and label in line
+                                 for line in capture(sock).splitlines()),
+                     what=f"the listener row labelled {label}")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    harness.wait_for(lambda: harness.run(["tmux", "-L", sock, "has-session", "-t", "w"]).returncode != 0,
+                     what="q to quit")
+    lst.close()
+
 OTHER_NETNS_CHURN = r"""
 import socket, sys
 l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen(64)

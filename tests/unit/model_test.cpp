@@ -110,3 +110,70 @@ TEST_CASE("the ephemeral port range parses as the sysctl writes it, and nothing 
         CHECK_FALSE(parse_ephemeral_range(bad));
     CHECK(EphemeralRange{}.contains(40000));  // Linux's default, 32768-60999
 }
+
+namespace {
+
+std::string json_string(std::string_view s) {
+    fmt::memory_buffer b;
+    append_json_string(b, s);
+    return fmt::to_string(b);
+}
+
+std::string socket_json(const SocketRecord& r, bool with_state) {
+    fmt::memory_buffer b;
+    append_socket_json(b, r, with_state);
+    return fmt::to_string(b);
+}
+
+}  // namespace
+
+TEST_CASE("numeric host text writes wildcards as the address they are", "[model]") {
+    HostText buf{};
+    CHECK(numeric_host(IpAddr::v4(0), buf) == "0.0.0.0");
+    CHECK(numeric_host(IpAddr::v4(0xc0a8010a), buf) == "192.168.1.10");
+    CHECK(numeric_host(IpAddr::v4(0xfffefd09), buf) == "255.254.253.9");
+    CHECK(numeric_host(*IpAddr::parse("::"), buf) == "::");
+    CHECK(numeric_host(*IpAddr::parse("::ffff:10.0.0.1"), buf) == "::ffff:10.0.0.1");
+}
+
+TEST_CASE("the JSON escaper keeps valid UTF-8 and escapes everything else", "[model]") {
+    CHECK(json_string("a\"b\\c") == R"("a\"b\\c")");
+    CHECK(json_string("\n\t\x01") == R"("\n\t\u0001")");
+    CHECK(json_string("caf\xc3\xa9") == "\"caf\xc3\xa9\"");
+    CHECK(json_string("bad\xff\xc3") == R"("bad\u00ff\u00c3")");
+    CHECK(json_string("\xed\xa0\x80") == R"("\u00ed\u00a0\u0080")");  // a surrogate
+}
+
+TEST_CASE("CSV fields are quoted only when they must be", "[model]") {
+    fmt::memory_buffer b;
+    append_csv_field(b, "plain");
+    b.push_back('|');
+    append_csv_field(b, "a,\"b\"");
+    CHECK(fmt::to_string(b) == R"(plain|"a,""b""")");
+}
+
+TEST_CASE("the socket object has the contract's keys in order, with or without state", "[model]") {
+    SocketRecord r;
+    r.state = TcpState::listen;
+    r.local.addr = IpAddr::v4(0);
+    r.local.port = 22;
+    r.inode = 7;
+    r.cookie = 9;
+    CHECK(
+        socket_json(r, true) ==
+        R"("netid":"tcp","family":"inet","state":"LISTEN","local_addr":"0.0.0.0","local_port":22,)"
+        R"("peer_addr":"0.0.0.0","peer_port":0,"recv_q":0,"send_q":0,"inode":7,"uid":0,"cookie":9)");
+    CHECK(socket_json(r, false).find("state") == std::string::npos);
+    r.family = Family::unix_;
+    r.netid = Netid::unix_;
+    r.local.path = "/tmp/\xff";
+    CHECK(socket_json(r, false).find(R"("local_addr":"/tmp/\u00ff")") != std::string::npos);
+    fmt::memory_buffer csv;
+    append_socket_csv(csv, r);
+    CHECK(fmt::to_string(csv).rfind("unix,unix,LISTEN,/tmp/\xff,22,", 0) == 0);
+    CHECK(socket_keys().size() == 12);
+}
+
+TEST_CASE("a process is labelled pid/comm", "[model]") {
+    CHECK(process_label(Owner{42, "nginx", 3}) == "42/nginx");
+}

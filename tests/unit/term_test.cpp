@@ -163,3 +163,90 @@ TEST_CASE("the prompt replaces the status line while typing", "[term]") {
     const auto lines = t.render(80, 4, StatusInfo{"poll", 1s, false, "/state est", ""});
     CHECK(lines.back().text.substr(0, 10) == "/state est");
 }
+
+namespace {
+
+KeyPress key(Key k) {
+    return KeyPress{k, 0};
+}
+KeyPress letter(char c) {
+    return KeyPress{Key::character, c};
+}
+
+}  // namespace
+
+TEST_CASE("q quits, p and space pause, s sorts, other letters do nothing", "[term]") {
+    LiveTable table;
+    Prompt prompt;
+    StatusInfo status;
+    CHECK(handle_key(letter('x'), table, prompt, status, 5) == KeyAction::none);
+    CHECK(handle_key(letter('p'), table, prompt, status, 5) == KeyAction::none);
+    CHECK(status.paused);
+    CHECK(handle_key(letter(' '), table, prompt, status, 5) == KeyAction::none);
+    CHECK_FALSE(status.paused);
+    CHECK(handle_key(letter('s'), table, prompt, status, 5) == KeyAction::none);
+    CHECK(table.sort() == SortKey::remote);
+    CHECK(handle_key(letter('q'), table, prompt, status, 5) == KeyAction::quit);
+    CHECK(handle_key(letter('Q'), table, prompt, status, 5) == KeyAction::quit);
+}
+
+TEST_CASE("arrows, pages, Home and End scroll the table", "[term]") {
+    LiveTable table;
+    std::vector<watch::Event> events;
+    for (std::uint64_t i = 1; i <= 20; ++i)
+        events.push_back(ev(watch::EventKind::new_, i, static_cast<std::uint32_t>(1000 + i), 80,
+                            TcpState::established));
+    table.apply(events, t0, false);
+    Prompt prompt;
+    StatusInfo status;
+    const auto first = [&] { return body(table).front().text.substr(0, 40); };
+    const std::string top = first();
+    (void)handle_key(key(Key::down), table, prompt, status, 5);
+    const std::string one = first();
+    CHECK(one != top);
+    (void)handle_key(key(Key::up), table, prompt, status, 5);
+    CHECK(first() == top);
+    (void)handle_key(key(Key::page_down), table, prompt, status, 5);
+    (void)handle_key(key(Key::page_up), table, prompt, status, 5);
+    CHECK(first() == top);
+    (void)handle_key(key(Key::end), table, prompt, status, 5);
+    CHECK(body(table).back().text.find(":1020") != std::string::npos);
+    (void)handle_key(key(Key::home), table, prompt, status, 5);
+    CHECK(first() == top);
+}
+
+TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[term]") {
+    LiveTable table;
+    table.apply(std::vector{ev(watch::EventKind::new_, 1, 1001, 80, TcpState::established),
+                            ev(watch::EventKind::new_, 2, 1002, 0, TcpState::listen)},
+                t0, false);
+    Prompt prompt;
+    StatusInfo status;
+    status.message = "old";
+    (void)handle_key(letter('/'), table, prompt, status, 5);
+    CHECK(prompt.active);
+    CHECK(status.message.empty());
+    CHECK(status.prompt == "/");
+    // While typing, q is text, not quit.
+    for (const char c : std::string("state listenq"))
+        CHECK(handle_key(letter(c), table, prompt, status, 5) == KeyAction::none);
+    (void)handle_key(key(Key::backspace), table, prompt, status, 5);
+    CHECK(status.prompt == "/state listen");
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK_FALSE(prompt.active);
+    CHECK(status.prompt.empty());
+    CHECK(table.filter_text() == "state listen");
+    CHECK(body(table).front().text.find("LISTEN") != std::string::npos);
+    // Reopened on the current filter; a bad one is reported and the old stays.
+    (void)handle_key(letter('/'), table, prompt, status, 5);
+    CHECK(prompt.text == "state listen");
+    (void)handle_key(letter('('), table, prompt, status, 5);
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK(status.message.rfind("filter: ", 0) == 0);
+    CHECK(table.filter_text() == "state listen");
+    (void)handle_key(letter('/'), table, prompt, status, 5);
+    (void)handle_key(letter('x'), table, prompt, status, 5);
+    (void)handle_key(key(Key::escape), table, prompt, status, 5);
+    CHECK_FALSE(prompt.active);
+    CHECK(table.filter_text() == "state listen");
+}

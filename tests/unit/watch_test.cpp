@@ -78,6 +78,7 @@ TEST_CASE("snapshots diff into NEW, CHANGE and GONE keyed by cookie", "[watch]")
     CHECK(summary(e3) == std::vector<std::string>{"GONE CLOSE_WAIT"});
     CHECK(e3[0].state == TcpState::close);
     CHECK(tr.size() == 1);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("an unchanged snapshot yields no events and a reused port with a new cookie is NEW",
@@ -87,6 +88,7 @@ TEST_CASE("an unchanged snapshot yields no events and a reused port with a new c
     CHECK(tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 5000, TcpState::established, 7)})).empty());
     auto e = tr.apply_snapshot(snap(t0 + 2s, {tcp(80, 5000, TcpState::established, 8)}));
     CHECK(summary(e) == std::vector<std::string>{"NEW ESTABLISHED", "GONE ESTABLISHED"});
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("counts hold the live rows per display state", "[watch]") {
@@ -99,6 +101,7 @@ TEST_CASE("counts hold the live rows per display state", "[watch]") {
     CHECK(c[static_cast<std::size_t>(TcpState::listen)] == 1);
     CHECK(c[static_cast<std::size_t>(TcpState::syn_recv)] == 1);
     CHECK(c[static_cast<std::size_t>(TcpState::new_syn_recv)] == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("the accept predicate keeps unwanted sockets out", "[watch]") {
@@ -107,6 +110,7 @@ TEST_CASE("the accept predicate keeps unwanted sockets out", "[watch]") {
         snap(t0, {tcp(80, 1, TcpState::established, 1), tcp(81, 1, TcpState::established, 2)}));
     CHECK(e.size() == 1);
     CHECK(tr.size() == 1);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a tracepoint lifecycle yields every transition and TIME_WAIT from the snapshot",
@@ -150,6 +154,7 @@ TEST_CASE("a tracepoint lifecycle yields every transition and TIME_WAIT from the
     auto gone = tr.apply_snapshot(snap(t0 + 60s, {}));
     CHECK(summary(gone) == std::vector<std::string>{"GONE TIME_WAIT"});
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a closing socket missing from the next snapshot is GONE at its close time", "[watch]") {
@@ -163,6 +168,7 @@ TEST_CASE("a closing socket missing from the next snapshot is GONE at its close 
     CHECK(summary(e) == std::vector<std::string>{"GONE FIN_WAIT2"});
     CHECK(e[0].origin == EventOrigin::tracepoint);
     CHECK(e[0].time == t0 + 1s);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a snapshot older than a tracepoint event does not undo it", "[watch]") {
@@ -174,6 +180,7 @@ TEST_CASE("a snapshot older than a tracepoint event does not undo it", "[watch]"
     // This dump started before the transition: it still says ESTABLISHED.
     CHECK(tr.apply_snapshot(snap(t0 + 1s, {tcp(80, 5000, TcpState::established, 3)})).empty());
     CHECK(tr.counts()[static_cast<std::size_t>(TcpState::close_wait)] == 1);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("tracepoint rows of other namespaces age out against snapshots", "[watch]") {
@@ -191,6 +198,7 @@ TEST_CASE("tracepoint rows of other namespaces age out against snapshots", "[wat
     CHECK(tr.apply_transition(
                 trans(t0 + 3s, 0x1000, 6000, 80, TcpState::established, TcpState::fin_wait1))
               .empty());
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("destroy messages report sockets born and freed between polls, once", "[watch]") {
@@ -206,6 +214,7 @@ TEST_CASE("destroy messages report sockets born and freed between polls, once", 
     CHECK(format_event_text(e[0]).substr(26) == " GONE tcp 127.0.0.1:5000 127.0.0.1:80 CLOSE");
     CHECK(tr.apply_destroyed(d).empty());
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("an active closer freed between polls shows up as NEW in TIME_WAIT", "[watch]") {
@@ -222,6 +231,7 @@ TEST_CASE("an active closer freed between polls shows up as NEW in TIME_WAIT", "
     CHECK(e2[0].socket.cookie == 80);
     CHECK(tr.apply_destroyed({t0 + 4s, tcp(5001, 80, TcpState::close, 79)}).empty());
     CHECK(tr.size() == 2);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a destroy after the poll already saw the socket vanish is not reported twice",
@@ -231,6 +241,7 @@ TEST_CASE("a destroy after the poll already saw the socket vanish is not reporte
     auto e = tr.apply_snapshot(snap(t0 + 1s, {}));
     CHECK(summary(e) == std::vector<std::string>{"GONE CLOSE_WAIT"});
     CHECK(tr.apply_destroyed({t0 + 1s, tcp(80, 5000, TcpState::close, 5)}).empty());
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a destroy of a FIN_WAIT2 socket waits for the snapshot to show TIME_WAIT", "[watch]") {
@@ -243,6 +254,7 @@ TEST_CASE("a destroy of a FIN_WAIT2 socket waits for the snapshot to show TIME_W
     CHECK(summary(d2) == std::vector<std::string>{"GONE LAST_ACK"});
     auto e = tr.apply_snapshot(snap(t0 + 2s, {tcp(5000, 80, TcpState::time_wait, 6)}));
     CHECK(summary(e) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("memory stays bounded under churn", "[watch]") {
@@ -263,6 +275,7 @@ TEST_CASE("memory stays bounded under churn", "[watch]") {
         (void)tr.apply_snapshot(snap(t, {}));
     }
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("event lines follow the documented text and JSON shapes", "[watch]") {
@@ -400,6 +413,7 @@ TEST_CASE("a UDP socket freed between polls is GONE at once", "[watch]") {
     CHECK(summary(e) == std::vector<std::string>{"GONE CLOSE"});
     CHECK(tr.apply_destroyed({t0, u}).empty());
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("held tracepoint rows of another namespace never reach the stream", "[watch]") {
@@ -414,6 +428,7 @@ TEST_CASE("held tracepoint rows of another namespace never reach the stream", "[
     CHECK(tr.apply_snapshot(snap(t0 + 1s, {})).empty());
     CHECK(tr.apply_snapshot(snap(t0 + 2s, {})).empty());
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a held row is released in order once a snapshot shows it", "[watch]") {
@@ -429,6 +444,7 @@ TEST_CASE("a held row is released in order once a snapshot shows it", "[watch]")
     auto e2 = tr.apply_transition(
         trans(t0 + 2s, 0x2, 7001, 80, TcpState::established, TcpState::close_wait));
     CHECK(summary(e2) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a short connection between polls is vouched for by its destroy message", "[watch]") {
@@ -458,6 +474,7 @@ TEST_CASE("a short connection between polls is vouched for by its destroy messag
                                                  "CHANGE FIN_WAIT1>FIN_WAIT2"});
     auto s = tr.apply_snapshot(snap(t0 + 1s, {tcp(7003, 80, TcpState::time_wait, 58)}));
     CHECK(summary(s) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("a row vouched for by a dump older than its last event keeps the dump's cookie",
@@ -476,6 +493,7 @@ TEST_CASE("a row vouched for by a dump older than its last event keeps the dump'
     CHECK(tr.apply_destroyed({t0 + 4s, tcp(80, 7004, TcpState::close, 9)}).empty());
     CHECK(tr.apply_snapshot(snap(t0 + 5s, {})).empty());
     CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }
 
 TEST_CASE("trace lines with an impossible timestamp are refused, not overflowed", "[watch]") {
@@ -559,4 +577,88 @@ TEST_CASE("a readable extra descriptor ends the wait at once", "[watch]") {
     REQUIRE(step);
     REQUIRE(step->extra_ready.size() == 1);
     CHECK(step->extra_ready[0]);
+}
+
+TEST_CASE("sockwatch writes the socket members sockls writes: wildcards as 0.0.0.0", "[watch]") {
+    Event e;
+    e.time = t0;
+    e.kind = EventKind::new_;
+    e.state = TcpState::listen;
+    e.socket = tcp(22, 0, TcpState::listen, 5);
+    e.socket.local.addr = IpAddr::v4(0);
+    const std::string json = format_event_json(e);
+    CHECK(json.find(
+              R"("local_addr":"0.0.0.0","local_port":22,"peer_addr":"0.0.0.0","peer_port":0)") !=
+          std::string::npos);
+    CHECK(json.find(R"("*")") == std::string::npos);
+    fmt::memory_buffer members;
+    append_socket_json(members, e.socket, false);
+    CHECK(json.find(fmt::to_string(members) + "}") != std::string::npos);
+    e.socket.family = Family::inet6;
+    e.socket.local.addr = *IpAddr::parse("::");
+    e.socket.peer.addr = *IpAddr::parse("::");
+    CHECK(format_event_json(e).find(R"("local_addr":"::","local_port":22,"peer_addr":"::")") !=
+          std::string::npos);
+}
+
+TEST_CASE("row lives move only along the written table", "[watch]") {
+    using L = RowLife;
+    const std::vector<L> all{L::live, L::waiting_port, L::settling, L::settling_unannounced,
+                             L::closed_unvouched};
+    std::vector<std::string> moves;
+    for (const L from : all)
+        for (const L to : all)
+            if (row_life_allowed(from, to))
+                moves.push_back(std::string(row_life_name(from)) + ">" +
+                                std::string(row_life_name(to)));
+    CHECK(moves ==
+          std::vector<std::string>{"live>settling", "live>closed_unvouched", "waiting_port>live",
+                                   "waiting_port>settling", "settling>live", "settling>settling",
+                                   "settling>closed_unvouched", "settling_unannounced>live"});
+}
+
+TEST_CASE("a connect waits for its port, then lives, settles and lives on in TIME_WAIT",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_transition(trans(t0, 0xa, 0, 80, TcpState::close, TcpState::syn_sent));
+    CHECK(tr.count_in(RowLife::waiting_port) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::syn_sent)] == 1);
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0xa, 5000, 80, TcpState::syn_sent, TcpState::established));
+    CHECK(tr.count_in(RowLife::live) == 1);
+    (void)tr.apply_transition(
+        trans(t0 + 2ms, 0xa, 5000, 80, TcpState::established, TcpState::fin_wait1));
+    (void)tr.apply_transition(trans(t0 + 3ms, 0xa, 5000, 80, TcpState::fin_wait1, TcpState::close));
+    CHECK(tr.count_in(RowLife::settling) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::fin_wait1)] ==
+          0);  // settling: not counted
+    (void)tr.apply_snapshot(snap(t0 + 1s, {tcp(5000, 80, TcpState::time_wait, 42)}));
+    CHECK(tr.count_in(RowLife::live) == 1);
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+    CHECK(tr.invariants_hold());
+}
+
+TEST_CASE("a destroy before any dump is unannounced until the dump: NEW or nothing", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_destroyed({t0, tcp(6000, 80, TcpState::fin_wait2, 77)});
+    CHECK(tr.count_in(RowLife::settling_unannounced) == 1);
+    CHECK(tr.counts() == StateCounts{});
+    const auto e = tr.apply_snapshot(snap(t0 + 1s, {tcp(6000, 80, TcpState::time_wait, 77)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW TIME_WAIT"});
+    CHECK(tr.count_in(RowLife::live) == 1);
+    CHECK(tr.invariants_hold());
+}
+
+TEST_CASE("a held row closed before it is vouched for waits closed, then goes", "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    (void)tr.apply_transition(trans(t0, 0x9, 80, 7100, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(trans(t0 + 1ms, 0x9, 80, 7100, TcpState::syn_recv, TcpState::close));
+    CHECK(tr.count_in(RowLife::closed_unvouched) == 1);
+    CHECK(tr.counts() == StateCounts{});
+    diag::DestroyedSocket d{t0 + 2ms, tcp(80, 7100, TcpState::close, 31)};
+    const auto e = tr.apply_destroyed(d);
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_RECV", "GONE SYN_RECV"});
+    CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
 }

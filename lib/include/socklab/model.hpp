@@ -1,6 +1,8 @@
 // model: SocketRecord, endpoints, and the ONE state table with every spelling.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -188,5 +190,36 @@ struct EphemeralRange {
 /// two ports 1-65535, the first not above the second (as the kernel's handler demands);
 /// nullopt for anything else.
 [[nodiscard]] std::optional<EphemeralRange> parse_ephemeral_range(std::string_view text);
+
+/// Per-state counts, indexed by kernel state number (display states only): the
+/// one count type of --counts, the status line, -s and the doctor.
+using StateCounts = std::array<std::uint64_t, kernel_state_count>;
+
+/// Room for any numeric address text (INET6_ADDRSTRLEN).
+using HostText = std::array<char, 46>;
+/// Numeric address text written into `buf`: "127.0.0.1", "::1", "0.0.0.0" (no
+/// brackets, no "*": the wildcard is the address it is). Valid while `buf` is.
+[[nodiscard]] std::string_view numeric_host(const IpAddr& addr, HostText& buf);
+
+/// "pid/comm": the one label of a process in groupings and listings.
+[[nodiscard]] std::string process_label(const Owner& owner);
+
+/// The socket object's base keys (DESIGN.md section 5), in their order:
+/// netid family state local_addr local_port peer_addr peer_port recv_q send_q
+/// inode uid cookie.
+[[nodiscard]] std::span<const std::string_view> socket_keys();
+/// Appends `s` as a JSON string with quotes. Control characters, quotes and
+/// backslashes are escaped; bytes that are not valid UTF-8 become \u00XX so the
+/// result is always valid JSON. The one JSON string escaper of the tree.
+void append_json_string(fmt::memory_buffer& out, std::string_view s);
+/// Appends `s` as one RFC 4180 CSV field: quoted when it holds a comma, quote,
+/// CR or LF, quotes doubled.
+void append_csv_field(fmt::memory_buffer& out, std::string_view s);
+/// Appends the base members of the socket object, `"netid":"tcp",...,"cookie":N`
+/// without braces: the one writer sockls (json, jsonl) and sockwatch (jsonl)
+/// share. `with_state` false leaves out "state" (an event writes its own).
+void append_socket_json(fmt::memory_buffer& out, const SocketRecord& record, bool with_state);
+/// Appends the base fields as CSV, in socket_keys() order.
+void append_socket_csv(fmt::memory_buffer& out, const SocketRecord& record);
 
 }  // namespace socklab

@@ -58,7 +58,7 @@ class LiveTable {
     void expire(Clock::time_point now);
     /// Inodes of rows that have no process name yet (0 never listed).
     [[nodiscard]] std::vector<std::uint64_t> inodes_without_process() const;
-    /// Sets the process column of rows by inode ("nginx/1234").
+    /// Sets the process column of rows by inode ("1234/nginx").
     void set_processes(const std::unordered_map<std::uint64_t, std::string>& by_inode);
 
     void cycle_sort();
@@ -94,6 +94,11 @@ class LiveTable {
     long top_ = 0;
 };
 
+/// Scans /proc once for the owners of the rows without a process and labels
+/// them "pid/comm" (the first owner). Blocks for the scan; owners it cannot
+/// see (other users' processes without root) stay blank.
+void fill_processes(LiveTable& table);
+
 /// Keys the live screen understands; letters (q p s /) come as Key::character.
 enum class Key {
     none,
@@ -113,6 +118,23 @@ struct KeyPress {
     Key key = Key::none;
     char ch = 0;  ///< for Key::character (printable ASCII)
 };
+
+/// The `/` filter prompt of the live screen while the user types.
+struct Prompt {
+    bool active = false;
+    std::string text;
+};
+
+/// What a key asks of the app beyond the table and the status line.
+enum class KeyAction : std::uint8_t { none, quit };
+
+/// The live screen's keys as a pure mapping: arrows, Page Up/Down, Home and End
+/// scroll by one row, by `page` rows or to an end; q quits; p or space pauses;
+/// s cycles the sort; / opens the prompt on the current filter, where Enter
+/// applies it (an error goes to `status.message`, the old filter stays) and
+/// Escape cancels. Updates `status.paused`, `status.message` and `status.prompt`.
+[[nodiscard]] KeyAction handle_key(const KeyPress& key, LiveTable& table, Prompt& prompt,
+                                   StatusInfo& status, int page);
 
 /// The ncurses screen: owns the terminal from open() to destruction (endwin).
 class Screen {

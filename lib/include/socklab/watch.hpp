@@ -16,6 +16,7 @@
 #include "socklab/core.hpp"
 #include "socklab/diag.hpp"
 #include "socklab/events.hpp"
+#include "socklab/filter.hpp"
 #include "socklab/model.hpp"
 
 namespace socklab::watch {
@@ -38,8 +39,35 @@ struct Event {
     SocketRecord socket;
 };
 
-/// Per-state counts, indexed by kernel state number (display states only).
-using StateCounts = std::array<std::uint64_t, kernel_state_count>;
+/// Per-state counts (model's one count type).
+using socklab::StateCounts;
+
+/// Where a Tracker row is in its life. A row is born
+/// `live` (from a dump), `waiting_port` (a tracepoint connect() seen before the
+/// kernel picked the source port) or `settling_unannounced` (a destroy message
+/// for a TCP socket no dump showed yet). Allowed moves (row_life_allowed(),
+/// checked on every move):
+///   waiting_port -> live                the port arrives, the socket closes, or a dump shows it
+///   live, waiting_port -> settling      left FIN_WAIT1/FIN_WAIT2/CLOSING: TIME_WAIT or gone,
+///                                       the next dump decides (settling -> settling restarts it)
+///   settling, settling_unannounced -> live   the next dump shows the TIME_WAIT minisocket
+///   live, settling -> closed_unvouched  closed while its namespace is not confirmed
+/// Every state may be removed (GONE, aged out, or vouched for after its close).
+/// Invariants: only `live` and `waiting_port` rows of a confirmed namespace are
+/// counted; a `closed_unvouched` row is unconfirmed and has no kernel address;
+/// `settling_unannounced` rows have sent no NEW and are not counted.
+enum class RowLife : std::uint8_t {
+    live,
+    waiting_port,
+    settling,
+    settling_unannounced,
+    closed_unvouched
+};
+/// "live" "waiting_port" "settling" "settling_unannounced" "closed_unvouched".
+[[nodiscard]] std::string_view row_life_name(RowLife life);
+/// Whether a row may move from `from` to `to` (the table above). The Tracker
+/// counts any other move (see Tracker::invariants_hold()).
+[[nodiscard]] bool row_life_allowed(RowLife from, RowLife to);
 
 /// The merged view of every source: rows keyed by socket cookie (tracepoint rows
 /// by kernel address until a snapshot tells their cookie). Pure: no I/O, no
@@ -80,6 +108,12 @@ class Tracker {
     [[nodiscard]] StateCounts counts() const;
     /// Every row the tracker holds, settled or not (for the memory bound).
     [[nodiscard]] std::size_t size() const noexcept;
+    /// How many rows are in `life` (for tests of the lifecycle).
+    [[nodiscard]] std::size_t count_in(RowLife life) const;
+    /// RowLife's invariants hold for every row and every move so far was one
+    /// the table allows (others are counted): always true unless the Tracker
+    /// has a bug. O(rows); for tests.
+    [[nodiscard]] bool invariants_hold() const;
 
   private:
     struct Impl;
@@ -103,6 +137,13 @@ class Tracker {
 [[nodiscard]] std::string format_counts_text(Clock::time_point time, const StateCounts& counts);
 /// `{"time":"...","counts":{"ESTABLISHED":3,...}}`.
 [[nodiscard]] std::string format_counts_json(Clock::time_point time, const StateCounts& counts);
+/// One --counts line with its newline: JSON when `json`, else text.
+[[nodiscard]] std::string format_counts_line(Clock::time_point time, const StateCounts& counts,
+                                             bool json);
+/// Appends one line per event (JSON when `json`, else text), at most `max`;
+/// returns how many it appended.
+std::uint64_t append_event_lines(std::string& text, std::span<const Event> events, bool json,
+                                 std::uint64_t max);
 
 /// `--warn STATE>N`: crossed when the count of STATE exceeds N.
 struct WarnRule {
@@ -114,11 +155,22 @@ struct WarnRule {
 /// The first rule the counts cross, if any.
 [[nodiscard]] std::optional<WarnRule> crossed(std::span<const WarnRule> rules,
                                               const StateCounts& counts);
+/// The --warn message of a crossed rule: "CLOSE_WAIT count 12 exceeds 10".
+[[nodiscard]] std::string format_warn(const WarnRule& rule, const StateCounts& counts);
 
 /// Which sources --source asks for.
 enum class SourceChoice { automatic, poll, tracepoint };
 /// "auto" "poll" "tracepoint".
 [[nodiscard]] std::optional<SourceChoice> parse_source_choice(std::string_view name);
+
+/// The sockets the user asked for: protocol and family switches and the filter.
+struct Selection {
+    bool tcp = true;
+    bool udp = false;
+    bool ipv4 = true;
+    bool ipv6 = true;
+    filter::Filter filter;
+};
 
 struct MonitorOptions {
     diag::Query query;
@@ -127,6 +179,12 @@ struct MonitorOptions {
     /// The user's filter (see Tracker); null accepts everything.
     std::function<bool(const SocketRecord&)> accept;
 };
+/// Options for `selection`: the kernel query (protocols, families, the filter's
+/// states and bytecode) and the same selection as the accept predicate, for
+/// sockets the event sources report without a query.
+[[nodiscard]] MonitorOptions monitor_options(const Selection& selection,
+                                             std::chrono::nanoseconds interval,
+                                             SourceChoice source);
 
 /// What one Monitor::step() produced.
 struct Step {
@@ -137,6 +195,15 @@ struct Step {
     /// Trouble worth one line to the user ("destroy group overflowed...").
     std::vector<std::string> warnings;
 };
+
+class Monitor;
+/// "sources: destroy+poll every 1s (tracepoint: ...: Permission denied)": said
+/// once on stderr by the stream.
+[[nodiscard]] std::string format_sources_line(const Monitor& monitor,
+                                              std::chrono::nanoseconds interval);
+/// What the live screen cannot see, for its status line: "no tracepoint:
+/// permission denied" (each note is "SOURCE: what: why"); empty when nothing.
+[[nodiscard]] std::string format_missing_sources(const Monitor& monitor);
 
 /// Runs the sources and the Tracker: polls at the interval and reads the event
 /// sources as they become readable. Owns the sources; close() (or the

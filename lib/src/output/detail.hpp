@@ -87,11 +87,6 @@ void append_host(Field& out, const IpAddr& addr, const RenderOptions& options);
 /// Port text: "*" for 0, a service name unless -n, else the number.
 void append_port(Field& out, std::uint32_t port, Netid netid, const RenderOptions& options);
 
-/// Appends `s` as a JSON string with quotes. Control characters, quotes and
-/// backslashes are escaped; bytes that are not valid UTF-8 become \u00XX so the
-/// result is always valid JSON.
-void append_json_string(fmt::memory_buffer& out, std::string_view s);
-
 /// The ss rows (header, two-pass column widths, -p -e -o -i -m).
 void render_ss(std::span<const SocketRecord> records, const RenderOptions& options, Writer& out);
 /// Which of netstat's two table headers are already written (they come lazily,

@@ -1,16 +1,10 @@
-// output: the machine formats (json, jsonl, csv) and their one list of keys (DESIGN.md section 5).
+// output: the machine formats (json, jsonl, csv): model's socket object plus -p -o -i -m parts.
 #include <array>
 
 #include "output/detail.hpp"
 
 namespace socklab::output {
 namespace {
-
-// The contract: base keys of every socket object, in this order.
-constexpr std::array<std::string_view, 12> kKeys{
-    "netid",     "family", "state",  "local_addr", "local_port", "peer_addr",
-    "peer_port", "recv_q", "send_q", "inode",      "uid",        "cookie",
-};
 
 using U64 = std::uint64_t;
 
@@ -81,52 +75,6 @@ constexpr std::array<NumberField<MemInfo>, 9> kMemFields{{
 
 constexpr std::array<std::string_view, 3> kTimerFields{"kind", "expires_ms", "retrans"};
 
-// One scalar per base key, as text for CSV and as JSON for json/jsonl.
-struct Scalar {
-    bool is_string;
-    std::string_view text;  // when is_string
-    U64 number;             // otherwise
-};
-
-// The address text of the contract: the path for unix, numeric and "*"-free for IP.
-void address_text(detail::Field& out, const SocketRecord& r, const Endpoint& ep) {
-    if (r.family == Family::unix_)
-        out.append(ep.path);
-    else
-        detail::append_numeric_host(out, ep.addr);
-}
-
-// The value of base key `i` (index into kKeys) for a record.
-Scalar base_value(const SocketRecord& r, std::size_t i, const detail::Field& local,
-                  const detail::Field& peer) {
-    switch (i) {
-        case 0:
-            return {true, netid_name(r.netid), 0};
-        case 1:
-            return {true, family_name(r.family), 0};
-        case 2:
-            return {true, state_info(r.state).json, 0};
-        case 3:
-            return {true, detail::view(local), 0};
-        case 4:
-            return {false, {}, r.local.port};
-        case 5:
-            return {true, detail::view(peer), 0};
-        case 6:
-            return {false, {}, r.peer.port};
-        case 7:
-            return {false, {}, r.recv_q};
-        case 8:
-            return {false, {}, r.send_q};
-        case 9:
-            return {false, {}, r.inode};
-        case 10:
-            return {false, {}, r.uid};
-        default:
-            return {false, {}, r.cookie};
-    }
-}
-
 // Writes `"key":`, after a comma unless first.
 void json_key(fmt::memory_buffer& b, std::string_view key, bool first) {
     if (!first) b.push_back(',');
@@ -148,13 +96,13 @@ void json_optional_parts(fmt::memory_buffer& b, const SocketRecord& r, const Ren
     auto it = std::back_inserter(b);
     if (r.family == Family::unix_) {
         b.append(std::string_view(",\"type\":"));
-        detail::append_json_string(b, unix_type_name(r.unix_type));
+        append_json_string(b, unix_type_name(r.unix_type));
     }
     if (o.processes) {
         b.append(std::string_view(",\"processes\":["));
         for (std::size_t i = 0; i < r.owners.size(); ++i) {
             fmt::format_to(it, "{}{{\"pid\":{},\"comm\":", i == 0 ? "" : ",", r.owners[i].pid);
-            detail::append_json_string(b, r.owners[i].comm);
+            append_json_string(b, r.owners[i].comm);
             fmt::format_to(it, ",\"fd\":{}}}", r.owners[i].fd);
         }
         b.push_back(']');
@@ -172,7 +120,7 @@ void json_optional_parts(fmt::memory_buffer& b, const SocketRecord& r, const Ren
             b.push_back('{');
             json_numbers(b, kTcpFields, *r.tcp_info);
             b.append(std::string_view(",\"congestion\":"));
-            detail::append_json_string(b, r.tcp_info->congestion);
+            append_json_string(b, r.tcp_info->congestion);
             b.push_back('}');
         } else {
             b.append(std::string_view("null"));
@@ -191,40 +139,17 @@ void json_optional_parts(fmt::memory_buffer& b, const SocketRecord& r, const Ren
 }
 
 void json_object(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& o) {
-    detail::Field local, peer;
-    address_text(local, r, r.local);
-    address_text(peer, r, r.peer);
     b.push_back('{');
-    for (std::size_t i = 0; i < kKeys.size(); ++i) {
-        json_key(b, kKeys[i], i == 0);
-        const Scalar v = base_value(r, i, local, peer);
-        if (v.is_string)
-            detail::append_json_string(b, v.text);
-        else
-            detail::append_uint(b, v.number);
-    }
+    append_socket_json(b, r, true);
     json_optional_parts(b, r, o);
     b.push_back('}');
 }
 
-// RFC 4180: a field with a comma, quote, CR or LF is quoted, quotes doubled.
-void csv_field(fmt::memory_buffer& b, std::string_view s) {
-    if (s.find_first_of(",\"\r\n") == std::string_view::npos) {
-        b.append(s);
-        return;
-    }
-    b.push_back('"');
-    for (char c : s) {
-        if (c == '"') b.push_back('"');
-        b.push_back(c);
-    }
-    b.push_back('"');
-}
-
 void csv_header(fmt::memory_buffer& b, const RenderOptions& o) {
     auto it = std::back_inserter(b);
-    for (std::size_t i = 0; i < kKeys.size(); ++i)
-        fmt::format_to(it, "{}{}", i == 0 ? "" : ",", kKeys[i]);
+    const auto keys = socket_keys();
+    for (std::size_t i = 0; i < keys.size(); ++i)
+        fmt::format_to(it, "{}{}", i == 0 ? "" : ",", keys[i]);
     b.append(std::string_view(",type"));
     if (o.processes) b.append(std::string_view(",processes"));
     // Nested objects flatten to object.field columns.
@@ -252,25 +177,16 @@ void csv_numbers(fmt::memory_buffer& b, const std::array<NumberField<T>, N>& fie
 }
 
 void csv_row(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& o) {
-    detail::Field local, peer, text;
-    address_text(local, r, r.local);
-    address_text(peer, r, r.peer);
-    for (std::size_t i = 0; i < kKeys.size(); ++i) {
-        if (i != 0) b.push_back(',');
-        const Scalar v = base_value(r, i, local, peer);
-        if (v.is_string)
-            csv_field(b, v.text);
-        else
-            detail::append_uint(b, v.number);
-    }
+    detail::Field text;
+    append_socket_csv(b, r);
     b.push_back(',');
     b.append(unix_type_name(r.unix_type));
     if (o.processes) {
         for (std::size_t i = 0; i < r.owners.size(); ++i)
-            fmt::format_to(std::back_inserter(text), "{}{}/{}/{}", i == 0 ? "" : ";",
-                           r.owners[i].pid, r.owners[i].comm, r.owners[i].fd);
+            fmt::format_to(std::back_inserter(text), "{}{}/{}", i == 0 ? "" : ";",
+                           process_label(r.owners[i]), r.owners[i].fd);
         b.push_back(',');
-        csv_field(b, detail::view(text));
+        append_csv_field(b, detail::view(text));
     }
     if (o.timers) {
         if (r.timer)
@@ -282,7 +198,7 @@ void csv_row(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& 
     if (o.info) {
         csv_numbers(b, kTcpFields, r.tcp_info ? &*r.tcp_info : nullptr);
         b.push_back(',');
-        if (r.tcp_info) csv_field(b, r.tcp_info->congestion);
+        if (r.tcp_info) append_csv_field(b, r.tcp_info->congestion);
     }
     if (o.memory) csv_numbers(b, kMemFields, r.mem ? &*r.mem : nullptr);
     b.push_back('\n');
@@ -291,7 +207,7 @@ void csv_row(fmt::memory_buffer& b, const SocketRecord& r, const RenderOptions& 
 }  // namespace
 
 std::span<const std::string_view> json_keys() {
-    return kKeys;
+    return socket_keys();
 }
 
 namespace detail {

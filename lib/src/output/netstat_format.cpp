@@ -89,9 +89,8 @@ void append_program(Field& f, const SocketRecord& r) {
         *std::min_element(r.owners.begin(), r.owners.end(), [](const Owner& a, const Owner& b) {
             return a.pid != b.pid ? a.pid < b.pid : a.fd < b.fd;
         });
-    Field name;
-    fmt::format_to(std::back_inserter(name), "{}/{}", first.pid, first.comm);
-    f.append(view(name).substr(0, kProgWidth - 1));
+    const std::string name = process_label(first);
+    f.append(std::string_view(name).substr(0, kProgWidth - 1));
 }
 
 // netstat -o: "keepalive (7112.26/0/0)" = kind (seconds left/retransmits/probes).

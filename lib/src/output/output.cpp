@@ -1,6 +1,4 @@
 // output: format names, the render entry points, and the text pieces shared by renderers.
-#include <arpa/inet.h>
-
 #include <array>
 
 #include "output/detail.hpp"
@@ -41,18 +39,6 @@ constexpr std::array<std::string_view, N> names_of(const std::array<Row, N>& row
 }
 constexpr auto kFormatNames = names_of(kFormats);
 constexpr auto kGroupNames = names_of(kGroups);
-
-void append_octet(detail::Field& out, std::uint8_t byte) {
-    unsigned v = byte;
-    char digits[3];
-    int n = 0;
-    do {
-        digits[n++] = static_cast<char>('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    while (n > 0)
-        out.push_back(digits[--n]);
-}
 
 }  // namespace
 
@@ -164,20 +150,8 @@ std::string render_to_string(std::span<const SocketRecord> records, const Render
 namespace detail {
 
 void append_numeric_host(Field& out, const IpAddr& addr) {
-    if (addr.family == Family::inet) {
-        // Hand-made dotted quad: inet_ntop is the hot spot at 100k rows.
-        for (std::size_t i = 0; i < 4; ++i) {
-            if (i != 0) out.push_back('.');
-            append_octet(out, addr.bytes[i]);
-        }
-        return;
-    }
-    char buf[INET6_ADDRSTRLEN] = {};
-    if (::inet_ntop(AF_INET6, addr.bytes.data(), buf, sizeof buf) == nullptr) {
-        out.push_back('?');
-        return;
-    }
-    out.append(std::string_view(buf));
+    HostText buf{};
+    out.append(numeric_host(addr, buf));
 }
 
 void append_host(Field& out, const IpAddr& addr, const RenderOptions& options) {
@@ -204,90 +178,6 @@ void append_port(Field& out, std::uint32_t port, Netid netid, const RenderOption
         }
     }
     append_uint(out, port);
-}
-
-namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i] (RFC 3629: no overlongs,
-// no surrogates, nothing above U+10FFFF), or 0 when the byte starts none.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = byte(i);
-    std::size_t n = 0;
-    unsigned char lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0) lo = 0xa0;
-        if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0) lo = 0x90;
-        if (c == 0xf4) hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-    return n;
-}
-
-}  // namespace
-
-void append_json_string(fmt::memory_buffer& out, std::string_view s) {
-    constexpr std::string_view hex = "0123456789abcdef";
-    out.push_back('"');
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            out.push_back(static_cast<char>(c));
-            ++i;
-            continue;
-        }
-        if (c >= 0x80) {
-            if (const std::size_t n = utf8_sequence(s, i); n != 0) {
-                out.append(s.substr(i, n));
-                i += n;
-                continue;
-            }
-        }
-        out.push_back('\\');
-        switch (c) {
-            case '"':
-                out.push_back('"');
-                break;
-            case '\\':
-                out.push_back('\\');
-                break;
-            case '\n':
-                out.push_back('n');
-                break;
-            case '\r':
-                out.push_back('r');
-                break;
-            case '\t':
-                out.push_back('t');
-                break;
-            case '\b':
-                out.push_back('b');
-                break;
-            case '\f':
-                out.push_back('f');
-                break;
-            default:
-                // Control characters and stray non-UTF-8 bytes: \u00XX (the byte as
-                // a Latin-1 code point), so any path still gives valid JSON.
-                out.append(std::string_view("u00"));
-                out.push_back(hex[c >> 4]);
-                out.push_back(hex[c & 0xf]);
-        }
-        ++i;
-    }
-    out.push_back('"');
 }
 
 }  // namespace detail

@@ -10,7 +10,7 @@ namespace socklab::output {
 namespace {
 
 using detail::Writer;
-using Counts = std::array<std::size_t, 12>;  // index = displayed kernel state
+using Counts = StateCounts;  // index = displayed kernel state
 
 std::size_t state_index(TcpState s) {
     const auto i = static_cast<std::size_t>(display_state(s));
@@ -107,7 +107,7 @@ class Grouper {
             for (const auto& owner : r.owners) {
                 if (std::find(seen.begin(), seen.end(), owner.pid) != seen.end()) continue;
                 seen.push_back(owner.pid);
-                const std::string key = fmt::format("{}/{}", owner.pid, owner.comm);
+                const std::string key = process_label(owner);
                 bump(group_for(key,
                                [&](Group& g) {
                                    g.pid = owner.pid;
@@ -194,12 +194,12 @@ void json_group(Writer& out, const Group& g, GroupBy by) {
     fmt::memory_buffer b;
     if (by == GroupBy::process) {
         fmt::format_to(std::back_inserter(b), "{{\"pid\":{},\"comm\":", g.pid);
-        detail::append_json_string(b, g.comm);
+        append_json_string(b, g.comm);
     } else if (by == GroupBy::port && g.has_port) {
         fmt::format_to(std::back_inserter(b), "{{\"port\":{}", g.port);
     } else {
         b.append(std::string_view(by == GroupBy::port ? "{\"path\":" : "{\"peer\":"));
-        detail::append_json_string(b, g.key);
+        append_json_string(b, g.key);
     }
     fmt::format_to(std::back_inserter(b), ",\"total\":{},\"states\":{{", g.total);
     bool first = true;
@@ -214,16 +214,9 @@ void json_group(Writer& out, const Group& g, GroupBy by) {
 }
 
 void csv_key(Writer& out, std::string_view key) {
-    if (key.find_first_of(",\"\r\n") == std::string_view::npos) {
-        out.put(key);
-        return;
-    }
-    out.put('"');
-    for (char c : key) {
-        if (c == '"') out.put('"');
-        out.put(c);
-    }
-    out.put('"');
+    fmt::memory_buffer b;
+    append_csv_field(b, key);
+    out.put(std::string_view(b.data(), b.size()));
 }
 
 void render_group_table(Writer& out, const std::vector<Group>& groups, GroupBy by,

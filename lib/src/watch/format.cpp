@@ -21,29 +21,6 @@ std::string_view json_state(TcpState s) {
     return state_info(display_state(s)).json;
 }
 
-std::string addr_text(const SocketRecord& r, const Endpoint& e) {
-    if (r.family == Family::unix_) return e.path;
-    return e.addr.is_any() ? std::string("*") : e.addr.to_string();
-}
-
-/// JSON string body: quotes, backslashes and control bytes escaped.
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (const char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (u < 0x20) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(u));
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
 }  // namespace
 
 std::string_view event_kind_name(EventKind kind) {
@@ -82,20 +59,18 @@ std::string format_event_text(const Event& event) {
 }
 
 std::string format_event_json(const Event& event) {
-    const SocketRecord& s = event.socket;
-    std::string out = fmt::format(R"({{"time":"{}","event":"{}",)", format_time_us(event.time),
-                                  event_kind_name(event.kind));
+    fmt::memory_buffer b;
+    auto it = std::back_inserter(b);
+    fmt::format_to(it, R"({{"time":"{}","event":"{}",)", format_time_us(event.time),
+                   event_kind_name(event.kind));
     if (event.kind != EventKind::new_)
-        out += fmt::format(R"("old_state":"{}",)", json_state(event.old_state));
-    out += fmt::format(R"("state":"{}","source":"{}",)", json_state(event.state),
-                       diag::origin_name(event.origin));
-    out += fmt::format(
-        R"("netid":"{}","family":"{}","local_addr":"{}","local_port":{},"peer_addr":"{}",)"
-        R"("peer_port":{},"recv_q":{},"send_q":{},"inode":{},"uid":{},"cookie":{}}})",
-        netid_name(s.netid), family_name(s.family), json_escape(addr_text(s, s.local)),
-        s.local.port, json_escape(addr_text(s, s.peer)), s.peer.port, s.recv_q, s.send_q, s.inode,
-        s.uid, s.cookie);
-    return out;
+        fmt::format_to(it, R"("old_state":"{}",)", json_state(event.old_state));
+    fmt::format_to(it, R"("state":"{}","source":"{}",)", json_state(event.state),
+                   diag::origin_name(event.origin));
+    // The socket's own members, written as sockls writes them (one writer).
+    append_socket_json(b, event.socket, false);
+    b.push_back('}');
+    return fmt::to_string(b);
 }
 
 std::span<const TcpState> counted_states() {
@@ -119,6 +94,22 @@ std::string format_counts_json(Clock::time_point time, const StateCounts& counts
     }
     out += "}}";
     return out;
+}
+
+std::string format_counts_line(Clock::time_point time, const StateCounts& counts, bool json) {
+    return (json ? format_counts_json(time, counts) : format_counts_text(time, counts)) + "\n";
+}
+
+std::uint64_t append_event_lines(std::string& text, std::span<const Event> events, bool json,
+                                 std::uint64_t max) {
+    std::uint64_t n = 0;
+    for (const Event& e : events) {
+        if (n == max) break;
+        text += json ? format_event_json(e) : format_event_text(e);
+        text += '\n';
+        ++n;
+    }
+    return n;
 }
 
 Result<WarnRule> parse_warn(std::string_view text) {
@@ -150,6 +141,49 @@ std::optional<WarnRule> crossed(std::span<const WarnRule> rules, const StateCoun
     for (const WarnRule& r : rules)
         if (counts[static_cast<std::size_t>(r.state)] > r.limit) return r;
     return std::nullopt;
+}
+
+std::string format_warn(const WarnRule& rule, const StateCounts& counts) {
+    return fmt::format("{} count {} exceeds {}", json_state(rule.state),
+                       counts[static_cast<std::size_t>(rule.state)], rule.limit);
+}
+
+std::string format_sources_line(const Monitor& monitor, std::chrono::nanoseconds interval) {
+    std::string line = fmt::format("sources: {} every {}s", monitor.sources(),
+                                   std::chrono::duration<double>(interval).count());
+    for (const auto& note : monitor.notes())
+        line += fmt::format(" ({})", note);
+    return line;
+}
+
+std::string format_missing_sources(const Monitor& monitor) {
+    std::string out;
+    for (const auto& note : monitor.notes()) {
+        const auto name = note.substr(0, note.find(':'));
+        const auto why = note.rfind(": ");
+        out += fmt::format("{}no {}: {}", out.empty() ? "" : "; ", name,
+                           why == std::string::npos ? note : note.substr(why + 2));
+    }
+    return out;
+}
+
+MonitorOptions monitor_options(const Selection& sel, std::chrono::nanoseconds interval,
+                               SourceChoice source) {
+    MonitorOptions mo;
+    mo.query.tcp = sel.tcp;
+    mo.query.udp = sel.udp;
+    mo.query.ipv4 = sel.ipv4;
+    mo.query.ipv6 = sel.ipv6;
+    mo.query.states = sel.filter.states;
+    mo.query.bytecode = filter::compile_bytecode(sel.filter);
+    mo.interval = interval;
+    mo.source = source;
+    mo.accept = [sel](const SocketRecord& r) {
+        const bool proto = r.netid == Netid::tcp ? sel.tcp : (r.netid == Netid::udp && sel.udp);
+        const bool fam = r.family == Family::inet ? sel.ipv4 : sel.ipv6;
+        return proto && fam && filter::matches(sel.filter, r);
+    };
+    return mo;
 }
 
 }  // namespace socklab::watch

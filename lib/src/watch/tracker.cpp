@@ -1,5 +1,6 @@
 // watch: the Tracker — merges snapshots, destroy messages and tracepoint transitions.
 #include <algorithm>
+#include <array>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -44,29 +45,31 @@ struct TrackerRow {
     std::uint64_t id = 0;
     SocketRecord socket;
     TcpState state = TcpState::unknown;  ///< display state
+    RowLife life = RowLife::live;        ///< see RowLife (watch.hpp); moved by move_life()
     bool in_snapshots = false;           ///< a dump or a destroy message told its cookie
-    bool announced = true;               ///< its NEW went out
     /// A tracepoint row not yet seen in a dump or a destroy message: the
     /// tracepoint is global, so it may belong to another network namespace.
     /// Its events wait in `held` until it is vouched for.
     bool confirmed = true;
-    bool gone_pending = false;  ///< closed while unconfirmed
     std::vector<Event> held;
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
     std::uint64_t seen_generation = 0;
     int missed = 0;
-    /// The full socket left FIN_WAIT1/FIN_WAIT2/CLOSING: TIME_WAIT or gone,
-    /// the next snapshot settles which.
-    bool closing = false;
+    /// settling: the full socket left FIN_WAIT1/FIN_WAIT2/CLOSING then (the
+    /// GONE's origin and time if the next snapshot does not have it in TIME_WAIT).
     EventOrigin closing_origin = EventOrigin::poll;
     Clock::time_point closing_time;
-    /// The tracepoint fires CLOSE -> SYN_SENT before connect() picks the source
-    /// port (tcp_v4_connect sets the state, then inet_hash_connect binds), so
-    /// the NEW waits for the next transition, which carries the port.
-    bool deferred = false;
+    /// waiting_port: the tracepoint fires CLOSE -> SYN_SENT before connect()
+    /// picks the source port (tcp_v4_connect sets the state, then
+    /// inet_hash_connect binds), so the NEW of this time waits for the next
+    /// transition, which carries the port.
     Clock::time_point deferred_time;
+
+    [[nodiscard]] bool settling() const {
+        return life == RowLife::settling || life == RowLife::settling_unannounced;
+    }
 };
 
 /// The Tracker's state (a namespace-scope type so helpers below can take it).
@@ -82,7 +85,18 @@ struct TrackerImpl {
     std::unordered_map<std::uint64_t, Clock::time_point> recently_gone;  ///< cookie -> when
     std::unordered_map<std::uint64_t, Clock::time_point> foreign;        ///< skaddr -> when
 
+    /// Moves RowLife's table (watch.hpp) does not allow: always 0 unless the
+    /// Tracker has a bug (Tracker::invariants_hold() reports it to the tests).
+    std::size_t bad_moves = 0;
+
     bool accepts(const SocketRecord& r) const { return !accept || accept(r); }
+
+    /// Moves `row` to `to`, counting a move RowLife's table does not allow. It
+    /// still moves: the events must not depend on the check.
+    void move_life(TrackerRow& row, RowLife to) {
+        if (!row_life_allowed(row.life, to)) ++bad_moves;
+        row.life = to;
+    }
 
     /// Vouches for a held row: its events go out, in order, and it is ours.
     void confirm_row(TrackerRow& row, std::vector<Event>& out) {
@@ -183,7 +197,7 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
     row.missed = 0;
     if (!row.confirmed) {
         m.confirm_row(row, out);
-        if (row.gone_pending) {
+        if (row.life == RowLife::closed_unvouched) {
             m.remove(row, t);
             return;
         }
@@ -200,10 +214,10 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
     const TcpState shown = display_state(rec.state);
     if (row.updated > t) return;  // an event newer than this dump already moved it
     const TcpState old = row.state;
-    const bool was_closing = row.closing;
+    const bool was_closing = row.settling();
     const auto since = was_closing ? row.closing_time : t;
-    row.closing = false;
-    row.deferred = false;
+    const bool announced = row.life != RowLife::settling_unannounced;
+    if (row.life != RowLife::live) m.move_life(row, RowLife::live);
     row.addresses_known = true;
     const std::uint64_t skaddr = row.skaddr;
     m.unindex_ports(row);
@@ -212,8 +226,7 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
     m.by_ports.emplace(ports_key(rec), row.id);
     row.state = shown;
     row.updated = t;
-    if (!row.announced) {
-        row.announced = true;
+    if (!announced) {
         out.push_back(
             make_event(EventKind::new_, EventOrigin::poll, since, TcpState::unknown, shown, row));
     } else if (shown != old) {
@@ -230,7 +243,7 @@ void settle_missing(TrackerImpl& m, std::uint64_t gen, Clock::time_point t,
     std::sort(missing.begin(), missing.end(),
               [](const TrackerRow* a, const TrackerRow* b) { return a->id < b->id; });
     for (TrackerRow* row : missing) {
-        if (row->confirmed && row->closing) {
+        if (row->confirmed && row->settling()) {
             out.push_back(gone_event(row->closing_origin, row->closing_time, *row));
             m.remove(*row, t);
         } else if (row->confirmed && row->in_snapshots) {
@@ -268,7 +281,7 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
             // The minisocket keeps the cookie only if the full socket's was
             // generated before (cookies are made on first use): match the 4-tuple.
             row = m.find_ports(rec, true,
-                               [](const TrackerRow& r) { return !r.in_snapshots || r.closing; });
+                               [](const TrackerRow& r) { return !r.in_snapshots || r.settling(); });
         }
         if (row == nullptr) {
             if (!m.accepts(rec)) continue;
@@ -305,7 +318,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
             row->in_snapshots = true;
             row->socket.cookie = rec.cookie;
             if (rec.cookie != 0) m.by_cookie[rec.cookie] = row->id;
-            if (row->gone_pending) {
+            if (row->life == RowLife::closed_unvouched) {
                 m.remove(*row, t);
                 return out;
             }
@@ -324,16 +337,15 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
             return {gone_event(EventOrigin::destroy, t, gone)};
         }
         TrackerRow& fresh = m.add(rec, true);
-        fresh.announced = false;
-        fresh.closing = true;
+        fresh.life = RowLife::settling_unannounced;  // born so: no NEW yet
         fresh.closing_origin = EventOrigin::destroy;
         fresh.closing_time = t;
         fresh.updated = t;
         return {};
     }
-    if (row->closing || row->state == TcpState::time_wait) return out;
+    if (row->settling() || row->state == TcpState::time_wait) return out;
     if (may_enter_time_wait(row->state)) {
-        row->closing = true;
+        m.move_life(*row, RowLife::settling);
         row->closing_origin = EventOrigin::destroy;
         row->closing_time = t;
         row->updated = t;
@@ -368,7 +380,7 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     r.updated = t;
     if (tr.skaddr != 0) m.by_skaddr[tr.skaddr] = r.id;
     if (rec.local.port == 0) {
-        r.deferred = true;
+        r.life = RowLife::waiting_port;  // born so
         r.deferred_time = t;
     } else {
         out.push_back(
@@ -403,7 +415,8 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
     TrackerRow* row = m.find_id(m.by_skaddr, tr.skaddr);
     if (row == nullptr) {
         row = m.find_ports(tr.socket, tr.addresses_known, [&](const TrackerRow& r) {
-            return r.skaddr == 0 && !r.closing && !r.gone_pending && r.state == old_shown;
+            return r.skaddr == 0 && (r.life == RowLife::live || r.life == RowLife::waiting_port) &&
+                   r.state == old_shown;
         });
     }
     if (row == nullptr) return add_from_transition(m, tr, out);
@@ -420,15 +433,16 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
         }
         row->addresses_known = row->addresses_known && tr.addresses_known;
     }
-    if (row->deferred && (row->socket.local.port != 0 || new_shown == TcpState::close)) {
-        row->deferred = false;
+    if (row->life == RowLife::waiting_port &&
+        (row->socket.local.port != 0 || new_shown == TcpState::close)) {
+        m.move_life(*row, RowLife::live);
         out.push_back(make_event(EventKind::new_, EventOrigin::tracepoint, row->deferred_time,
                                  TcpState::unknown, row->state, *row));
     }
     row->updated = t;
     if (new_shown == TcpState::close) {
         if (may_enter_time_wait(row->state)) {
-            row->closing = true;
+            m.move_life(*row, RowLife::settling);
             row->closing_origin = EventOrigin::tracepoint;
             row->closing_time = t;
             // The kernel may reuse the address for a new socket at once.
@@ -439,9 +453,9 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
         out.push_back(gone_event(EventOrigin::tracepoint, t, *row));
         if (!row->confirmed) {
             // Maybe another namespace's: kept until a destroy message or a dump vouches for it.
-            row->gone_pending = true;
             m.by_skaddr.erase(row->skaddr);
             row->skaddr = 0;
+            m.move_life(*row, RowLife::closed_unvouched);
             return row;
         }
         m.remove(*row, t);
@@ -477,12 +491,52 @@ void Tracker::confirm_tracepoint_rows(bool on) {
 StateCounts Tracker::counts() const {
     StateCounts c{};
     for (const auto& [id, row] : impl_->rows)
-        if (!row.closing && row.confirmed) ++c[static_cast<std::size_t>(row.state)];
+        if (!row.settling() && row.confirmed) ++c[static_cast<std::size_t>(row.state)];
     return c;
 }
 
 std::size_t Tracker::size() const noexcept {
     return impl_->rows.size();
+}
+
+bool Tracker::invariants_hold() const {
+    if (impl_->bad_moves != 0) return false;
+    return std::all_of(impl_->rows.begin(), impl_->rows.end(), [](const auto& kv) {
+        const TrackerRow& r = kv.second;
+        if (r.confirmed && !r.held.empty()) return false;  // vouched-for rows hold nothing
+        if (r.life == RowLife::closed_unvouched && (r.confirmed || r.skaddr != 0)) return false;
+        return r.life != RowLife::settling_unannounced || r.in_snapshots;
+    });
+}
+
+std::size_t Tracker::count_in(RowLife life) const {
+    return static_cast<std::size_t>(
+        std::count_if(impl_->rows.begin(), impl_->rows.end(),
+                      [&](const auto& kv) { return kv.second.life == life; }));
+}
+
+std::string_view row_life_name(RowLife life) {
+    constexpr std::array<std::string_view, 5> names{"live", "waiting_port", "settling",
+                                                    "settling_unannounced", "closed_unvouched"};
+    const auto i = static_cast<std::size_t>(life);
+    return i < names.size() ? names[i] : "?";
+}
+
+bool row_life_allowed(RowLife from, RowLife to) {
+    using L = RowLife;
+    switch (to) {
+        case L::live:
+            return from == L::waiting_port || from == L::settling ||
+                   from == L::settling_unannounced;
+        case L::settling:
+            return from == L::live || from == L::waiting_port || from == L::settling;
+        case L::closed_unvouched:
+            return from == L::live || from == L::settling;
+        case L::waiting_port:
+        case L::settling_unannounced:
+            return false;  // birth states only
+    }
+    return false;
 }
 
 }  // namespace socklab::watch

@@ -1,0 +1,83 @@
+// term: what each key of the live screen does to the table, the prompt and the status line.
+#include "socklab/term.hpp"
+
+namespace socklab::term {
+namespace {
+
+/// Typing after `/`: Enter applies the filter, Escape cancels, the rest edits.
+void prompt_key(const KeyPress& k, LiveTable& table, Prompt& prompt, StatusInfo& status) {
+    if (k.key == Key::enter) {
+        prompt.active = false;
+        auto r = table.set_filter(prompt.text);
+        status.message = r ? std::string() : "filter: " + r.error().context;
+    } else if (k.key == Key::escape) {
+        prompt.active = false;
+    } else if (k.key == Key::backspace) {
+        if (!prompt.text.empty()) prompt.text.pop_back();
+    } else if (k.key == Key::character) {
+        prompt.text += k.ch;
+    }
+}
+
+KeyAction letter_key(char ch, LiveTable& table, Prompt& prompt, StatusInfo& status) {
+    switch (ch) {
+        case 'q':
+        case 'Q':
+            return KeyAction::quit;
+        case 'p':
+        case ' ':
+            status.paused = !status.paused;
+            break;
+        case 's':
+            table.cycle_sort();
+            break;
+        case '/':
+            prompt.active = true;
+            prompt.text = table.filter_text();
+            status.message.clear();
+            break;
+        default:
+            break;
+    }
+    return KeyAction::none;
+}
+
+}  // namespace
+
+KeyAction handle_key(const KeyPress& k, LiveTable& table, Prompt& prompt, StatusInfo& status,
+                     int page) {
+    KeyAction action = KeyAction::none;
+    if (prompt.active) {
+        prompt_key(k, table, prompt, status);
+    } else {
+        switch (k.key) {
+            case Key::up:
+                table.scroll(-1);
+                break;
+            case Key::down:
+                table.scroll(1);
+                break;
+            case Key::page_up:
+                table.scroll(-page);
+                break;
+            case Key::page_down:
+                table.scroll(page);
+                break;
+            case Key::home:
+                table.scroll_to(0);
+                break;
+            case Key::end:
+                table.scroll_to(1L << 30);
+                break;
+            case Key::character:
+                action = letter_key(k.ch, table, prompt, status);
+                break;
+            default:
+                break;
+        }
+    }
+    status.prompt = prompt.active ? "/" + prompt.text : std::string();
+    return action;
+}
+
+}  // namespace socklab::term
