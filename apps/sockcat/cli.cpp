@@ -241,29 +241,16 @@ void positionals(Options& o, const Raw& r, bool unix_flag) {
 void close_controls(Options& o, const Raw& r, const CLI::App& app, bool stdin_is_tty) {
     auto given = [&](const char* name) { return app.get_option(name)->count() > 0; };
     auto& c = o.relay;
-    if (!r.on_eof.empty()) {
-        auto v = net::parse_on_eof(r.on_eof);
-        if (!v)
-            throw UsageError{
-                fmt::format("--on-eof: '{}' is not shutdown|close|rst|wait", r.on_eof)};
-        c.on_eof = *v;
-    } else if (r.flags[f_send_only]) {
+    // The words were checked while parsing (keyword() in define()).
+    if (!r.on_eof.empty())
+        c.on_eof = *net::parse_on_eof(r.on_eof);
+    else if (r.flags[f_send_only])
         c.on_eof = net::OnEof::close;  // ncat --send-only: quit at EOF
-    }
-    if (!r.on_peer_close.empty()) {
-        auto v = net::parse_on_peer_close(r.on_peer_close);
-        if (!v)
-            throw UsageError{fmt::format("--on-peer-close: '{}' is not finish|close|hold|exit",
-                                         r.on_peer_close)};
-        c.on_peer_close = *v;
-    } else if (stdin_is_tty && o.read_stdin) {
+    if (!r.on_peer_close.empty())
+        c.on_peer_close = *net::parse_on_peer_close(r.on_peer_close);
+    else if (stdin_is_tty && o.read_stdin)
         c.on_peer_close = net::OnPeerClose::close;  // nobody types the rest of an answer
-    }
-    if (!r.close.empty()) {
-        auto v = net::parse_close_mode(r.close);
-        if (!v) throw UsageError{fmt::format("--close: '{}' is not fin|rst", r.close)};
-        c.close_mode = *v;
-    }
+    if (!r.close.empty()) c.close_mode = *net::parse_close_mode(r.close);
     if (given("-q")) {
         // OpenBSD nc: -q SECS quits SECS after stdin EOF; 0 at once; negative never.
         c.quit_after_eof = quit_arg(r.quit);
@@ -344,6 +331,22 @@ Options convert(const Raw& r, const CLI::App& app, bool stdin_is_tty) {
     return o;
 }
 
+/// An option taking one word of a net keyword table: its help and its check come from the
+/// table ("--on-eof: 'maybe' is not shutdown|close|rst|wait"). An empty value passes here
+/// for check_empty_values() to name.
+template <class Parse>
+void keyword(CLI::App& app, const char* names, std::string& into, const char* type,
+             std::string_view help, const std::string& words, Parse parse) {
+    app.add_option(names, into, std::string(help) + words)
+        ->type_name(type)
+        ->check(CLI::Validator(
+            [words, parse](std::string& v) {
+                return v.empty() || parse(v) ? std::string()
+                                             : fmt::format("'{}' is not {}", v, words);
+            },
+            ""));
+}
+
 void define(CLI::App& app, Raw& r) {
     auto flag = [&](const char* names, Flag which, const char* help) {
         app.add_flag(names, r.flags[which], help);
@@ -374,9 +377,12 @@ void define(CLI::App& app, Raw& r) {
     flag("--echo", f_echo, "echo service: send back what arrives");
     flag("--discard", f_discard, "discard service: read and drop");
     opt("--source", r.source_bytes, "BYTES", "send BYTES of a pattern, then close as configured");
-    opt("--on-eof", r.on_eof, "ACTION", "at stdin EOF: shutdown|close|rst|wait");
-    opt("--on-peer-close", r.on_peer_close, "ACTION", "at the peer's FIN: finish|close|hold|exit");
-    opt("--close", r.close, "MODE", "close with fin|rst");
+    keyword(app, "--on-eof", r.on_eof, "ACTION", "at stdin EOF: ", net::on_eof_words(),
+            net::parse_on_eof);
+    keyword(app, "--on-peer-close", r.on_peer_close, "ACTION",
+            "at the peer's FIN: ", net::on_peer_close_words(), net::parse_on_peer_close);
+    keyword(app, "--close", r.close, "MODE", "close with ", net::close_mode_words(),
+            net::parse_close_mode);
     opt("--linger", r.linger, "SECS", "SO_LINGER: close waits SECS for the ACKs");
     opt("--linger2", r.linger2, "SECS", "TCP_LINGER2: FIN_WAIT_2 lifetime");
     opt("--close-after", r.close_after, "DURATION", "close DURATION after the start");

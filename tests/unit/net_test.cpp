@@ -505,3 +505,224 @@ TEST_CASE("udp_accept ends when its cancel fd becomes readable", "[net]") {
     REQUIRE_FALSE(r);
     CHECK(r.error().code == std::errc::operation_canceled);
 }
+
+TEST_CASE("keyword lists are the tables' words in order, each one parsing", "[net]") {
+    CHECK(on_eof_words() == "shutdown|close|rst|wait");
+    CHECK(on_peer_close_words() == "finish|close|hold|exit");
+    CHECK(close_mode_words() == "fin|rst");
+    CHECK(parse_on_eof("wait") == OnEof::wait);
+    CHECK(parse_close_mode("rst") == CloseMode::rst);
+}
+
+namespace {
+
+/// A loopback listener of `proto` on port 0, and the address it got.
+std::pair<Fd, SockAddr> loopback_listener(Proto proto) {
+    auto addrs = resolve("127.0.0.1", 0, Want::v4, true, true, proto);
+    REQUIRE(addrs);
+    auto lst = open_listener(addrs->front(), proto, SocketOptions{});
+    REQUIRE(lst);
+    auto bound = local_address(lst->get());
+    REQUIRE(bound);
+    return {std::move(*lst), *bound};
+}
+
+/// A client that has sent `data` and its FIN (the kernel queues it before any accept).
+Fd client_sent(const SockAddr& to, const std::string& data) {
+    auto c = connect_to({to}, Proto::tcp, SocketOptions{}, std::nullopt, std::chrono::seconds(5));
+    REQUIRE(c);
+    write_all(c->get(), data);
+    REQUIRE(::shutdown(c->get(), SHUT_WR) == 0);
+    return std::move(*c);
+}
+
+/// What a SessionFn saw, for the checks.
+struct Seen {
+    std::vector<SessionStart> starts;
+    std::vector<Result<RelayOutcome>> ends;
+};
+
+/// A SessionFn whose relays read no input and write what arrives to `out_fd`.
+SessionFn recording(Seen& seen, int out_fd, const std::function<void()>& after_end = {}) {
+    return [&seen, out_fd, after_end](const SessionStart& s) {
+        seen.starts.push_back(s);
+        RelayConfig c;
+        c.out_fd = out_fd;
+        return Session{c, {}, [&seen, after_end](const Result<RelayOutcome>& r) {
+                           seen.ends.push_back(r);
+                           if (after_end) after_end();
+                       }};
+    };
+}
+
+}  // namespace
+
+TEST_CASE("serve_first serves one TCP client, then refuses the next as nc does", "[net]") {
+    auto [lst, at] = loopback_listener(Proto::tcp);
+    Fd client = client_sent(at, "hello");
+    auto client_addr = local_address(client.get());
+    REQUIRE(client_addr);
+    auto out = make_pipe();
+    Seen seen;
+    REQUIRE(serve_first(std::move(lst), Proto::tcp, recording(seen, out.w.get()), -1));
+    out.w.reset();
+    CHECK(read_all(out.r.get()).first == "hello");
+    REQUIRE(seen.starts.size() == 1);
+    CHECK(seen.starts[0].kind == SessionKind::accepted);
+    CHECK(seen.starts[0].before == TcpState::syn_recv);
+    CHECK(seen.starts[0].why == "accepted");
+    REQUIRE(seen.starts[0].peer);
+    CHECK(seen.starts[0].peer->port() == client_addr->port());
+    REQUIRE(seen.ends.size() == 1);
+    REQUIRE(seen.ends[0]);
+    CHECK(seen.ends[0]->bytes_received == 5);
+    auto again =
+        connect_to({at}, Proto::tcp, SocketOptions{}, std::nullopt, std::chrono::seconds(5));
+    REQUIRE_FALSE(again);
+    CHECK(again.error().code == std::errc::connection_refused);
+}
+
+TEST_CASE("serve_first ends at a stop signal without a session", "[net]") {
+    auto stop = make_pipe();
+    write_all(stop.w.get(), "!");  // the self-pipe after a signal
+    for (const Proto proto : {Proto::tcp, Proto::udp}) {
+        auto [lst, at] = loopback_listener(proto);
+        Seen seen;
+        CHECK(serve_first(std::move(lst), proto, recording(seen, -1), stop.r.get()));
+        CHECK(seen.starts.empty());
+    }
+}
+
+TEST_CASE("serve_first on UDP: the first datagram's sender is the session's peer", "[net]") {
+    auto [lst, at] = loopback_listener(Proto::udp);
+    auto client =
+        connect_to({at}, Proto::udp, SocketOptions{}, std::nullopt, std::chrono::seconds(5));
+    REQUIRE(client);
+    write_all(client->get(), "ping");
+    auto client_addr = local_address(client->get());
+    REQUIRE(client_addr);
+    auto out = make_pipe();
+    Seen seen;
+    SessionFn fn = [&](const SessionStart& s) {
+        auto session = recording(seen, out.w.get())(s);
+        session.config.datagram = true;
+        // Datagrams have no end: the session ends after 200 ms without data (-w).
+        session.config.idle_timeout = std::chrono::milliseconds(200);
+        return session;
+    };
+    REQUIRE(serve_first(std::move(lst), Proto::udp, fn, -1));
+    out.w.reset();
+    CHECK(read_all(out.r.get()).first == "ping");
+    REQUIRE(seen.starts.size() == 1);
+    CHECK(seen.starts[0].kind == SessionKind::received);
+    CHECK(seen.starts[0].before == TcpState::close);
+    CHECK_FALSE(seen.starts[0].now);  // not TCP
+    REQUIRE(seen.starts[0].peer);
+    CHECK(seen.starts[0].peer->port() == client_addr->port());
+    CHECK(seen.ends.size() == 1);
+}
+
+TEST_CASE("serve_clients serves clients side by side until a stop signal", "[net]") {
+    auto [lst, at] = loopback_listener(Proto::tcp);
+    Fd a = client_sent(at, "a");
+    Fd b = client_sent(at, "bb");
+    auto stop = make_pipe();
+    Seen seen;
+    ClientsHooks hooks;
+    hooks.on_session = recording(seen, -1, [&] {
+        if (seen.ends.size() == 2) write_all(stop.w.get(), "!");
+    });
+    int accept_errors = 0;
+    hooks.on_accept_error = [&](const Error&) { ++accept_errors; };
+    serve_clients(std::move(lst), hooks, stop.r.get());
+    REQUIRE(seen.ends.size() == 2);
+    std::uint64_t received = 0;
+    for (const auto& r : seen.ends) {
+        REQUIRE(r);
+        received += r->bytes_received;
+    }
+    CHECK(received == 3);
+    CHECK(accept_errors == 0);
+    for (const auto& s : seen.starts)
+        CHECK(s.kind == SessionKind::accepted);
+}
+
+TEST_CASE("serve_clients ends when a session says exit (--on-peer-close=exit)", "[net]") {
+    auto [lst, at] = loopback_listener(Proto::tcp);
+    Fd a = client_sent(at, "x");
+    Seen seen;
+    ClientsHooks hooks;
+    hooks.on_session = [&](const SessionStart& s) {
+        auto session = recording(seen, -1)(s);
+        session.config.on_peer_close = OnPeerClose::exit;
+        return session;
+    };
+    serve_clients(std::move(lst), hooks, -1);  // no stop fd: only the session can end it
+    CHECK(seen.starts.size() == 1);
+    REQUIRE(seen.ends.size() == 1);
+    REQUIRE(seen.ends[0]);
+    CHECK(seen.ends[0]->exit_program);
+}
+
+TEST_CASE("serve_clients ends when its end-on-error fd's reader is gone", "[net]") {
+    auto [lst, at] = loopback_listener(Proto::tcp);
+    auto out = make_pipe();
+    out.r.reset();  // a pipe without readers reports EPOLLERR on its write end
+    Seen seen;
+    ClientsHooks hooks;
+    hooks.on_session = recording(seen, -1);
+    hooks.end_on_error_fd = out.w.release();
+    serve_clients(std::move(lst), hooks, -1);
+    CHECK(seen.starts.empty());
+}
+
+TEST_CASE("scan_ports reports each port, open or refused, and stops at a signal", "[net]") {
+    auto [open_lst, open_at] = loopback_listener(Proto::tcp);
+    std::uint16_t closed_port = 0;
+    {
+        auto [gone, gone_at] = loopback_listener(Proto::tcp);
+        closed_port = gone_at.port();
+    }  // closed: its port refuses now
+    ScanSpec spec;
+    spec.addrs = {open_at};
+    spec.ranges = {{open_at.port(), open_at.port()}, {closed_port, closed_port}};
+    spec.timeout = std::chrono::seconds(5);
+    std::vector<std::pair<std::uint16_t, bool>> seen;
+    auto record = [&](std::uint16_t port, const Result<Fd>& c) { seen.emplace_back(port, c.ok()); };
+    CHECK(scan_ports(spec, record, -1));
+    const std::vector<std::pair<std::uint16_t, bool>> want{{open_at.port(), true},
+                                                           {closed_port, false}};
+    CHECK(seen == want);
+    seen.clear();
+    auto stop = make_pipe();
+    write_all(stop.w.get(), "!");
+    CHECK_FALSE(scan_ports(spec, record, stop.r.get()));
+    CHECK(seen.empty());
+}
+
+TEST_CASE("wait_for_stop returns at a readable fd or after its wait", "[net]") {
+    auto stop = make_pipe();
+    const auto t0 = std::chrono::steady_clock::now();
+    CHECK_FALSE(wait_for_stop(stop.r.get(), std::chrono::milliseconds(20)));
+    CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(20));
+    CHECK_FALSE(wait_for_stop(stop.r.get(), std::chrono::nanoseconds(0)));
+    write_all(stop.w.get(), "!");
+    CHECK(wait_for_stop(stop.r.get(), std::chrono::nanoseconds(-1)));
+    CHECK(out_of_fds(std::make_error_code(std::errc::too_many_files_open)));
+    CHECK_FALSE(out_of_fds(std::make_error_code(std::errc::resource_unavailable_try_again)));
+}
+
+TEST_CASE("open_first_listener takes the first address that binds", "[net]") {
+    auto [taken, taken_at] = loopback_listener(Proto::tcp);
+    auto any_port = resolve("127.0.0.1", 0, Want::v4, true, true, Proto::tcp);
+    REQUIRE(any_port);
+    auto fd = open_first_listener({taken_at, any_port->front()}, Proto::tcp, SocketOptions{});
+    REQUIRE(fd);
+    auto bound = local_address(fd->get());
+    REQUIRE(bound);
+    CHECK(bound->port() != taken_at.port());
+    auto none = open_first_listener({taken_at}, Proto::tcp, SocketOptions{});
+    REQUIRE_FALSE(none);
+    CHECK(none.error().code == std::errc::address_in_use);
+    CHECK_FALSE(open_first_listener({}, Proto::tcp, SocketOptions{}));
+}

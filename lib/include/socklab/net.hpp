@@ -39,6 +39,11 @@ enum class CloseMode : std::uint8_t { fin, rst };
 [[nodiscard]] std::string_view on_eof_name(OnEof v);
 [[nodiscard]] std::string_view on_peer_close_name(OnPeerClose v);
 [[nodiscard]] std::string_view close_mode_name(CloseMode v);
+/// Every word of a table, in its order, joined by '|' ("shutdown|close|rst|wait"): the
+/// one list that help texts, error messages and the command line's checks show.
+[[nodiscard]] std::string on_eof_words();
+[[nodiscard]] std::string on_peer_close_words();
+[[nodiscard]] std::string close_mode_words();
 
 /// A TCP/UDP port: decimal, 1-65535, or 0 too when `allow_zero` (listen on "any").
 /// Never wraps: "99999" and "65536" are errors ("port '99999' is outside 1-65535").
@@ -286,5 +291,98 @@ RelayHandle start_relay(asio::io_context& io, Fd socket, const RelayConfig& conf
 /// Runs a relay to completion on a private io_context (blocks).
 [[nodiscard]] Result<RelayOutcome> run_relay(Fd socket, const RelayConfig& config,
                                              const RelayEventFn& on_event);
+
+// ---------------------------------------------------------------- serving loops
+//
+// sockcat's connect/listen loops. They never print: each connection is handed to the
+// caller's SessionFn, which returns the relay's config and the callbacks its events and
+// its end go to. `stop_fd` is a stop signal's self-pipe (readable once a signal came,
+// never drained; -1: none): every wait below ends when it becomes readable.
+
+/// How a session began: it names the state the narration starts from.
+enum class SessionKind : std::uint8_t {
+    connected,  ///< connect_to() succeeded: from SYN_SENT
+    accepted,   ///< accept(2) on a TCP or unix listener: from SYN_RECV
+    received,   ///< UDP: the first datagram connected the socket to its sender: from CLOSED
+};
+
+/// A new connection, as a serving loop hands it to its caller before relaying on it.
+struct SessionStart {
+    int fd = -1;  ///< the connection (borrowed: the relay owns it)
+    SessionKind kind = SessionKind::connected;
+    std::optional<SockAddr> peer;  ///< getpeername(2) (the datagram's sender for UDP)
+    TcpState before = TcpState::close;
+    std::optional<TcpState> now;  ///< TCP_INFO at the start; nullopt when not TCP
+    std::string_view why;         ///< "connected", "accepted", "received"
+};
+
+/// What the caller wants done with one connection.
+struct Session {
+    RelayConfig config;
+    RelayEventFn on_event;                                     ///< may be empty
+    std::function<void(const Result<RelayOutcome>&)> on_done;  ///< called once; may be empty
+};
+using SessionFn = std::function<Session(const SessionStart&)>;
+
+/// accept(2) errors that mean "no fd or memory for the new socket now" (EMFILE, ENFILE,
+/// ENOBUFS, ENOMEM): the client stays queued and the listener stays readable.
+[[nodiscard]] bool out_of_fds(const std::error_code& ec);
+
+/// Blocks up to `wait` (negative: forever; zero: a look) until `stop_fd` is readable;
+/// true when it is. A poll(2) failure other than EINTR counts as no stop.
+[[nodiscard]] bool wait_for_stop(int stop_fd, nanoseconds wait);
+
+/// Relays on one connection on a private io_context; a readable `stop_fd` stops the relay
+/// (it closes as configured). Blocks until the session ends. Calls `on_session` once, then
+/// its on_done once (errc::operation_canceled "relay" if the relay never reported).
+void serve_connection(Fd socket, SessionKind kind, const SessionFn& on_session, int stop_fd);
+
+/// nc -l without -k: waits (blocking) for one client and serves it as serve_connection().
+/// TCP and unix: accept(2), then the listener is closed so later SYNs are refused, as nc
+/// does. UDP: the first datagram connects `listener` to its sender, and it is the session.
+/// Returns success without a session when `stop_fd` ended the wait. Errors: accept(2) or
+/// recvfrom(2) failures, named "accept" or "recvfrom".
+[[nodiscard]] Result<void> serve_first(Fd listener, Proto proto, const SessionFn& on_session,
+                                       int stop_fd);
+
+/// The callbacks of serve_clients().
+struct ClientsHooks {
+    SessionFn on_session;
+    /// accept(2) failed (never EAGAIN). After an out_of_fds() error the listener is not
+    /// watched for 250 ms or until a session ends (its fds are free then): retrying at once
+    /// would spin on the still readable listener.
+    std::function<void(const Error&)> on_accept_error;
+    /// Owned (-1: none): the loop ends when it reports an error, as a pipe's write end
+    /// does once its reader is gone (pipe_poll() in fs/pipe.c sets EPOLLERR).
+    int end_on_error_fd = -1;
+};
+
+/// nc -k: accepts forever, one relay per client, all on one private io_context. Blocks
+/// until `stop_fd` is readable, a session ends with exit_program (--on-peer-close=exit),
+/// a session's output went away (RelayEventKind::output_closed: later clients' data would
+/// have nowhere to go), or end_on_error_fd reports an error; running sessions are stopped.
+void serve_clients(Fd listener, const ClientsHooks& hooks, int stop_fd);
+
+/// nc -z: what to scan.
+struct ScanSpec {
+    std::vector<SockAddr> addrs;  ///< the host's addresses; each port is tried on all
+    std::vector<PortRange> ranges;
+    Proto proto = Proto::tcp;
+    SocketOptions opts;
+    std::optional<Source> source;
+    nanoseconds timeout{0};   ///< per connect (zero: the kernel's)
+    nanoseconds interval{0};  ///< -i: pause between ports
+};
+
+/// Connects to each port of `spec` in turn (blocking) and calls `on_port` with the port and
+/// the connected socket or the error (the socket is closed after). Ends early when
+/// `stop_fd` is readable. True when any port connected.
+[[nodiscard]] bool scan_ports(const ScanSpec& spec,
+                              const std::function<void(std::uint16_t, const Result<Fd>&)>& on_port,
+                              int stop_fd);
+
+/// open_listener() on the first of `addrs` that binds; else the first error.
+[[nodiscard]] Result<Fd> open_first_listener(const std::vector<SockAddr>& addrs, Proto proto,
+                                             const SocketOptions& opts);
 
 }  // namespace socklab::net

@@ -27,22 +27,32 @@ std::string_view find_name(const std::array<std::pair<std::string_view, E>, N>& 
     return "?";
 }
 
-constexpr std::array<std::pair<std::string_view, OnEof>, 4> on_eof_words{{
+constexpr std::array<std::pair<std::string_view, OnEof>, 4> on_eof_table{{
     {"shutdown", OnEof::shutdown},
     {"close", OnEof::close},
     {"rst", OnEof::rst},
     {"wait", OnEof::wait},
 }};
-constexpr std::array<std::pair<std::string_view, OnPeerClose>, 4> on_peer_close_words{{
+constexpr std::array<std::pair<std::string_view, OnPeerClose>, 4> on_peer_close_table{{
     {"finish", OnPeerClose::finish},
     {"close", OnPeerClose::close},
     {"hold", OnPeerClose::hold},
     {"exit", OnPeerClose::exit},
 }};
-constexpr std::array<std::pair<std::string_view, CloseMode>, 2> close_mode_words{{
+constexpr std::array<std::pair<std::string_view, CloseMode>, 2> close_mode_table{{
     {"fin", CloseMode::fin},
     {"rst", CloseMode::rst},
 }};
+
+template <class E, std::size_t N>
+std::string join_words(const std::array<std::pair<std::string_view, E>, N>& table) {
+    std::string out;
+    for (const auto& [name, value] : table) {
+        if (!out.empty()) out += '|';
+        out += name;
+    }
+    return out;
+}
 
 Result<void> set_int(int fd, int level, int name, int value, std::string_view what) {
     if (::setsockopt(fd, level, name, &value, sizeof value) != 0)
@@ -89,22 +99,32 @@ Result<void> apply_tcp_options(int fd, const SocketOptions& o) {
 }  // namespace
 
 std::optional<OnEof> parse_on_eof(std::string_view w) {
-    return find_word(on_eof_words, w);
+    return find_word(on_eof_table, w);
 }
 std::optional<OnPeerClose> parse_on_peer_close(std::string_view w) {
-    return find_word(on_peer_close_words, w);
+    return find_word(on_peer_close_table, w);
 }
 std::optional<CloseMode> parse_close_mode(std::string_view w) {
-    return find_word(close_mode_words, w);
+    return find_word(close_mode_table, w);
 }
 std::string_view on_eof_name(OnEof v) {
-    return find_name(on_eof_words, v);
+    return find_name(on_eof_table, v);
 }
 std::string_view on_peer_close_name(OnPeerClose v) {
-    return find_name(on_peer_close_words, v);
+    return find_name(on_peer_close_table, v);
 }
 std::string_view close_mode_name(CloseMode v) {
-    return find_name(close_mode_words, v);
+    return find_name(close_mode_table, v);
+}
+
+std::string on_eof_words() {
+    return join_words(on_eof_table);
+}
+std::string on_peer_close_words() {
+    return join_words(on_peer_close_table);
+}
+std::string close_mode_words() {
+    return join_words(close_mode_table);
 }
 
 Result<std::uint16_t> parse_port(std::string_view text, bool allow_zero) {
