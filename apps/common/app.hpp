@@ -12,7 +12,7 @@
 
 namespace socklab::app {
 
-/// Exit codes of every tool (DESIGN section 5).
+/// Exit codes of every tool (EXIT STATUS in each man page).
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_runtime = 1;
 inline constexpr int exit_usage = 2;

@@ -1,4 +1,4 @@
-// sockwatch: live view and event stream of socket state changes (DESIGN.md section 1.3).
+// sockwatch: live view and event stream of socket state changes (sockwatch(1)).
 
 #include <csignal>
 

@@ -30,7 +30,7 @@ struct Options {
     std::vector<std::string> filter_words;
 };
 
-/// Exit codes (DESIGN.md section 5).
+/// Exit codes (EXIT STATUS in sockwatch(1)).
 inline constexpr int exit_ok = 0;
 inline constexpr int exit_failure = 1;
 inline constexpr int exit_usage = 2;

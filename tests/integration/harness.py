@@ -4,7 +4,7 @@ Each test file defines `def test_<name>():` functions and ends with
 `harness.main()`. CMake registers every function as its own ctest test
 (`integration.<file>.<name>`), run as `python3 test_<file>.py test_<name>`.
 
-Rules of the house (DEVELOPERS.md): loopback or namespaces we create only,
+Rules of the house (ARCHITECTURE.md, tests/): loopback or namespaces we create only,
 port 0 and read it back, wait for conditions with deadlines (never bare
 sleeps), and clean up every process, socket and namespace we made.
 """

@@ -15,7 +15,7 @@
 
 namespace socklab::diag {
 
-/// Where an event came from: the contract's `source` key (DESIGN.md section 5).
+/// Where an event came from: the contract's `source` key (JSON in sockwatch(1)).
 enum class EventOrigin : std::uint8_t { poll, destroy, tracepoint };
 /// "poll" "destroy" "tracepoint".
 [[nodiscard]] std::string_view origin_name(EventOrigin origin);

@@ -204,7 +204,7 @@ using HostText = std::array<char, 46>;
 /// "pid/comm": the one label of a process in groupings and listings.
 [[nodiscard]] std::string process_label(const Owner& owner);
 
-/// The socket object's base keys (DESIGN.md section 5), in their order:
+/// The socket object's base keys (JSON CONTRACT in sockls(1)), in their order:
 /// netid family state local_addr local_port peer_addr peer_port recv_q send_q
 /// inode uid cookie.
 [[nodiscard]] std::span<const std::string_view> socket_keys();

@@ -101,7 +101,7 @@ enum class GroupBy { port, process, peer };
 void render_groups(std::span<const SocketRecord> records, GroupBy by, const RenderOptions& options,
                    const Sink& sink);
 
-/// The JSON keys of one socket object, in order: the contract of DESIGN.md section 5.
+/// The JSON keys of one socket object, in order: the JSON CONTRACT of sockls(1).
 [[nodiscard]] std::span<const std::string_view> json_keys();
 
 }  // namespace socklab::output

@@ -28,7 +28,7 @@ enum class EventKind : std::uint8_t { new_, change, gone };
 /// "NEW" "CHANGE" "GONE".
 [[nodiscard]] std::string_view event_kind_name(EventKind kind);
 
-/// One event of the stream (DESIGN.md section 5).
+/// One event of the stream (the JSON contract of sockwatch(1)).
 struct Event {
     Clock::time_point time;
     EventKind kind = EventKind::new_;

@@ -10,7 +10,7 @@
 namespace socklab {
 namespace {
 
-// The contract (DESIGN.md section 5): base keys of every socket object, in this order.
+// The contract (JSON CONTRACT in sockls(1)): base keys of every socket object, in this order.
 constexpr std::array<std::string_view, 12> kKeys{
     "netid",     "family", "state",  "local_addr", "local_port", "peer_addr",
     "peer_port", "recv_q", "send_q", "inode",      "uid",        "cookie",
