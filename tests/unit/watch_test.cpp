@@ -662,3 +662,24 @@ TEST_CASE("a held row closed before it is vouched for waits closed, then goes", 
     CHECK(tr.size() == 0);
     CHECK(tr.invariants_hold());
 }
+
+TEST_CASE("a destroy message after the tracepoint's GONE does not bring the socket back",
+          "[watch]") {
+    // The passive closer's LAST_ACK -> CLOSE comes first from the tracepoint, before
+    // any dump told its cookie; the destroy message of the same socket follows.
+    Tracker tr;
+    (void)tr.apply_transition(trans(t0, 0xb, 80, 5000, TcpState::listen, TcpState::syn_recv));
+    (void)tr.apply_transition(
+        trans(t0 + 1ms, 0xb, 80, 5000, TcpState::syn_recv, TcpState::established));
+    (void)tr.apply_transition(
+        trans(t0 + 2ms, 0xb, 80, 5000, TcpState::established, TcpState::close_wait));
+    (void)tr.apply_transition(
+        trans(t0 + 3ms, 0xb, 80, 5000, TcpState::close_wait, TcpState::last_ack));
+    const auto gone =
+        tr.apply_transition(trans(t0 + 4ms, 0xb, 80, 5000, TcpState::last_ack, TcpState::close));
+    CHECK(summary(gone) == std::vector<std::string>{"GONE LAST_ACK"});
+    CHECK(tr.apply_destroyed({t0 + 5ms, tcp(80, 5000, TcpState::close, 43)}).empty());
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {})).empty());  // no GONE CLOSE a second time
+    CHECK(tr.size() == 0);
+    CHECK(tr.invariants_hold());
+}

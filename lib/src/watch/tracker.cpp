@@ -1,6 +1,9 @@
 // watch: the Tracker — merges snapshots, destroy messages and tracepoint transitions.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -83,7 +86,17 @@ struct TrackerImpl {
     std::unordered_map<std::uint64_t, std::uint64_t> by_skaddr;
     std::unordered_multimap<std::uint64_t, std::uint64_t> by_ports;
     std::unordered_map<std::uint64_t, Clock::time_point> recently_gone;  ///< cookie -> when
-    std::unordered_map<std::uint64_t, Clock::time_point> foreign;        ///< skaddr -> when
+    /// Rows that left before any dump or destroy message told their cookie (a
+    /// tracepoint-only row): 4-tuple -> when. The destroy message the kernel's work
+    /// queue sends for the same socket afterwards must not bring it back.
+    std::unordered_map<std::string, Clock::time_point> recently_gone_tuples;
+
+    static std::string tuple_key(const SocketRecord& r) {
+        return fmt::format("{}|{}>{}", static_cast<int>(r.netid),
+                           host_port(r.local.addr, std::to_string(r.local.port)),
+                           host_port(r.peer.addr, std::to_string(r.peer.port)));
+    }
+    std::unordered_map<std::uint64_t, Clock::time_point> foreign;  ///< skaddr -> when
 
     /// Moves RowLife's table (watch.hpp) does not allow: always 0 unless the
     /// Tracker has a bug (Tracker::invariants_hold() reports it to the tests).
@@ -140,6 +153,8 @@ struct TrackerImpl {
         if (row.socket.cookie != 0 && row.in_snapshots) {
             by_cookie.erase(row.socket.cookie);
             recently_gone[row.socket.cookie] = when;
+        } else if (recently_gone_tuples.size() < max_foreign) {  // bounded, like `foreign`
+            recently_gone_tuples[tuple_key(row.socket)] = when;
         }
         if (row.skaddr != 0) by_skaddr.erase(row.skaddr);
         rows.erase(row.id);
@@ -299,6 +314,8 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
     std::stable_sort(out.begin(), out.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
     std::erase_if(m.recently_gone, [&](const auto& kv) { return kv.second + gone_memory < t; });
+    std::erase_if(m.recently_gone_tuples,
+                  [&](const auto& kv) { return kv.second + gone_memory < t; });
     std::erase_if(m.foreign, [&](const auto& kv) { return kv.second + foreign_memory < t; });
     return out;
 }
@@ -329,6 +346,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         // freed when its TIME_WAIT minisocket takes over (with the same cookie),
         // so the next snapshot decides: NEW in TIME_WAIT, or GONE.
         if (m.recently_gone.count(rec.cookie) != 0 || !m.accepts(rec)) return {};
+        if (m.recently_gone_tuples.count(TrackerImpl::tuple_key(rec)) != 0) return {};
         if (rec.netid != Netid::tcp) {  // no TIME_WAIT outside TCP: gone now
             m.recently_gone[rec.cookie] = t;
             TrackerRow gone;
