@@ -40,6 +40,16 @@ class Skip(Exception):
 SKIP_CODE = 77
 
 
+def sanitized():
+    """True under the ASan+UBSan preset (its test preset sets ASAN_OPTIONS): memory
+    ceilings mean nothing there and the sanitizer runtime needs fds of its own."""
+    return "ASAN_OPTIONS" in os.environ
+
+
+# A memory ceiling that ASan's shadow memory and quarantine do not break.
+RSS_SLACK_KIB = 96 * 1024 if "ASAN_OPTIONS" in os.environ else 0
+
+
 def tool(name):
     """Absolute path of one of our binaries."""
     path = os.path.join(BIN, name)

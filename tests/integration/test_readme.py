@@ -53,12 +53,11 @@ def run_one(cmd, work):
                  " sleep 0.05; done"  # bounded wait for the listener, inside the namespace
     if cmd.startswith(("ctest", "cmake", "scripts/", "bench/")):
         work = harness.SOURCE  # the developer commands run from the checkout
-    # The helper listener must not outlive the command: it is killed here, and the
-    # private PID namespace (unshare -p) takes any stray with it when bash ends.
+    # The helper listener must not outlive the command (nor keep the namespace alive).
     script = f"{setup}; timeout -s INT 3 bash -c {shquote(cmd)}; rc=$?;" \
              " kill $(jobs -p) 2>/dev/null; wait; exit $rc"
     env = dict(os.environ, PATH=f"{harness.BIN}:{os.environ['PATH']}")
-    return subprocess.run(["unshare", "-n", "-p", "-f", "bash", "-c", script], cwd=work, env=env,
+    return subprocess.run(["unshare", "-n", "bash", "-c", script], cwd=work, env=env,
                           capture_output=True, text=True, timeout=60)
 
 

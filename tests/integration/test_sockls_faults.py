@@ -162,7 +162,7 @@ def test_hostile_files_are_checked_before_reading():
         rc, _, err, rss_kib, took = run_measured(sockls(*args))
         faults.check_error_line(TOOL, rc, err, 1, pattern, what=f"sockls {' '.join(args)}")
         check(took < 3.0, f"sockls {' '.join(args)} took {took:.1f}s")
-        check(rss_kib < 32 * 1024, f"sockls {' '.join(args)} peaked at {rss_kib} KiB")
+        check(rss_kib < 32 * 1024 + harness.RSS_SLACK_KIB, f"sockls {' '.join(args)} peaked at {rss_kib} KiB")
 
 
 def test_filter_file_from_a_pipe_is_bounded():
@@ -177,7 +177,7 @@ def test_filter_file_from_a_pipe_is_bounded():
         rc, _, err, rss_kib, took = run_measured(sockls("-tln", "-F", "-"), stdin=zero)
     faults.check_error_line(TOOL, rc, err, 1, r"^sockls: -F: -: longer than 1024 KiB$",
                             what="-F - < /dev/zero")
-    check(rss_kib < 32 * 1024 and took < 3.0, f"{rss_kib} KiB, {took:.1f}s")
+    check(rss_kib < 32 * 1024 + harness.RSS_SLACK_KIB and took < 3.0, f"{rss_kib} KiB, {took:.1f}s")
 
 
 def owner_lines(err):
@@ -214,6 +214,8 @@ def test_p_without_root_says_once_what_it_could_not_see():
 
 
 def test_p_out_of_fds_says_so():
+    if harness.sanitized():
+        raise harness.Skip("ulimit -n 5 leaves the sanitizer runtime no fds of its own")
     """With a tiny `ulimit -n` the owners that could not be looked up are said, exit 0."""
     harness.enter_new_netns()
     port = listener()

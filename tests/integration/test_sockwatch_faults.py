@@ -108,6 +108,8 @@ def test_closed_stdout_events_still_counted_by_warn():
 def test_small_fd_limits_fail_cleanly_or_run_with_fewer_sources():
     """`ulimit -n N` for N from 4 up: exit 1 with one clean line, or run with the
     sources that fit (said once) and exit 0; never a crash, a hang or a stray instance."""
+    if harness.sanitized():
+        raise harness.Skip("a tight ulimit -n leaves the sanitizer runtime no fds of its own")
     harness.enter_new_netns()
     ran = failed = 0
     for n in range(4, 17):  # below 4 the dynamic loader itself cannot open libfmt
@@ -309,13 +311,18 @@ def timed(args, timeout=15):
     return p.returncode, out, time.monotonic() - t0
 
 
+# The 100 ms the issue allows; the sanitizers' start-up and leak check at exit add
+# their own few hundred ms, which say nothing about sockwatch's deadlines.
+EXIT_SLACK = 0.6 if harness.sanitized() else 0.1
+
+
 def test_duration_is_kept_whatever_the_interval():
     harness.enter_new_netns()
     for interval, duration in (("5", 1.0), ("1e9", 0.3), ("10", 0.05)):
         for mode in ("--events", "--counts"):
             rc, _, took = timed(sockwatch(mode, "-i", interval, "--duration", str(duration)))
             harness.check_eq(rc, 0)
-            harness.check(took <= duration + 0.1,
+            harness.check(took <= duration + EXIT_SLACK,
                           f"{mode} -i {interval} --duration {duration} took {took:.3f}s")
 
 
@@ -330,7 +337,7 @@ def test_live_screen_duration_whatever_the_interval():
     rc = t.wait(timeout=5)
     took = time.monotonic() - t0
     harness.check_eq(rc, 0)
-    harness.check(took <= 0.5 + 0.1, f"the live table took {took:.3f}s for --duration 0.5")
+    harness.check(took <= 0.5 + EXIT_SLACK, f"the live table took {took:.3f}s for --duration 0.5")
 
 
 def test_live_screen_with_stdin_not_a_terminal_does_not_spin():
@@ -361,7 +368,7 @@ def test_live_screen_with_stdin_not_a_terminal_does_not_spin():
     p.returncode = os.waitstatus_to_exitcode(status)
     harness.check_eq(p.returncode, 0)
     print(f"CPU {cpu:.3f}s", flush=True)
-    harness.check(cpu < 0.1, f"{cpu:.2f}s of CPU in one idle second: a busy loop")
+    harness.check(cpu < (0.3 if harness.sanitized() else 0.1), f"{cpu:.2f}s of CPU in one idle second: a busy loop")
 
 
 def test_counts_first_line_at_once_and_count_honoured():
