@@ -10,7 +10,7 @@
 namespace sockwatch {
 namespace {
 
-int run(const Options& o) {
+int run(Options o) {
     if (!o.netns.empty()) {
         if (auto r = socklab::diag::enter_netns(o.netns); !r) {
             print_error(r.error());
@@ -44,7 +44,9 @@ int run(const Options& o) {
         print_error(baseline.error());
         return exit_failure;
     }
-    const int rc = o.mode == Mode::live
+    if (!o.metrics.empty() && !(o.tap = start_metrics(o))) return exit_failure;
+    const int rc = o.mode == Mode::metrics ? run_metrics(**monitor, o, stop->fd())
+                   : o.mode == Mode::live
                        ? run_live(**monitor, o, stop->fd(), std::move(baseline).value())
                        : run_stream(**monitor, o, stop->fd());
     if (auto r = (*monitor)->close(); !r) {

@@ -8,6 +8,7 @@
 
 #include "app.hpp"
 #include "options.hpp"
+#include "socklab/metrics.hpp"
 
 namespace sockwatch {
 
@@ -34,8 +35,9 @@ int print_and_exit(std::string_view text) {
 
 /// Options that take a value: an empty one is a usage error, never "not given"
 /// (`--count ''` used to run forever).
-constexpr const char* valued_options[] = {"-i",      "--warn", "--source", "--duration",
-                                          "--count", "-N",     "--color"};
+constexpr const char* valued_options[] = {"-i",         "--warn",    "--source",
+                                          "--duration", "--count",   "-N",
+                                          "--color",    "--metrics", "--metrics-max-processes"};
 
 struct Raw {
     std::string interval = "1";
@@ -44,6 +46,7 @@ struct Raw {
     std::string duration;
     std::string count;
     std::vector<std::string> warns;
+    std::string max_processes = "50";
     bool events = false, counts = false, tcp = false, udp = false, v4 = false, v6 = false;
 };
 
@@ -100,6 +103,14 @@ std::string validate(const Raw& raw, Options& o) {
         o.mode = Mode::counts;
     else if (raw.events || o.jsonl || ::isatty(STDOUT_FILENO) == 0)
         o.mode = Mode::events;
+    if (!o.metrics.empty()) {
+        if (auto at = socklab::metrics::parse_listen_address(o.metrics); !at)
+            return fmt::format("--metrics: {}", at.error().context);
+        auto n = socklab::parse_uint(raw.max_processes, 1, 10000);
+        if (!n) return fmt::format("--metrics-max-processes: {}", n.error().context);
+        o.metrics_max_processes = *n;
+        if (!raw.events && !raw.counts && !o.jsonl) o.mode = Mode::metrics;
+    }
     return {};
 }
 
@@ -122,6 +133,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.add_option("--count", raw.count, "Stop after N events");
     app.add_option("-N,--net", o.netns, "Watch inside the named network namespace");
     app.add_option("--color", raw.color, "auto, always or never (NO_COLOR also turns it off)");
+    app.add_option("--metrics", o.metrics, "ADDR:PORT: serve Prometheus GET /metrics there");
+    app.add_option("--metrics-max-processes", raw.max_processes, "Process series (default 50)");
     app.add_flag("-t,--tcp", raw.tcp, "TCP sockets (the default)");
     app.add_flag("-u,--udp", raw.udp, "UDP sockets");
     app.add_flag("-4,--ipv4", raw.v4, "IPv4 only");

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <variant>
@@ -14,7 +15,7 @@
 
 namespace sockwatch {
 
-enum class Mode { live, events, counts };
+enum class Mode { live, events, counts, metrics };
 
 struct Options {
     Mode mode = Mode::live;
@@ -28,6 +29,9 @@ struct Options {
     std::string netns;
     std::string color = "auto";  ///< --color: auto, always, never (app::use_color)
     std::vector<std::string> filter_words;
+    std::string metrics;  ///< --metrics ADDR:PORT; empty: none
+    std::size_t metrics_max_processes = 50;
+    std::function<void(const socklab::watch::Step&)> tap;  ///< fed every step (--metrics)
 };
 
 /// Exit codes (EXIT STATUS in sockwatch(1)).
@@ -46,6 +50,11 @@ void print_error(const socklab::Error& e);
 /// (`stop_fd` readable), the reader leaving or a crossed --warn; returns the exit
 /// code. The first --counts line is the counts of the snapshot start() took.
 [[nodiscard]] int run_stream(socklab::watch::Monitor& monitor, const Options& options, int stop_fd);
+/// --metrics: serves GET /metrics (the address on stderr); the tap it returns owns the
+/// server and feeds it the steps' transitions. Empty after printing an error.
+[[nodiscard]] std::function<void(const socklab::watch::Step&)> start_metrics(const Options& o);
+/// --metrics without --events/--counts/--jsonl: only steps the monitor for the tap.
+[[nodiscard]] int run_metrics(socklab::watch::Monitor& monitor, const Options& o, int stop_fd);
 /// Runs the full-screen live table; returns the exit code.
 [[nodiscard]] int run_live(socklab::watch::Monitor& monitor, const Options& options, int stop_fd,
                            std::vector<socklab::watch::Event> baseline);

@@ -58,6 +58,7 @@ int run_stream(socklab::watch::Monitor& monitor, const Options& o, int stop_fd) 
             print_error(step.error());
             return out.finish("sockwatch", exit_failure);
         }
+        if (o.tap) o.tap(*step);
         if (StopSignals::requested() || step->extra_ready.at(0)) break;
         for (const auto& w : step->warnings)
             socklab::app::error_line("sockwatch", "", w);

@@ -16,6 +16,7 @@ CASES = [
     ("lib/src/model/bad.cpp", '#include "socklab/diag.hpp"', "not reachable from model"),
     ("lib/src/lab/bad.cpp", '#include "diag/sockstat.hpp"', "a private header of diag"),
     ("lib/include/socklab/proc.hpp", '#include "socklab/filter.hpp"', "not reachable from proc"),
+    ("lib/src/metrics/bad.cpp", '#include "socklab/watch.hpp"', "not reachable from metrics"),
     ("apps/sockcat/bad.cpp", '#include "socklab/term.hpp"', "not reachable from this app"),
     ("apps/sockls/bad.cpp", '#include "net/pump.hpp"', "a private header of net"),
 ]

@@ -16,6 +16,7 @@
 
 #include "socklab/core.hpp"
 #include "socklab/diag.hpp"
+#include "socklab/metrics.hpp"
 #include "socklab/model.hpp"
 
 namespace socklab::lab {
@@ -135,20 +136,10 @@ class Scenario {
 // ---------------------------------------------------------------------------
 // Sysctls: read through an injectable reader so tests can fake the host.
 
-/// Reads a sysctl by its dotted name ("net.ipv4.tcp_fin_timeout").
-class SysctlReader {
-  public:
-    virtual ~SysctlReader() = default;
-    /// The value with surrounding whitespace trimmed and inner runs of blanks as one space,
-    /// or nullopt when it does not exist or cannot be read.
-    [[nodiscard]] virtual std::optional<std::string> read(std::string_view name) const = 0;
-};
-
-/// Reads /proc/sys (or `root`, for tests): "net.ipv4.x" -> ROOT/net/ipv4/x.
-[[nodiscard]] std::unique_ptr<SysctlReader> make_proc_sysctl_reader(std::string root = "/proc/sys");
-/// Answers from a fixed map; names not in it are nullopt. For tests and replays.
-[[nodiscard]] std::unique_ptr<SysctlReader> make_fixed_sysctl_reader(
-    std::map<std::string, std::string, std::less<>> values);
+/// The readers live in metrics (the host model reads them too); lab's names stay.
+using metrics::make_fixed_sysctl_reader;
+using metrics::make_proc_sysctl_reader;
+using metrics::SysctlReader;
 
 /// What a TCP sysctl does, its Linux default, and what to do with it.
 struct SysctlDoc {

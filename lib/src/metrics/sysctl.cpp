@@ -1,9 +1,9 @@
-// lab: sysctl readers — /proc/sys for the host, a fixed map for tests.
+// metrics: sysctl readers — /proc/sys for the host, a fixed map for tests.
 #include <cctype>
 
-#include "socklab/lab.hpp"
+#include "socklab/metrics.hpp"
 
-namespace socklab::lab {
+namespace socklab::metrics {
 namespace {
 
 std::string tidy(std::string_view raw) {
@@ -74,4 +74,4 @@ std::unique_ptr<SysctlReader> make_fixed_sysctl_reader(
     return std::make_unique<FixedSysctlReader>(std::move(values));
 }
 
-}  // namespace socklab::lab
+}  // namespace socklab::metrics
