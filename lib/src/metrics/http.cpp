@@ -164,6 +164,7 @@ struct Server::Impl {
         std::string in;
         std::string out;
         std::size_t sent = 0;
+        bool draining = false;  ///< answered: reads and drops the rest until EOF
         std::chrono::steady_clock::time_point deadline;
     };
     std::vector<Conn> conns;
@@ -193,6 +194,13 @@ void Server::Impl::accept_all() {
 }
 
 bool Server::Impl::serve(Conn& c, short revents) {
+    if (c.draining) {
+        // A lingering close: a close with unread input would send RST and could
+        // destroy the answer before the client has read it.
+        char buf[4096];
+        const auto n = SOCKLAB_SYS(read)(c.fd.get(), buf, sizeof buf);
+        return n > 0 || (n < 0 && (errno == EAGAIN || errno == EINTR));
+    }
     if (c.out.empty() && (revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
         char buf[4096];
         const auto n = SOCKLAB_SYS(read)(c.fd.get(), buf, sizeof buf);
@@ -215,7 +223,10 @@ bool Server::Impl::serve(Conn& c, short revents) {
             c.sent += static_cast<std::size_t>(n);
         }
         ++answered;
-        return false;
+        ::shutdown(c.fd.get(), SHUT_WR);
+        c.draining = true;
+        c.deadline = std::min(c.deadline, Steady::now() + std::chrono::seconds(1));
+        return true;
     }
     return true;
 }
@@ -229,7 +240,8 @@ void Server::Impl::run() {
                        static_cast<short>(conns.size() < options.max_connections ? POLLIN : 0), 0});
         auto next = Steady::time_point::max();
         for (const auto& c : conns) {
-            fds.push_back({c.fd.get(), static_cast<short>(c.out.empty() ? POLLIN : POLLOUT), 0});
+            const bool in = c.out.empty() || c.draining;
+            fds.push_back({c.fd.get(), static_cast<short>(in ? POLLIN : POLLOUT), 0});
             next = std::min(next, c.deadline);
         }
         int timeout = -1;
