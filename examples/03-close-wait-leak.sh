@@ -21,7 +21,9 @@ step "3. Which process holds them? (netstat -tnp | grep CLOSE_WAIT, lsof -i)"
 show "sockls -tnp state close-wait | head -n 4"
 
 step "4. The doctor counts per port and process and names the leak"
-socklab doctor >"$WORK/doctor.txt"
+rc=0
+socklab doctor >"$WORK/doctor.txt" || rc=$?
+[ "$rc" -eq 3 ] || fail "socklab doctor exited $rc, not 3 (found)"
 cat "$WORK/doctor.txt"
 grep -q "CLOSE_WAIT leak in pid $server (sockcat) on port $port" "$WORK/doctor.txt" ||
     fail "socklab doctor did not name pid $server on port $port"

@@ -26,6 +26,8 @@ struct Options {
     std::string family = "4";
     std::string color = "auto";
     bool raw_doctor = false;
+    std::string interval = "1";
+    bool json = false;
 };
 
 int fail(const std::string& what, const std::string& why, int code = app::exit_runtime) {
@@ -141,11 +143,15 @@ int cmd_tour(const Options& o, const Session& s) {
 }
 
 int cmd_doctor(const Options& o, const Session& s) {
-    auto records = report::read_host(o.raw_doctor);
-    if (!records) return fail("doctor", records.error().message());
+    auto every = parse_secs(o.interval, "--interval");
+    if (!every || every->count() == 0)
+        return fail("usage", every ? "--interval: must be above 0" : every.error().context, 2);
     const auto sysctls = lab::make_proc_sysctl_reader();
-    s.write(s.printer.doctor(lab::diagnose(*records, *sysctls)));
-    return 0;
+    auto r = report::doctor_host(o.raw_doctor, *every, *sysctls,
+                                 [&](milliseconds d) { return hold_for(s.stop, d); });
+    if (!r) return fail("doctor", r.error().message());
+    s.write(o.json ? report::doctor_json(*r) : s.printer.doctor(*r) + s.printer.doctor_rates(*r));
+    return r->findings.empty() ? app::exit_ok : app::exit_threshold;
 }
 
 /// CLI11's help and version text, written through the checked output.
@@ -189,6 +195,8 @@ int run(int argc, char** argv) {
         explain->add_option("STATE", o.state, "a state in any spelling or rst; none: the diagram");
     auto* doctor = cli.add_subcommand("doctor", "per-state counts by port and process, anomalies");
     doctor->add_flag("--procfs", o.raw_doctor, "read /proc/net instead of sock_diag");
+    doctor->add_option("--interval", o.interval, "seconds between the two counter samples (1)");
+    doctor->add_flag("--json", o.json, "one JSON object for scripts");
 
     try {
         cli.parse(argc, argv);

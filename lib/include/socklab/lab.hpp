@@ -186,6 +186,8 @@ struct Thresholds {
     unsigned time_wait_bucket_percent = 50;   ///< ... or this % of tcp_max_tw_buckets
     std::size_t syn_sent_total = 20;          ///< SYN_SENT on the host
     std::size_t fin_wait2_orphans = 50;       ///< FIN_WAIT2 with no owning process
+    double resets_per_second = 10;            ///< OutRsts + EstabResets over the interval
+    unsigned orphans_percent = 80;            ///< orphans at this % of tcp_max_orphans
 };
 
 enum class FindingKind : std::uint8_t {
@@ -194,6 +196,11 @@ enum class FindingKind : std::uint8_t {
     time_wait_pileup,
     syn_sent_storm,
     fin_wait2_orphans,
+    listen_overflow,  ///< the rate rules (diagnose_rates): kernel counters
+    syn_cookies,
+    time_wait_overflow,
+    orphans,
+    resets,
 };
 [[nodiscard]] std::string_view finding_name(FindingKind kind);  ///< "syn-recv-flood"...
 
@@ -218,6 +225,14 @@ struct GroupCounts {
     std::size_t total = 0;
 };
 
+/// A kernel counter's change over the doctor's interval.
+struct CounterRate {
+    std::string_view metric;  ///< socklab_tcp_listen_overflows_total (metrics::kernel_counters)
+    std::string_view key;     ///< TcpExt.ListenOverflows
+    std::int64_t delta = 0;
+    double per_second = 0;
+};
+
 struct DoctorReport {
     std::array<std::size_t, kernel_state_count> totals{};  ///< by display state
     std::size_t sockets = 0;
@@ -230,6 +245,9 @@ struct DoctorReport {
     std::size_t owners_unknown = 0;
     /// The sysctls the rules consult, with the host's values (nullopt: unreadable).
     std::vector<std::pair<std::string_view, std::optional<std::string>>> sysctls;
+    /// The kernel counters over the interval (diagnose_rates); empty when not sampled.
+    std::vector<CounterRate> rates;
+    double interval_seconds = 0;
 };
 
 /// Applies the rules. Pure: records (with owners attached) and sysctls in, report
@@ -239,5 +257,14 @@ struct DoctorReport {
 /// port (an outgoing connection).
 [[nodiscard]] DoctorReport diagnose(std::span<const SocketRecord> records,
                                     const SysctlReader& sysctls, const Thresholds& thresholds = {});
+/// The rate rules, added to `report`: the host model sampled twice `seconds` apart
+/// (counters, listeners, by-port counts). Listen overflows and drops name each
+/// listener whose accept queue was full in either sample; SYN cookies sent are a
+/// flood when a port holds syn_recv_per_port SYN_RECV, else a SYN queue too small;
+/// TIME_WAIT bucket overflows; orphans near tcp_max_orphans; resets per second.
+/// Each finding names its sysctls with their values. Pure.
+void diagnose_rates(const metrics::HostSample& first, const metrics::HostSample& second,
+                    double seconds, const SysctlReader& sysctls, const Thresholds& thresholds,
+                    DoctorReport& report);
 
 }  // namespace socklab::lab

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -29,6 +30,17 @@ namespace socklab::report {
 /// those as owners_unknown. Blocks while it dumps and scans /proc. Errors: the source
 /// could not be opened or dumped.
 [[nodiscard]] Result<std::vector<SocketRecord>> read_host(bool procfs);
+
+/// `socklab doctor`: the host model sampled twice, `interval` apart (counters and
+/// listeners, then every TCP socket with owners as read_host()), diagnose() and
+/// diagnose_rates() applied. `wait(d)` waits the interval and returns true when it
+/// was interrupted (then the error is std::errc::interrupted). Errors: the source,
+/// the dump or the counter files could not be read.
+[[nodiscard]] Result<lab::DoctorReport> doctor_host(
+    bool procfs, std::chrono::milliseconds interval, const lab::SysctlReader& sysctls,
+    const std::function<bool(std::chrono::milliseconds)>& wait);
+/// `socklab doctor --json`: one object (DOCTOR JSON in socklab(1)).
+[[nodiscard]] std::string doctor_json(const lab::DoctorReport& report);
 
 // ---------------------------------------------------------------------------
 // A scenario as values, so that its rendering is a pure function.
@@ -78,6 +90,8 @@ class Printer {
     [[nodiscard]] std::string tour_end() const;
     /// `socklab doctor`: counts, the busiest ports and processes, findings, sysctls.
     [[nodiscard]] std::string doctor(const lab::DoctorReport& report) const;
+    /// The kernel counters over the doctor's interval (empty when not sampled).
+    [[nodiscard]] std::string doctor_rates(const lab::DoctorReport& report) const;
 
   private:
     [[nodiscard]] std::string bold(std::string_view text) const;

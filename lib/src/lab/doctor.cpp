@@ -271,7 +271,202 @@ void fin_wait2_orphans(const Context& c, std::vector<Finding>& out) {
     out.push_back(std::move(f));
 }
 
+// ---------------------------------------------------------------------------
+// The rate rules: two samples of the host model.
+
+struct Rates {
+    const metrics::HostSample& first;
+    const metrics::HostSample& second;
+    double seconds;
+    const SysctlReader& sysctls;
+
+    std::int64_t delta(std::string_view key) const {
+        const auto a = first.counters.find(key);
+        const auto b = second.counters.find(key);
+        if (a == first.counters.end() || b == second.counters.end()) return 0;
+        return std::max<std::int64_t>(0, b->second - a->second);  // a counter reset is no rate
+    }
+    double per_second(std::string_view key) const {
+        return static_cast<double>(delta(key)) / seconds;
+    }
+    /// "net.core.somaxconn=4096": the knob with its value, as every finding names it.
+    std::string knob(std::string_view name) const {
+        return fmt::format("{}={}", name, value_or(sysctls, name));
+    }
+};
+
+std::string rate_text(double r) {
+    return r >= 10 ? fmt::format("{:.0f}/s", r) : fmt::format("{:.2g}/s", r);
+}
+
+void listen_overflow(const Rates& x, std::vector<Finding>& out) {
+    const auto overflows = x.delta("TcpExt.ListenOverflows");
+    const auto drops = x.delta("TcpExt.ListenDrops");
+    if (overflows == 0 && drops == 0) return;
+    // The listeners whose accept queue was full in either sample (the kernel takes
+    // one more than the backlog before it refuses).
+    std::map<std::pair<std::string, std::uint32_t>, metrics::Listener> full;
+    for (const auto* s : {&x.first, &x.second})
+        for (const auto& l : s->listeners)
+            if (l.queue >= l.backlog) {
+                auto& f = full[{l.addr, l.port}];
+                if (l.queue >= f.queue) f = l;
+            }
+    const auto rates = fmt::format("{} listen overflows and {} drops",
+                                   rate_text(x.per_second("TcpExt.ListenOverflows")),
+                                   rate_text(x.per_second("TcpExt.ListenDrops")));
+    auto finding = [&](std::string title) {
+        Finding f = new_finding(FindingKind::listen_overflow, TcpState::listen,
+                                static_cast<std::size_t>(std::max(overflows, drops)));
+        f.title = std::move(title);
+        f.detail = fmt::format(
+            "handshakes completed while the accept queue was full, so the kernel dropped "
+            "them and the clients retransmit (ListenOverflows +{}, ListenDrops +{} in {:.1f} s; "
+            "{}, {})",
+            overflows, drops, x.seconds, x.knob("net.core.somaxconn"),
+            x.knob("net.ipv4.tcp_abort_on_overflow"));
+        f.advice = {"accept() faster: more workers, or no blocking work before accept()",
+                    fmt::format("raise the listen() backlog and net.core.somaxconn (now {})",
+                                value_or(x.sysctls, "net.core.somaxconn"))};
+        f.sysctls = {"net.core.somaxconn", "net.ipv4.tcp_abort_on_overflow"};
+        return f;
+    };
+    for (const auto& [k, l] : full) {
+        auto f = finding(fmt::format("accept queue full on {}:{} ({} waiting, backlog {}): {}",
+                                     l.addr, l.port, l.queue, l.backlog, rates));
+        f.ports = {l.port};
+        out.push_back(std::move(f));
+    }
+    if (full.empty())
+        out.push_back(finding(fmt::format(
+            "listen queues overflow: {} (no accept queue was full when sampled)", rates)));
+}
+
+void syn_cookies(const Rates& x, const Thresholds& t, std::vector<Finding>& out) {
+    const auto sent = x.delta("TcpExt.SyncookiesSent");
+    if (sent == 0) return;
+    std::map<std::string, std::uint64_t> half_open;  // port -> SYN_RECV (second sample)
+    for (const auto& [k, n] : x.second.by_port)
+        if (std::get<0>(k) == Netid::tcp && std::get<1>(k) == TcpState::syn_recv)
+            half_open[std::get<2>(k)] += n;
+    std::string flooded;
+    std::uint64_t most = 0;
+    for (const auto& [port, n] : half_open)
+        if (n >= t.syn_recv_per_port && n > most) {
+            flooded = port;
+            most = n;
+        }
+    Finding f =
+        new_finding(FindingKind::syn_cookies, TcpState::syn_recv, static_cast<std::size_t>(sent));
+    const auto rate = rate_text(x.per_second("TcpExt.SyncookiesSent"));
+    if (!flooded.empty()) {
+        f.title = fmt::format("SYN flood on port {}: {} SYN cookies sent, {} half-open", flooded,
+                              rate, most);
+        f.detail = fmt::format(
+            "the SYN queue is full of requests whose ACK never comes; cookies keep real clients "
+            "served ({}, {})",
+            x.knob("net.ipv4.tcp_syncookies"), x.knob("net.ipv4.tcp_max_syn_backlog"));
+        f.advice = {
+            "keep net.ipv4.tcp_syncookies=1 while the flood lasts",
+            "filter the sources upstream; net.ipv4.tcp_synack_retries=2 frees the queue sooner"};
+        if (auto p = parse_uint(flooded, 0, 65535)) f.ports = {static_cast<std::uint32_t>(*p)};
+    } else {
+        f.title = fmt::format(
+            "SYN queue too small: {} SYN cookies sent with few half-open "
+            "connections",
+            rate);
+        f.detail = fmt::format(
+            "real clients arrive faster than the SYN queue holds them: the kernel answers "
+            "with cookies, which lose TCP options such as window scaling ({}, {}, {})",
+            x.knob("net.ipv4.tcp_max_syn_backlog"), x.knob("net.core.somaxconn"),
+            x.knob("net.ipv4.tcp_syncookies"));
+        f.advice = {
+            "raise net.ipv4.tcp_max_syn_backlog, net.core.somaxconn and the listen() "
+            "backlog together"};
+    }
+    f.sysctls = {"net.ipv4.tcp_syncookies", "net.ipv4.tcp_max_syn_backlog", "net.core.somaxconn"};
+    out.push_back(std::move(f));
+}
+
+void time_wait_overflow(const Rates& x, std::vector<Finding>& out) {
+    const auto n = x.delta("TcpExt.TCPTimeWaitOverflow");
+    if (n == 0) return;
+    Finding f = new_finding(FindingKind::time_wait_overflow, TcpState::time_wait,
+                            static_cast<std::size_t>(n));
+    const auto it = x.second.sockets.find({Netid::tcp, TcpState::time_wait});
+    f.title = fmt::format("TIME_WAIT bucket overflow: {} closed connections got no TIME_WAIT ({})",
+                          rate_text(x.per_second("TcpExt.TCPTimeWaitOverflow")),
+                          x.knob("net.ipv4.tcp_max_tw_buckets"));
+    f.detail = fmt::format(
+        "{} sockets are in TIME_WAIT and the kernel drops the rest at once: late segments of "
+        "old connections may then reach new ones",
+        it == x.second.sockets.end() ? 0 : it->second);
+    f.advice = {"reuse connections instead of one connection per request",
+                fmt::format("raise net.ipv4.tcp_max_tw_buckets (now {}) if the memory is there",
+                            value_or(x.sysctls, "net.ipv4.tcp_max_tw_buckets"))};
+    f.sysctls = {"net.ipv4.tcp_max_tw_buckets", "net.ipv4.tcp_tw_reuse"};
+    out.push_back(std::move(f));
+}
+
+void orphans(const Rates& x, const Thresholds& t, std::vector<Finding>& out) {
+    const auto it = x.second.counters.find("sockstat.TCP.orphan");
+    const auto max = x.sysctls.read("net.ipv4.tcp_max_orphans");
+    if (it == x.second.counters.end() || !max) return;
+    const auto limit = parse_uint(*max, 1, ~0ULL);
+    if (!limit || it->second <= 0) return;
+    const auto n = static_cast<unsigned long long>(it->second);
+    if (n * 100 < *limit * t.orphans_percent) return;
+    Finding f = new_finding(FindingKind::orphans, TcpState::fin_wait1, static_cast<std::size_t>(n));
+    f.title = fmt::format("orphans near the limit: {} sockets no process holds ({})", n,
+                          x.knob("net.ipv4.tcp_max_orphans"));
+    f.detail =
+        "past the limit the kernel resets new orphans at once (\"too many orphaned "
+        "sockets\"), so closed connections lose their last data";
+    f.advice = {fmt::format("net.ipv4.tcp_orphan_retries and net.ipv4.tcp_fin_timeout (now {}) "
+                            "end orphans sooner",
+                            value_or(x.sysctls, "net.ipv4.tcp_fin_timeout")),
+                "raise net.ipv4.tcp_max_orphans only with the memory for it (up to 64 KiB each)"};
+    f.sysctls = {"net.ipv4.tcp_max_orphans", "net.ipv4.tcp_orphan_retries",
+                 "net.ipv4.tcp_fin_timeout"};
+    out.push_back(std::move(f));
+}
+
+void resets(const Rates& x, const Thresholds& t, std::vector<Finding>& out) {
+    const double sent = x.per_second("Tcp.OutRsts");
+    const double reset = x.per_second("Tcp.EstabResets");
+    if (sent + reset < t.resets_per_second || sent + reset == 0) return;
+    Finding f = new_finding(FindingKind::resets, TcpState::close,
+                            static_cast<std::size_t>(x.delta("Tcp.OutRsts")));
+    f.title = fmt::format("resets: {} RST segments sent, {} connections reset", rate_text(sent),
+                          rate_text(reset));
+    f.detail = fmt::format(
+        "aborted on close with unread data +{}, on timeout +{}, failed attempts +{} in "
+        "{:.1f} s ({})",
+        x.delta("TcpExt.TCPAbortOnClose"), x.delta("TcpExt.TCPAbortOnTimeout"),
+        x.delta("Tcp.AttemptFails"), x.seconds, x.knob("net.ipv4.tcp_abort_on_overflow"));
+    f.advice = {
+        "connections refused to closed ports and aborted closes both send RST: "
+        "sockls -ti and sockwatch --events show which ones",
+        "net.ipv4.tcp_abort_on_overflow=1 turns accept queue overflows into resets: keep 0"};
+    f.sysctls = {"net.ipv4.tcp_abort_on_overflow"};
+    out.push_back(std::move(f));
+}
+
 }  // namespace
+
+void diagnose_rates(const metrics::HostSample& first, const metrics::HostSample& second,
+                    double seconds, const SysctlReader& sysctls, const Thresholds& thresholds,
+                    DoctorReport& report) {
+    const Rates x{first, second, seconds > 0 ? seconds : 1, sysctls};
+    report.interval_seconds = x.seconds;
+    for (const auto& c : metrics::kernel_counters())
+        report.rates.push_back({c.metric, c.key, x.delta(c.key), x.per_second(c.key)});
+    listen_overflow(x, report.findings);
+    syn_cookies(x, thresholds, report.findings);
+    time_wait_overflow(x, report.findings);
+    orphans(x, thresholds, report.findings);
+    resets(x, thresholds, report.findings);
+}
 
 std::string_view finding_name(FindingKind kind) {
     switch (kind) {
@@ -285,6 +480,16 @@ std::string_view finding_name(FindingKind kind) {
             return "syn-sent-storm";
         case FindingKind::fin_wait2_orphans:
             return "fin-wait2-orphans";
+        case FindingKind::listen_overflow:
+            return "listen-overflow";
+        case FindingKind::syn_cookies:
+            return "syn-cookies";
+        case FindingKind::time_wait_overflow:
+            return "time-wait-overflow";
+        case FindingKind::orphans:
+            return "orphans";
+        case FindingKind::resets:
+            return "resets";
     }
     return "?";
 }
