@@ -1,5 +1,5 @@
-// metrics: the counter parsers, the host model, the exposition (golden), the HTTP parser
-// and a real server on loopback.
+// metrics: the counter parsers, the host model, the exposition (golden), the HTTP parser,
+// a real server on loopback, and the doctor's rate rules over two samples.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -16,7 +16,9 @@
 #include <thread>
 
 #include "../golden/golden_file.hpp"
+#include "socklab/lab.hpp"
 #include "socklab/metrics.hpp"
+#include "socklab/report.hpp"
 
 using namespace socklab;
 using namespace socklab::metrics;
@@ -354,4 +356,121 @@ TEST_CASE("the server answers while a slow client holds a connection", "[metrics
     CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3));
     ::close(slow);
     CHECK((*server)->answered() == 2);
+}
+
+// ---------------------------------------------------------------------------
+// The doctor's rate rules over two host samples (lab::diagnose_rates), and their
+// renderings (report::doctor_json, Printer::doctor_rates).
+
+namespace {
+
+HostSample counters_only(std::initializer_list<std::pair<const char*, std::int64_t>> values) {
+    HostSample s;
+    for (const auto& [k, v] : values)
+        s.counters[k] = v;
+    return s;
+}
+
+const auto kDoctorSysctls = make_fixed_sysctl_reader({{"net.core.somaxconn", "4096"},
+                                                      {"net.ipv4.tcp_max_syn_backlog", "128"},
+                                                      {"net.ipv4.tcp_syncookies", "1"},
+                                                      {"net.ipv4.tcp_max_tw_buckets", "1000"},
+                                                      {"net.ipv4.tcp_max_orphans", "100"},
+                                                      {"net.ipv4.tcp_abort_on_overflow", "0"}});
+
+std::vector<lab::Finding> rates(const HostSample& a, const HostSample& b, double seconds = 2) {
+    lab::DoctorReport r;
+    lab::diagnose_rates(a, b, seconds, *kDoctorSysctls, {}, r);
+    return r.findings;
+}
+
+}  // namespace
+
+TEST_CASE("doctor: a full accept queue is named with its overflow rate", "[metrics][doctor]") {
+    auto a = counters_only({{"TcpExt.ListenOverflows", 10}, {"TcpExt.ListenDrops", 10}});
+    auto b = counters_only({{"TcpExt.ListenOverflows", 16}, {"TcpExt.ListenDrops", 18}});
+    b.listeners = {{"127.0.0.1", 8080, 2, 1}, {"0.0.0.0", 22, 0, 128}};
+    const auto f = rates(a, b);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].kind == lab::FindingKind::listen_overflow);
+    CHECK(f[0].ports == std::vector<std::uint32_t>{8080});
+    CHECK(f[0].title ==
+          "accept queue full on 127.0.0.1:8080 (2 waiting, backlog 1): 3/s listen overflows and "
+          "4/s drops");
+    CHECK(f[0].detail.find("net.core.somaxconn=4096") != std::string::npos);
+    // Overflows with no full queue at either sample: reported without a listener.
+    b.listeners = {{"127.0.0.1", 8080, 0, 1}};
+    const auto g = rates(a, b);
+    REQUIRE(g.size() == 1);
+    CHECK(g[0].ports.empty());
+    CHECK(g[0].title.find("no accept queue was full") != std::string::npos);
+    // No change: nothing, even with a full queue; a counter that went back is no rate.
+    CHECK(rates(b, b).empty());
+    CHECK(rates(b, a).empty());
+}
+
+TEST_CASE("doctor: SYN cookies are a flood on a port or a queue too small", "[metrics][doctor]") {
+    const auto a = counters_only({{"TcpExt.SyncookiesSent", 0}});
+    auto b = counters_only({{"TcpExt.SyncookiesSent", 500}});
+    b.by_port[{Netid::tcp, TcpState::syn_recv, "443"}] = 200;
+    auto f = rates(a, b);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].title == "SYN flood on port 443: 250/s SYN cookies sent, 200 half-open");
+    CHECK(f[0].ports == std::vector<std::uint32_t>{443});
+    b.by_port.clear();
+    b.by_port[{Netid::tcp, TcpState::syn_recv, "443"}] = 3;
+    f = rates(a, b);
+    REQUIRE(f.size() == 1);
+    CHECK(f[0].title.rfind("SYN queue too small", 0) == 0);
+    CHECK(f[0].detail.find("net.ipv4.tcp_max_syn_backlog=128") != std::string::npos);
+}
+
+TEST_CASE("doctor: TIME_WAIT overflow, orphans and resets", "[metrics][doctor]") {
+    const auto a = counters_only({{"TcpExt.TCPTimeWaitOverflow", 0},
+                                  {"Tcp.OutRsts", 0},
+                                  {"Tcp.EstabResets", 0},
+                                  {"sockstat.TCP.orphan", 0}});
+    auto b = counters_only({{"TcpExt.TCPTimeWaitOverflow", 20},
+                            {"Tcp.OutRsts", 30},
+                            {"Tcp.EstabResets", 0},
+                            {"sockstat.TCP.orphan", 90}});
+    b.sockets[{Netid::tcp, TcpState::time_wait}] = 1000;
+    const auto f = rates(a, b);
+    REQUIRE(f.size() == 3);
+    CHECK(f[0].kind == lab::FindingKind::time_wait_overflow);
+    CHECK(f[0].title.find("net.ipv4.tcp_max_tw_buckets=1000") != std::string::npos);
+    CHECK(f[0].detail.rfind("1000 sockets are in TIME_WAIT", 0) == 0);
+    CHECK(f[1].kind == lab::FindingKind::orphans);
+    CHECK(f[1].title.find("90 sockets") != std::string::npos);
+    CHECK(f[2].kind == lab::FindingKind::resets);
+    CHECK(f[2].title == "resets: 15/s RST segments sent, 0/s connections reset");
+    // Below the thresholds: 79 orphans of 100, 9 resets per second.
+    b.counters["sockstat.TCP.orphan"] = 79;
+    b.counters["Tcp.OutRsts"] = 18;
+    b.counters["TcpExt.TCPTimeWaitOverflow"] = 0;
+    CHECK(rates(a, b).empty());
+}
+
+TEST_CASE("doctor: the rates and the report as JSON", "[metrics][doctor]") {
+    auto a = counters_only({{"TcpExt.ListenOverflows", 1}});
+    auto b = counters_only({{"TcpExt.ListenOverflows", 5}});
+    b.listeners = {{"127.0.0.1", 8080, 2, 1}};
+    auto r = lab::diagnose({}, *kDoctorSysctls);
+    lab::diagnose_rates(a, b, 2, *kDoctorSysctls, {}, r);
+    REQUIRE(r.rates.size() == kernel_counters().size());
+    CHECK(r.rates[0].metric == "socklab_tcp_listen_overflows_total");
+    CHECK(r.rates[0].delta == 4);
+    CHECK(r.rates[0].per_second == 2.0);
+    const auto json = report::doctor_json(r);
+    CHECK(json.find(R"("kind":"listen-overflow")") != std::string::npos);
+    CHECK(json.find(R"("ports":[8080])") != std::string::npos);
+    CHECK(json.find(R"("socklab_tcp_listen_overflows_total":{"delta":4,"per_second":2.000})") !=
+          std::string::npos);
+    CHECK(json.find(R"("net.core.somaxconn":"4096")") != std::string::npos);
+    CHECK(json.find(R"("net.ipv4.tcp_keepalive_time":null)") != std::string::npos);
+    CHECK(json.back() == '\n');
+    const auto text = report::Printer(false).doctor_rates(r);
+    CHECK(text.find("kernel counters over 2.0 s") != std::string::npos);
+    CHECK(text.find("TcpExt.ListenOverflows") != std::string::npos);
+    CHECK(report::Printer(false).doctor_rates(lab::DoctorReport{}).empty());
 }
