@@ -47,18 +47,23 @@ def start_sockwatch(*extra):
     return p, int(m.group(1))
 
 
-def http(port, request, timeout=5.0):
-    """Sends raw bytes, returns the whole reply (the server closes after one answer)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+def read_to_eof(s, limit=5.0):
+    """Everything the peer sends until it closes (the server closes after one answer)."""
+    out = b""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def http(port, request, timeout=5.0, host="127.0.0.1"):
+    """Sends raw bytes, returns the whole reply."""
+    with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(request)
-        out = b""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            out += chunk
-        return out
+        return read_to_eof(s, timeout)
 
 
 def scrape(port):
@@ -246,12 +251,7 @@ def test_garbage_oversized_and_slow_requests_leave_it_serving():
     for s in many:
         s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
     for s in many:
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+        reply = read_to_eof(s)
         check(reply.startswith(b"HTTP/1.1 200 OK") and b"socklab_sockets{" in reply, "200")
         s.close()
     check(time.monotonic() - t0 < 4, "answers did not wait for the slow clients")
@@ -281,14 +281,7 @@ def test_metrics_alongside_the_event_stream_and_ipv6():
     c = socket.create_connection(lst.getsockname(), timeout=5)
     line = harness.read_until_line(p.stdout, "", timeout=10)
     check("NEW" in line, f"the event stream runs beside: {line!r}")
-    with socket.create_connection(("::1", port), timeout=5) as s:
-        s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n")
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+    reply = http(port, b"GET /metrics HTTP/1.1\r\n\r\n", host="::1")
     # Ours and sockwatch's own.
     check(b'socklab_sockets{netid="tcp",state="LISTEN"} 2' in reply, reply[:300])
     c.close()

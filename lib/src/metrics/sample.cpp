@@ -196,18 +196,18 @@ std::string render(const HostSample& sample) {
         sample_line(out, "socklab_tcp_transitions_total",
                     {"from", state_name(k.first), "to", state_name(k.second)},
                     fmt::format("{}", n));
-    family(out, "socklab_listen_queue", "gauge",
-           "Connections waiting in a listener's accept queue.");
-    for (const auto& l : sample.listeners)
-        sample_line(out, "socklab_listen_queue",
-                    {"addr", l.addr, "port", fmt::format("{}", l.port)},
-                    fmt::format("{}", l.queue));
-    family(out, "socklab_listen_backlog", "gauge",
-           "A listener's accept queue limit (its listen() backlog, capped by net.core.somaxconn).");
-    for (const auto& l : sample.listeners)
-        sample_line(out, "socklab_listen_backlog",
-                    {"addr", l.addr, "port", fmt::format("{}", l.port)},
-                    fmt::format("{}", l.backlog));
+    const auto listener_lines = [&](std::string_view name, std::string_view help, auto field) {
+        family(out, name, "gauge", help);
+        for (const auto& l : sample.listeners)
+            sample_line(out, name, {"addr", l.addr, "port", fmt::format("{}", l.port)},
+                        fmt::format("{}", l.*field));
+    };
+    listener_lines("socklab_listen_queue", "Connections waiting in a listener's accept queue.",
+                   &Listener::queue);
+    listener_lines("socklab_listen_backlog",
+                   "A listener's accept queue limit (its listen() backlog, capped by "
+                   "net.core.somaxconn).",
+                   &Listener::backlog);
     for (const auto& c : kernel_counters()) {
         family(out, c.metric, "counter", c.help);
         if (const auto it = sample.counters.find(c.key); it != sample.counters.end())

@@ -48,6 +48,23 @@ void json_key(fmt::memory_buffer& b, std::string_view key) {
     b.push_back(':');
 }
 
+/// {"name":"value",...}, null for a sysctl that could not be read.
+void sysctl_object(fmt::memory_buffer& b, std::span<const std::string_view> names,
+                   const lab::DoctorReport& r) {
+    b.push_back('{');
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        if (k != 0) b.push_back(',');
+        json_key(b, names[k]);
+        const auto it = std::find_if(r.sysctls.begin(), r.sysctls.end(),
+                                     [&](const auto& kv) { return kv.first == names[k]; });
+        if (it != r.sysctls.end() && it->second)
+            append_json_string(b, *it->second);
+        else
+            fmt::format_to(std::back_inserter(b), "null");
+    }
+    b.push_back('}');
+}
+
 }  // namespace
 
 Result<lab::DoctorReport> doctor_host(bool procfs, std::chrono::milliseconds interval,
@@ -121,18 +138,7 @@ std::string doctor_json(const lab::DoctorReport& r) {
         b.push_back(']');
         b.push_back(',');
         json_key(b, "sysctls");
-        b.push_back('{');
-        for (std::size_t k = 0; k < f.sysctls.size(); ++k) {
-            if (k != 0) b.push_back(',');
-            json_key(b, f.sysctls[k]);
-            const auto it = std::find_if(r.sysctls.begin(), r.sysctls.end(),
-                                         [&](const auto& kv) { return kv.first == f.sysctls[k]; });
-            if (it != r.sysctls.end() && it->second)
-                text(*it->second);
-            else
-                fmt::format_to(std::back_inserter(b), "null");
-        }
-        b.push_back('}');
+        sysctl_object(b, f.sysctls, r);
         b.push_back('}');
     }
     b.push_back(']');
@@ -148,16 +154,10 @@ std::string doctor_json(const lab::DoctorReport& r) {
     b.push_back('}');
     b.push_back(',');
     json_key(b, "sysctls");
-    b.push_back('{');
-    for (std::size_t i = 0; i < r.sysctls.size(); ++i) {
-        if (i != 0) b.push_back(',');
-        json_key(b, r.sysctls[i].first);
-        if (r.sysctls[i].second)
-            text(*r.sysctls[i].second);
-        else
-            fmt::format_to(std::back_inserter(b), "null");
-    }
-    b.push_back('}');
+    std::vector<std::string_view> names;
+    for (const auto& kv : r.sysctls)
+        names.push_back(kv.first);
+    sysctl_object(b, names, r);
     b.push_back('}');
     b.push_back('\n');
     return fmt::to_string(b);
