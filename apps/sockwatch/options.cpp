@@ -110,6 +110,8 @@ std::string validate(const Raw& raw, Options& o) {
         if (!n) return fmt::format("--metrics-max-processes: {}", n.error().context);
         o.metrics_max_processes = *n;
         if (!raw.events && !raw.counts && !o.jsonl) o.mode = Mode::metrics;
+        if (o.mode == Mode::metrics && !o.warns.empty())
+            return "--warn needs --events, --jsonl or --counts beside --metrics";
     }
     return {};
 }
