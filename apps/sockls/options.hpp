@@ -22,8 +22,9 @@ struct Options {
     std::string source = "auto";
     std::optional<std::string> record_path;
     std::optional<std::string> replay_path;
-    std::optional<std::string> filter_file;  ///< "-" is stdin
-    std::string filter_path = "both";        ///< see listing::FilterPath
+    std::optional<std::string> filter_file;   ///< "-" is stdin
+    std::optional<std::string> tcpdiag_file;  ///< $TCPDIAG_FILE, as ss reads it
+    std::string filter_path = "both";         ///< see listing::FilterPath
 };
 
 /// What the parser decided: run with options, or exit now with a code.

@@ -105,6 +105,11 @@ StateMask default_states(const Request& r) {
     if (r.listening) return listeners;
     // netstat's default is everything but listening sockets (TIME_WAIT included).
     if (netstat_dialect(r.format)) return all_states_mask & ~listeners;
+    // ss merges each table's default: TCP and unix the connected states, UDP and raw
+    // ESTABLISHED alone (what a datagram socket can be but UNCONN). So -u or -w
+    // alone selects one state and ss hides the State column; the rows are the same.
+    const diag::Query q = default_query(r);
+    if (!q.tcp && !q.unix_) return state_bit(TcpState::established);
     return connected_mask();
 }
 
@@ -149,6 +154,8 @@ std::optional<Failure> make_plan(const Request& request, Plan& plan) {
     filter::ParseOptions popts;
     popts.unix_only = request.unix_;
     popts.inet_only = !plan.query.unix_;
+    if (plan.query.ipv4 != plan.query.ipv6)
+        popts.only_family = plan.query.ipv4 ? Family::inet : Family::inet6;
     popts.port_range_file = request.port_range_file;
     auto flt = filter::parse(request.filter, default_states(request), popts);
     if (!flt)
