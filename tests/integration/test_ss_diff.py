@@ -185,6 +185,43 @@ def test_table_of_cases_equals_ss():
     check(not failures, f"{len(failures)} of {len(cases)} cases differ:\n" + "\n".join(failures))
 
 
+NETSTAT_FLAGS = [["-tan"], ["-tn"], ["-tln"], ["-tl"], ["-ta"], ["-uan"], ["-uln"], ["-tuan"],
+                 ["-tun"], ["-4tan"], ["-6tan"], ["-6tln"], ["-6uan"]]
+
+
+def netstat_rows(text):
+    """The Internet table's rows of netstat's text (ours or netstat's), as words."""
+    rows = []
+    for line in text.splitlines():
+        t = line.split()
+        if t and t[0] in ("tcp", "tcp6", "udp", "udp6", "raw", "raw6"):
+            rows.append(t)
+    return sorted(rows)
+
+
+def test_netstat_format_equals_netstat():
+    build_hosts()
+    failures = []
+    for flags in NETSTAT_FLAGS:
+        want = netstat_rows(run(["netstat"] + flags, check=True).stdout)
+        # netstat resolves host names unless -n; sockls only with -r (sockls(1), DIFFERENCES).
+        ours = flags + ([] if "n" in flags[0] else ["-r"])
+        got = netstat_rows(run([tool("sockls"), "--format", "netstat"] + ours, check=True).stdout)
+        check(want, f"netstat {flags} listed nothing")
+        if got != want:
+            failures.append(f"{flags}:\n  netstat: {want}\n  sockls:  {got}")
+    check(not failures, f"{len(failures)} of {len(NETSTAT_FLAGS)} differ:\n" + "\n".join(failures))
+
+
+def test_difference_netstat_format_resolves_hosts_with_r_only():
+    build_hosts()
+    netstat = netstat_rows(run(["netstat", "-tl"], check=True).stdout)
+    ours = netstat_rows(run([tool("sockls"), "--format", "netstat", "-tl"], check=True).stdout)
+    check(any("localhost:" in r[3] for r in netstat), "netstat names 127.0.0.1")
+    check(not any("localhost:" in r[3] for r in ours), "sockls keeps the address")
+    check(any(r[3].startswith("127.0.0.1:") for r in ours), f"{ours}")
+
+
 def test_ssfilter_t_on_ss_dumps_v4_and_v6():
     """ssfilter.t's way: a dump from `ss -D`, replayed by ss (TCPDIAG_FILE) and by
     sockls (TCPDIAG_FILE and --replay), for IPv4 and for IPv6 dumps."""

@@ -407,6 +407,8 @@ TEST_CASE("numbers read base 0 as in ss; short dotted forms as iproute2 reads th
     CHECK(error_of("dst 256.1") == "col 5: expected an address or prefix, got '256.1'");
     CHECK(error_of("dst 1.2.3.4.5") == "col 5: expected an address or prefix, got '1.2.3.4.5'");
     CHECK(error_of("dst 08.1") == "col 5: expected an address or prefix, got '08.1'");
+    CHECK(error_of("dst 1a.2") == "col 5: expected an address or prefix, got '1a.2'");
+    CHECK(error_of("sport = :22x") == "col 10: unknown service '22x'");
     CHECK(error_of("src 10/33") == "col 8: expected a prefix length 0-32, got '33'");
     CHECK(error_of("dst [fd00::/16]/16") == "col 16: a prefix length both inside and after '[]'");
     // One quoted argument or separate words: the same filter.

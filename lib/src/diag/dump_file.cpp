@@ -110,7 +110,7 @@ Result<DumpFile> read_dump_file(const std::string& path) {
     const bool ours =
         *got >= magic.size() && std::memcmp(file.data.data(), magic.data(), magic.size()) == 0;
     if (!ours && !looks_like_netlink(file.data))
-        return bad_dump(path, "not a socklab dump (bad magic) nor an ss -D dump");
+        return bad_dump(path, "not a socklab dump (bad magic)");
     // The start is right: now the size, still before reading the rest.
     const auto size = static_cast<std::uint64_t>(st.st_size);
     if (size > max_dump_bytes)

@@ -53,10 +53,13 @@ std::optional<std::uint16_t> service_port(const std::string& name, const char* p
 // with bad digits ("08", "0x") or above `max` is an error naming the rule.
 std::optional<unsigned long long> base0_number(std::string_view text, std::size_t col,
                                                unsigned long long max, std::string_view what) {
-    if (text.empty() || text.front() < '0' || text.front() > '9') return std::nullopt;
+    // A number is all digits, or 0x and anything ("0x1g" is a bad number);
+    // "22x" may be a service name.
+    const bool hex = text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    if (!hex && !all_digits(text)) return std::nullopt;
     unsigned base = 10;
     std::string_view digits = text;
-    if (text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    if (hex) {
         base = 16;
         digits.remove_prefix(2);
     } else if (text.size() > 1 && text[0] == '0') {
@@ -113,11 +116,14 @@ std::optional<IpAddr> short_ipv4(std::string_view text) {
         const std::size_t dot = text.find('.');
         const std::string_view p = text.substr(0, dot);
         if (p.empty() || part == 4 || p.front() < '0' || p.front() > '9') return std::nullopt;
+        std::optional<unsigned long long> v;
         try {
-            a.bytes[part++] = static_cast<std::uint8_t>(*base0_number(p, 0, 255, "part"));
+            v = base0_number(p, 0, 255, "part");
         } catch (const ParseFailure&) {
             return std::nullopt;
         }
+        if (!v) return std::nullopt;
+        a.bytes[part++] = static_cast<std::uint8_t>(*v);
         if (dot == std::string_view::npos) return a;
         text.remove_prefix(dot + 1);
     }
