@@ -470,3 +470,13 @@ TEST_CASE("--filter-path kernel still filters raw sockets in user space", "[list
     const auto got = run(r, src);
     CHECK(got.outcome.matched == 1);
 }
+
+TEST_CASE("windows format with -o scans owners for the PID column", "[listing]") {
+    auto r = tan();
+    r.format = output::Format::windows;
+    CHECK_FALSE(plan_of(r).request.processes);
+    r.timers = true;
+    CHECK(plan_of(r).request.processes);
+    r.format = output::Format::ss;
+    CHECK_FALSE(plan_of(r).request.processes);
+}

@@ -536,3 +536,16 @@ TEST_CASE("records from /proc get no sk:0 and no empty detail lines", "[output]"
     r.from_procfs = false;  // netlink: ss's empty line for a TIME-WAIT-like record stays
     CHECK(render_to_string(std::vector{r}, o).find("\n\t") != std::string::npos);
 }
+
+TEST_CASE("windows format with owners adds netstat -ano's PID column", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "0.0.0.0", 135, "0.0.0.0", 0);
+    r.owners = {{1052, "svchost", 3}, {900, "svchost", 4}};
+    auto u = golden::inet(Netid::udp, TcpState::close, "0.0.0.0", 5353, "0.0.0.0", 0);
+    RenderOptions o = opts(Format::windows);
+    o.processes = true;
+    CHECK(render_to_string(std::vector{r, u}, o) ==
+          "Active Connections\n\n"
+          "  Proto  Local Address          Foreign Address        State           PID\n"
+          "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\n"
+          "  UDP    0.0.0.0:5353           *:*                                    0\n");
+}

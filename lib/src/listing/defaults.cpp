@@ -147,6 +147,8 @@ std::optional<Failure> refusal(const Request& request) {
 std::optional<Failure> make_plan(const Request& request, Plan& plan) {
     if (auto bad = refusal(request)) return bad;
     plan.request = request;
+    // Windows' netstat -o is the PID column: the owners are needed for it.
+    if (request.format == output::Format::windows && request.timers) plan.request.processes = true;
     plan.query = default_query(request);
     // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
     // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports, and
