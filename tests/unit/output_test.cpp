@@ -549,3 +549,19 @@ TEST_CASE("windows format with owners adds netstat -ano's PID column", "[output]
           "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\n"
           "  UDP    0.0.0.0:5353           *:*                                    0\n");
 }
+
+TEST_CASE("--by port counts a connection under its listening or well-known side", "[output]") {
+    const std::vector<SocketRecord> records{
+        golden::tcp(TcpState::listen, "0.0.0.0", 8080, "0.0.0.0", 0),
+        golden::tcp(TcpState::established, "127.0.0.1", 8080, "127.0.0.1", 41000),
+        golden::tcp(TcpState::established, "127.0.0.1", 41000, "127.0.0.1", 8080),
+        golden::tcp(TcpState::time_wait, "10.0.0.1", 52000, "10.0.0.9", 443),
+    };
+    RenderOptions o = opts(Format::csv);
+    std::string text;
+    render_groups(records, GroupBy::port, o, [&](std::string_view s) { text += s; });
+    CHECK(text.find("41000") == std::string::npos);
+    CHECK(text.find("52000") == std::string::npos);
+    CHECK(text.find("\n8080,") != std::string::npos);
+    CHECK(text.find("\n443,") != std::string::npos);
+}
