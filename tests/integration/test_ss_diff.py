@@ -75,7 +75,9 @@ FLAGS = [["-tan"], ["-tn"], ["-tln"], ["-4tan"], ["-6tan"], ["-tan", "-H"]]
 PLAIN = [["-t"], ["-ta"], ["-u"], ["-ua"], ["-uan"], ["-w"], ["-wa"], ["-uw"], ["-tu"],
          ["-tua"], ["-x"], ["-xa"], ["-xl"], ["-tl"], ["-ul"], ["-4"], ["-6"], ["-4a"],
          ["-6a"], ["-tn4"], ["-tn6"], ["-tlnH"], ["-uln"], ["-xan"], ["-tunl"], ["-tuna"],
-         ["-o", "state", "established"], ["-tao"], ["-t", "-a", "-n", "-o"]]
+         ["-o", "state", "established"], ["-tao"], ["-t", "-a", "-n", "-o"],
+         ["-f", "inet", "-an"], ["-f", "inet6", "-tan"], ["-f", "unix", "-a"],
+         ["-f", "inet", "-tln"]]
 
 TIMER = re.compile(r"timer:\([^)]*\)")
 SS_ONLY_NETIDS = ("nl", "p_raw", "p_dgr", "mptcp", "sctp", "dccp", "v_str", "v_dgr", "tipc",

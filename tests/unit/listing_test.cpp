@@ -480,3 +480,15 @@ TEST_CASE("windows format with -o scans owners for the PID column", "[listing]")
     r.format = output::Format::ss;
     CHECK_FALSE(plan_of(r).request.processes);
 }
+
+TEST_CASE("-f FAMILY is ss's: inet -4, inet6 -6, unix -x", "[listing]") {
+    CHECK(listing::family_keywords().text() == "inet, inet6 or unix");
+    Request r;
+    listing::apply_family("inet6", r);
+    const auto q = listing::default_query(r);
+    CHECK((q.ipv6 && !q.ipv4 && q.tcp && !q.unix_));
+    Request x;
+    listing::apply_family("unix", x);
+    const auto qx = listing::default_query(x);
+    CHECK((qx.unix_ && !qx.tcp && !qx.udp));
+}

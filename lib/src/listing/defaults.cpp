@@ -12,6 +12,8 @@ constexpr std::array<std::string_view, 3> kSourceWords{"auto", "netlink", "proc"
 constexpr std::array<SourceChoice, 3> kSources{SourceChoice::automatic, SourceChoice::netlink,
                                                SourceChoice::procfs};
 constexpr std::array<std::string_view, 3> kFilterPathWords{"both", "kernel", "user"};
+// ss -f's families that sockls lists (link and netlink are not among them).
+constexpr std::array<std::string_view, 3> kFamilyWords{"inet", "inet6", "unix"};
 constexpr std::array<FilterPath, 3> kFilterPaths{FilterPath::both, FilterPath::kernel,
                                                  FilterPath::user};
 
@@ -69,6 +71,16 @@ Keywords source_keywords() {
 }
 Keywords filter_path_keywords() {
     return {"--filter-path", kFilterPathWords};
+}
+
+Keywords family_keywords() {
+    return {"-f,--family", kFamilyWords};
+}
+
+void apply_family(std::string_view word, Request& request) {
+    request.ipv4 = request.ipv4 || word == "inet";
+    request.ipv6 = request.ipv6 || word == "inet6";
+    request.unix_ = request.unix_ || word == "unix";
 }
 
 std::optional<SourceChoice> parse_source(std::string_view word) {
