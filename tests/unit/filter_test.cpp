@@ -45,6 +45,11 @@ std::string error_of(std::string_view text) {
     return f ? std::string("(parsed)") : f.error().context;
 }
 
+std::string error_with(std::string_view text, const ParseOptions& o) {
+    const auto f = parse(split(text), all_states_mask, o);
+    return f ? std::string("(parsed)") : f.error().context;
+}
+
 std::string shape(std::string_view text) {
     const auto f = parse_text(text);
     return f ? describe(*f) : "error: " + f.error().context;
@@ -371,10 +376,6 @@ TEST_CASE("filter files split into words and skip comment lines", "[filter]") {
 TEST_CASE("ports over 65535 are errors wherever they can only be inet ports", "[filter]") {
     ParseOptions inet = offline();
     inet.inet_only = true;
-    const auto error_with = [](std::string_view text, const ParseOptions& o) {
-        const auto f = parse(split(text), all_states_mask, o);
-        return f ? std::string("(parsed)") : f.error().context;
-    };
     // After an address the port is inet whatever tables are listed.
     CHECK(error_of("src 127.0.0.1:99999") == "col 15: port '99999' is out of range (0-65535)");
     CHECK(error_of("dst [::1]:65536") == "col 11: port '65536' is out of range (0-65535)");
@@ -423,10 +424,6 @@ TEST_CASE("with -4 or -6 an address of the other family is an error, as in ss", 
     v4.only_family = Family::inet;
     ParseOptions v6 = offline();
     v6.only_family = Family::inet6;
-    const auto error_with = [](std::string_view text, const ParseOptions& o) {
-        const auto f = parse(split(text), all_states_mask, o);
-        return f ? std::string("(parsed)") : f.error().context;
-    };
     CHECK(error_with("dst [::1]", v4) ==
           "col 5: '[::1]' is IPv6, but only IPv4 sockets are listed (-4)");
     CHECK(error_with("src 10.0.0.2", v6) ==
