@@ -457,7 +457,7 @@ TEST_CASE("a replayed dump's sockets get no live owners with -p", "[listing]") {
     CHECK(scans == 1);
 }
 
-TEST_CASE("--filter-path kernel still filters raw sockets in user space", "[listing]") {
+TEST_CASE("filter path kernel still filters raw sockets in user space", "[listing]") {
     auto raw = golden::tcp(TcpState::close, "0.0.0.0", 1, "0.0.0.0", 0);
     raw.netid = Netid::raw;
     auto other = raw;
@@ -481,7 +481,7 @@ TEST_CASE("windows format with -o scans owners for the PID column", "[listing]")
     CHECK_FALSE(plan_of(r).request.processes);
 }
 
-TEST_CASE("-f FAMILY is ss's: inet -4, inet6 -6, unix -x", "[listing]") {
+TEST_CASE("ss's -f FAMILY: inet -4, inet6 -6, unix -x", "[listing]") {
     CHECK(listing::family_keywords().text() == "inet, inet6 or unix");
     Request r;
     listing::apply_family("inet6", r);

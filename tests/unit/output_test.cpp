@@ -550,7 +550,7 @@ TEST_CASE("windows format with owners adds netstat -ano's PID column", "[output]
           "  UDP    0.0.0.0:5353           *:*                                    0\n");
 }
 
-TEST_CASE("--by port counts a connection under its listening or well-known side", "[output]") {
+TEST_CASE("by port counts a connection under its listening or well-known side", "[output]") {
     const std::vector<SocketRecord> records{
         golden::tcp(TcpState::listen, "0.0.0.0", 8080, "0.0.0.0", 0),
         golden::tcp(TcpState::established, "127.0.0.1", 8080, "127.0.0.1", 41000),

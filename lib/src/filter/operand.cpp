@@ -198,7 +198,10 @@ std::vector<HostCond> address_conds(std::string_view text, std::size_t col, std:
     if (text.empty() || text == "*" || text == "default" || text == "any" || text == "all")
         return {cond};
     if (numeric_prefix(text, col, cond)) return {cond};
-    if (!resolve || !name_chars(text) || text.size() > 253)
+    // Digits and dots that are no address ("256.1", "1.2.3.4.5") are no host name either.
+    const bool dotted = std::all_of(text.begin(), text.end(),
+                                    [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (!resolve || dotted || !name_chars(text) || text.size() > 253)
         fail(col, fmt::format("expected an address or prefix, got '{}'", text));
     std::vector<HostCond> out;
     for (const auto& a : resolve_name(std::string(text))) {
