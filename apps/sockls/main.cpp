@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <csignal>
+#include <cstdlib>
 
 #include "app.hpp"
 #include "options.hpp"
@@ -33,15 +34,12 @@ int fail(const listing::Failure& f) {
 
 Result<std::unique_ptr<diag::SocketSource>> open_source(const Options& o) {
     if (o.replay_path) return diag::make_replay_source(*o.replay_path);
-    switch (*listing::parse_source(o.source)) {
-        case listing::SourceChoice::netlink:
-            return diag::open_source(diag::SourceKind::netlink);
-        case listing::SourceChoice::procfs:
-            return diag::open_source(diag::SourceKind::procfs);
-        case listing::SourceChoice::automatic:
-            break;
-    }
-    return diag::open_source(diag::SourceKind::automatic);
+    constexpr diag::SourceKind kinds[] = {diag::SourceKind::automatic, diag::SourceKind::netlink,
+                                          diag::SourceKind::procfs};
+    auto live = diag::open_source(kinds[static_cast<int>(*listing::parse_source(o.source))]);
+    // ss's TCPDIAG_FILE: TCP from that dump (ss -D's or ours), the rest live.
+    if (!live || !o.tcpdiag_file) return live;
+    return diag::make_tcp_file_source(*o.tcpdiag_file, std::move(*live));
 }
 
 /// -p must not drop owners silently: say once how many stayed unknown, and why.
@@ -74,7 +72,9 @@ int run(Options& o, app::Output& out) {
             return fail(app::exit_runtime, "record", why(r.error()));
     }
     auto src = open_source(o);
-    if (!src) return fail(app::exit_runtime, o.replay_path ? "replay" : "open", why(src.error()));
+    if (!src)
+        return fail(app::exit_runtime, o.replay_path || o.tcpdiag_file ? "replay" : "open",
+                    why(src.error()));
     listing::Hooks hooks;
     hooks.owners_hidden = report_hidden_owners;
     const auto res = listing::run(
@@ -84,6 +84,7 @@ int run(Options& o, app::Output& out) {
 
 int sockls_main(int argc, char** argv) {
     auto parsed = sockls::parse_options(argc, argv);
+    if (const char* f = std::getenv("TCPDIAG_FILE")) parsed.options.tcpdiag_file = f;
     // --help and --version went through stdio: check that it reached stdout.
     if (parsed.exit_code) return app::finish_stdio("sockls", *parsed.exit_code);
     app::Output out;

@@ -62,6 +62,7 @@ void add_flags(CLI::App& app, Options& o, Paths& paths) {
     app.add_option("-N,--net", paths.netns, "list inside the named network namespace")
         ->check(non_empty);
     keyword(app, socklab::listing::source_keywords(), o.source, "");
+    keyword(app, socklab::listing::family_keywords(), o.family, "only sockets of family ");
     app.add_option("--record", paths.record, "also write the raw netlink dump to FILE")
         ->check(non_empty);
     app.add_option("--replay", paths.replay, "read sockets from a recorded dump")->check(non_empty);
@@ -98,6 +99,7 @@ void complete(Options& o) {
                          : *output::parse_format(o.format);
     if (!o.by.empty()) r.by = output::parse_group_by(o.by);
     r.header = !o.no_header;
+    if (!o.family.empty()) socklab::listing::apply_family(o.family, r);
     r.filter_path = *socklab::listing::parse_filter_path(o.filter_path);
 }
 

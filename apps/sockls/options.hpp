@@ -20,10 +20,12 @@ struct Options {
     // Given or not (never empty: an empty value is a usage error, not "not given").
     std::optional<std::string> netns;
     std::string source = "auto";
+    std::string family;  ///< -f, empty when not given
     std::optional<std::string> record_path;
     std::optional<std::string> replay_path;
-    std::optional<std::string> filter_file;  ///< "-" is stdin
-    std::string filter_path = "both";        ///< see listing::FilterPath
+    std::optional<std::string> filter_file;   ///< "-" is stdin
+    std::optional<std::string> tcpdiag_file;  ///< $TCPDIAG_FILE, as ss reads it
+    std::string filter_path = "both";         ///< see listing::FilterPath
 };
 
 /// What the parser decided: run with options, or exit now with a code.

@@ -3,6 +3,10 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -841,4 +845,78 @@ TEST_CASE("decoder survives every truncation and byte flip of recorded replies",
     }
     CHECK(frames > 5);
     CHECK(errors > 0);  // cut headers must have been refused
+}
+
+namespace {
+
+/// What `ss -D` writes for one IPv6 listener on [::]:8080 with V6ONLY: the reply
+/// message (nlmsghdr, inet_diag_msg, INET_DIAG_SKV6ONLY), then NLMSG_DONE.
+std::vector<std::byte> ss_dump_bytes(bool with_done) {
+    std::vector<std::byte> out;
+    const auto put = [&out](const void* p, std::size_t n) {
+        const auto* b = static_cast<const std::byte*>(p);
+        out.insert(out.end(), b, b + n);
+    };
+    inet_diag_msg m{};
+    m.idiag_family = AF_INET6;
+    m.idiag_state = 10;  // LISTEN
+    m.id.idiag_sport = htons(8080);
+    m.idiag_inode = 4242;
+    rtattr attr{};
+    attr.rta_len = RTA_LENGTH(1);
+    attr.rta_type = INET_DIAG_SKV6ONLY;
+    nlmsghdr h{};
+    h.nlmsg_len = NLMSG_LENGTH(sizeof m + RTA_ALIGN(attr.rta_len));
+    h.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    h.nlmsg_flags = NLM_F_MULTI;
+    put(&h, sizeof h);
+    put(&m, sizeof m);
+    put(&attr, sizeof attr);
+    const std::uint8_t one[4] = {1, 0, 0, 0};
+    put(one, sizeof one);
+    if (with_done) {
+        nlmsghdr done{};
+        done.nlmsg_len = NLMSG_LENGTH(sizeof(int));
+        done.nlmsg_type = NLMSG_DONE;
+        put(&done, sizeof done);
+        const int zero = 0;
+        put(&zero, sizeof zero);
+    }
+    return out;
+}
+
+std::string write_temp(const std::vector<std::byte>& bytes) {
+    std::string path = "/tmp/socklab-ssdump-XXXXXX";
+    const Fd fd(::mkstemp(path.data()));
+    REQUIRE(fd.valid());
+    REQUIRE(write_all(fd.get(), bytes).ok());
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("an ss -D dump (raw replies, no magic) replays through the same decoder", "[diag]") {
+    const std::string path = write_temp(ss_dump_bytes(true));
+    auto src = make_replay_source(path);
+    REQUIRE(src.ok());
+    Query q = tcp_query();
+    q.states = all_states_mask;
+    const auto rs = dump_all(**src, q);
+    REQUIRE(rs.size() == 1);
+    CHECK(rs[0].family == Family::inet6);
+    CHECK(rs[0].state == TcpState::listen);
+    CHECK(rs[0].local.port == 8080);
+    CHECK(rs[0].inode == 4242);
+    CHECK(rs[0].v6only == true);
+    // TCPDIAG_FILE: the same file for TCP, the live source for the rest.
+    auto split = make_tcp_file_source(path, make_procfs_source());
+    REQUIRE(split.ok());
+    CHECK(dump_all(**split, q).size() == 1);
+    ::unlink(path.c_str());
+    // Cut before its NLMSG_DONE: refused, not half-read.
+    const std::string cut = write_temp(ss_dump_bytes(false));
+    auto bad = make_replay_source(cut);
+    ::unlink(cut.c_str());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().context.find("no NLMSG_DONE") != std::string::npos);
 }

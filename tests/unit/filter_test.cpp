@@ -45,6 +45,11 @@ std::string error_of(std::string_view text) {
     return f ? std::string("(parsed)") : f.error().context;
 }
 
+std::string error_with(std::string_view text, const ParseOptions& o) {
+    const auto f = parse(split(text), all_states_mask, o);
+    return f ? std::string("(parsed)") : f.error().context;
+}
+
 std::string shape(std::string_view text) {
     const auto f = parse_text(text);
     return f ? describe(*f) : "error: " + f.error().context;
@@ -132,9 +137,27 @@ const Case kCases[] = {
     {"src 127.0.0.1 and ( dport = :22 or dport = :9000 )", "DO"},
     {"src 127.0.0.1 && !(dport=:22||dport=:9000)", "C"},
     {"sport > 65535", ""},
-    {"sport <= 99999", "ABCDEFGHIJKLMNO"},
-    {"dport = :40001 or dport = :70000", "L"},
-    {"not sport >= 70000 and dport = :5001", "M"},
+    {"sport <= 65535", "ABCDEFGHIJKLMNO"},
+    {"dport = :40001 or dport = :65535", "L"},
+    {"not sport >= 65535 and dport = :5001", "M"},
+    // ss's base-0 ports, iproute2's short dotted forms, prefixes inside brackets.
+    {"sport = :026", "ACL"},
+    {"sport = :0x16", "ACL"},
+    {"sport = 0X16", "ACL"},
+    {"src 127/8", "CDIO"},
+    {"dst 10/8", "GK"},
+    {"src 10.0.0/24", "GK"},
+    {"src 0/0", "ACDFGHIJKO"},
+    {"src 127.1", ""},
+    {"src 0x7f.0.0.1", "CDO"},
+    {"src 0177.0.0.1", "CDO"},
+    {"src [2001:db8::/32]", "N"},
+    {"src [::/0]", "BEFN"},
+    {"src [::ffff:10.0.0.0/104]", "F"},
+    {"src [::ffff:10.0.0.0/104]:8080", "F"},
+    {"src default", "ABCDEFGHIJKLMNO"},
+    {"dst any", "ABCDEFGHIJKLMNO"},
+    {"src unix:/RUN/*", "L"},
 };
 
 }  // namespace
@@ -201,8 +224,7 @@ TEST_CASE("bad filters give one message with the column and what was expected", 
     CHECK(error_of("dport = :") == "col 9: expected a port after ':'");
     CHECK(error_of("state established ( dport = : )") == "col 29: expected a port after ':'");
     CHECK(error_of("dst 127.0.0.1:") == "col 14: expected a port after ':'");
-    CHECK(error_of("sport = :4294967296") ==
-          "col 10: port '4294967296' is out of range (0-4294967295)");
+    CHECK(error_of("sport = :4294967296") == "col 10: port '4294967296' is out of range (0-65535)");
     CHECK(error_of("sport = :nosuchservice") == "col 10: unknown service 'nosuchservice'");
     CHECK(error_of("( sport = :22") == "col 14: expected ')' to close the '(' at col 1");
     CHECK(error_of("sport = :22 )") == "col 13: unexpected ')'");
@@ -354,23 +376,71 @@ TEST_CASE("filter files split into words and skip comment lines", "[filter]") {
 TEST_CASE("ports over 65535 are errors wherever they can only be inet ports", "[filter]") {
     ParseOptions inet = offline();
     inet.inet_only = true;
-    const auto error_with = [](std::string_view text, const ParseOptions& o) {
-        const auto f = parse(split(text), all_states_mask, o);
-        return f ? std::string("(parsed)") : f.error().context;
-    };
     // After an address the port is inet whatever tables are listed.
     CHECK(error_of("src 127.0.0.1:99999") == "col 15: port '99999' is out of range (0-65535)");
     CHECK(error_of("dst [::1]:65536") == "col 11: port '65536' is out of range (0-65535)");
     CHECK(error_of("dst 10.0.0.0/8:70000") == "col 16: port '70000' is out of range (0-65535)");
     CHECK(error_of("src [::1]/64:65536") == "col 14: port '65536' is out of range (0-65535)");
     CHECK(error_of("dst [::1]:65535") == "(parsed)");
-    // A bare port may be a unix inode (as in ss) unless no unix table is listed.
-    CHECK(error_of("sport = :70000") == "(parsed)");
+    // A bare port too, even while unix tables are listed (a unix "port" is an inode).
+    CHECK(error_of("sport = :70000") == "col 10: port '70000' is out of range (0-65535)");
+    CHECK(error_of("sport = :0x10000") == "col 10: port '0x10000' is out of range (0-65535)");
     CHECK(error_with("sport = :70000", inet) == "col 10: port '70000' is out of range (0-65535)");
     CHECK(error_with("dport > 65536", inet) == "col 9: port '65536' is out of range (0-65535)");
     CHECK(error_with("src *:65536", inet) == "col 7: port '65536' is out of range (0-65535)");
     CHECK(error_with("dst :65536", inet) == "col 6: port '65536' is out of range (0-65535)");
     CHECK(error_with("sport = :65535", inet) == "(parsed)");
+}
+
+TEST_CASE("numbers read base 0 as in ss; short dotted forms as iproute2 reads them", "[filter]") {
+    CHECK(shape("sport = :026") == shape("sport = :22"));
+    CHECK(shape("dport = 0x16") == shape("dport = 22"));
+    CHECK(error_of("sport = :08") ==
+          "col 10: port '08' is not a number (a leading 0 is octal, 0x hex, as in ss)");
+    CHECK(error_of("sport = :0x") ==
+          "col 10: port '0x' is not a number (a leading 0 is octal, 0x hex, as in ss)");
+    CHECK(shape("dst 127.1") == shape("dst 127.1.0.0"));
+    CHECK(shape("dst 10") == shape("dst 10.0.0.0"));
+    CHECK(shape("dst 193.233.7/24") == shape("dst 193.233.7.0/24"));
+    CHECK(shape("dst 010.1") == shape("dst 8.1.0.0"));
+    CHECK(shape("dst [fd00::/16]") == shape("dst [fd00::]/16"));
+    CHECK(shape("dst [fd00::/16]:22") == shape("dst [fd00::]/16:22"));
+    CHECK(error_of("dst 256.1") == "col 5: expected an address or prefix, got '256.1'");
+    CHECK(error_of("dst 1.2.3.4.5") == "col 5: expected an address or prefix, got '1.2.3.4.5'");
+    CHECK(error_of("dst 08.1") == "col 5: expected an address or prefix, got '08.1'");
+    CHECK(error_of("dst 1a.2") == "col 5: expected an address or prefix, got '1a.2'");
+    CHECK(error_of("sport = :22x") == "col 10: unknown service '22x'");
+    CHECK(error_of("src 10/33") == "col 8: expected a prefix length 0-32, got '33'");
+    CHECK(error_of("dst [fd00::/16]/16") == "col 16: a prefix length both inside and after '[]'");
+    // One quoted argument or separate words: the same filter.
+    const std::vector<std::string> one{"( dst [fd00::/16] or dst [::ffff:10.0.0.0/120] )"};
+    const auto a = parse(one, all_states_mask, offline());
+    REQUIRE(a.ok());
+    CHECK(describe(*a) == shape("( dst [fd00::/16] or dst [::ffff:10.0.0.0/120] )"));
+}
+
+TEST_CASE("with -4 or -6 an address of the other family is an error, as in ss", "[filter]") {
+    ParseOptions v4 = offline();
+    v4.only_family = Family::inet;
+    ParseOptions v6 = offline();
+    v6.only_family = Family::inet6;
+    CHECK(error_with("dst [::1]", v4) ==
+          "col 5: '[::1]' is IPv6, but only IPv4 sockets are listed (-4)");
+    CHECK(error_with("src 10.0.0.2", v6) ==
+          "col 5: '10.0.0.2' is IPv4, but only IPv6 sockets are listed (-6)");
+    CHECK(error_with("dst 10.0.0.2", v4) == "(parsed)");
+    CHECK(error_with("dst [::ffff:10.0.0.2]", v6) == "(parsed)");
+    CHECK(error_with("dst *:22", v6) == "(parsed)");
+    CHECK(error_with("dst default", v4) == "(parsed)");
+}
+
+TEST_CASE("state words: syn-rcv as in ss 6.1, bound-inactive refused as there", "[filter]") {
+    CHECK(parse_state_word("syn-rcv") == parse_state_word("syn-recv"));
+    CHECK_FALSE(parse_state_word("bound-inactive"));
+    // `closed` also asks for bound, inactive sockets (a documented difference).
+    CHECK(parse_state_word("closed") ==
+          (state_bit(TcpState::close) | state_bit(TcpState::bound_inactive)));
+    CHECK(error_of("state bound-inactive") == "col 7: unknown state 'bound-inactive'");
 }
 
 TEST_CASE("filter files are checked and bounded before they are read", "[filter]") {

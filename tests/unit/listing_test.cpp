@@ -137,6 +137,14 @@ TEST_CASE("ss's default states per option set and dialect", "[listing]") {
     r.listening = false;
     r.all = true;
     CHECK(listing::default_states(r) == all_states_mask);
+    // -u or -w alone: ESTABLISHED only, so ss's State column goes; with -t it stays.
+    Request u;
+    u.udp = true;
+    CHECK(listing::default_states(u) == state_bit(TcpState::established));
+    u.raw = true;
+    CHECK(listing::single_state(listing::default_states(u)));
+    u.tcp = true;
+    CHECK(listing::default_states(u) == connected_mask());
 }
 
 TEST_CASE("tables are listed in each dialect's order", "[listing]") {
@@ -428,4 +436,59 @@ TEST_CASE("failures come back in the outcome, never printed", "[listing]") {
     CHECK(kernel.outcome.failure->error.context ==
           "--filter-path kernel needs netlink, not procfs");
     CHECK(procfs.dumps == 0);
+}
+
+TEST_CASE("a replayed dump's sockets get no live owners with -p", "[listing]") {
+    auto r = tan();
+    r.processes = true;
+    listing::Hooks hooks;
+    int scans = 0;
+    hooks.scan_owners = [&](const std::unordered_set<std::uint64_t>&, proc::ScanStats&) {
+        ++scans;
+        return proc::OwnerMap{};
+    };
+    auto src = replay();
+    const auto got = run(r, *src, hooks);
+    CHECK_FALSE(got.outcome.failure);
+    CHECK(got.outcome.matched > 0);
+    CHECK(scans == 0);
+    FakeSource live(established(2));
+    CHECK_FALSE(run(r, live, hooks).outcome.failure);
+    CHECK(scans == 1);
+}
+
+TEST_CASE("filter path kernel still filters raw sockets in user space", "[listing]") {
+    auto raw = golden::tcp(TcpState::close, "0.0.0.0", 1, "0.0.0.0", 0);
+    raw.netid = Netid::raw;
+    auto other = raw;
+    other.local.port = 58;
+    FakeSource src({raw, other}, "netlink");
+    Request r;
+    r.raw = r.all = r.numeric = true;
+    r.filter = {"sport", "=", ":58"};
+    r.filter_path = listing::FilterPath::kernel;
+    const auto got = run(r, src);
+    CHECK(got.outcome.matched == 1);
+}
+
+TEST_CASE("windows format with -o scans owners for the PID column", "[listing]") {
+    auto r = tan();
+    r.format = output::Format::windows;
+    CHECK_FALSE(plan_of(r).request.processes);
+    r.timers = true;
+    CHECK(plan_of(r).request.processes);
+    r.format = output::Format::ss;
+    CHECK_FALSE(plan_of(r).request.processes);
+}
+
+TEST_CASE("ss's -f FAMILY: inet -4, inet6 -6, unix -x", "[listing]") {
+    CHECK(listing::family_keywords().text() == "inet, inet6 or unix");
+    Request r;
+    listing::apply_family("inet6", r);
+    const auto q = listing::default_query(r);
+    CHECK((q.ipv6 && !q.ipv4 && q.tcp && !q.unix_));
+    Request x;
+    listing::apply_family("unix", x);
+    const auto qx = listing::default_query(x);
+    CHECK((qx.unix_ && !qx.tcp && !qx.udp));
 }

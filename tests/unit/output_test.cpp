@@ -1,6 +1,7 @@
 // Unit tests for the output module: golden renderings in every format, captures of
 // the real ss 6.1 and netstat 2.10, JSON/CSV checked by Python's own parsers.
 #include <unistd.h>
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -502,4 +503,65 @@ TEST_CASE("empty streamed listings keep their header and brackets", "[output]") 
         CHECK(streamed == render_to_string({}, opts(format)));
         CHECK_FALSE(streamed.empty());
     }
+}
+
+TEST_CASE("an IPv6 wildcard is * for dual-stack, [::] for V6ONLY (INET_DIAG_SKV6ONLY)",
+          "[output]") {
+    auto r = golden::tcp(TcpState::listen, "::", 8080, "::", 0);
+    RenderOptions o = opts(Format::ss);
+    o.header = false;
+    r.v6only = false;
+    CHECK(render_to_string(std::vector{r}, o).find("*:8080 *:*") != std::string::npos);
+    r.v6only = true;
+    CHECK(render_to_string(std::vector{r}, o).find("[::]:8080 [::]:*") != std::string::npos);
+    // Without the attribute (/proc): V6ONLY is what the kernel sets for a bound address.
+    r.v6only.reset();
+    CHECK(render_to_string(std::vector{r}, o).find("*:8080 *:*") != std::string::npos);
+    auto bound = golden::tcp(TcpState::listen, "::1", 8080, "::", 0);
+    CHECK(render_to_string(std::vector{bound}, o).find("[::1]:8080 [::]:*") != std::string::npos);
+}
+
+TEST_CASE("records from /proc get no sk:0 and no empty detail lines", "[output]") {
+    auto r = golden::tcp(TcpState::established, "127.0.0.1", 1, "127.0.0.1", 2);
+    r.from_procfs = true;
+    r.inode = 77;
+    RenderOptions o = opts(Format::ss);
+    o.header = false;
+    o.extended = o.info = o.memory = true;
+    const auto text = render_to_string(std::vector{r}, o);
+    CHECK(text.find("ino:77") != std::string::npos);
+    CHECK(text.find("sk:") == std::string::npos);
+    CHECK(text.find('\t') == std::string::npos);
+    CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+    r.from_procfs = false;  // netlink: ss's empty line for a TIME-WAIT-like record stays
+    CHECK(render_to_string(std::vector{r}, o).find("\n\t") != std::string::npos);
+}
+
+TEST_CASE("windows format with owners adds netstat -ano's PID column", "[output]") {
+    auto r = golden::tcp(TcpState::listen, "0.0.0.0", 135, "0.0.0.0", 0);
+    r.owners = {{1052, "svchost", 3}, {900, "svchost", 4}};
+    auto u = golden::inet(Netid::udp, TcpState::close, "0.0.0.0", 5353, "0.0.0.0", 0);
+    RenderOptions o = opts(Format::windows);
+    o.processes = true;
+    CHECK(render_to_string(std::vector{r, u}, o) ==
+          "Active Connections\n\n"
+          "  Proto  Local Address          Foreign Address        State           PID\n"
+          "  TCP    0.0.0.0:135            0.0.0.0:0              LISTENING       900\n"
+          "  UDP    0.0.0.0:5353           *:*                                    0\n");
+}
+
+TEST_CASE("by port counts a connection under its listening or well-known side", "[output]") {
+    const std::vector<SocketRecord> records{
+        golden::tcp(TcpState::listen, "0.0.0.0", 8080, "0.0.0.0", 0),
+        golden::tcp(TcpState::established, "127.0.0.1", 8080, "127.0.0.1", 41000),
+        golden::tcp(TcpState::established, "127.0.0.1", 41000, "127.0.0.1", 8080),
+        golden::tcp(TcpState::time_wait, "10.0.0.1", 52000, "10.0.0.9", 443),
+    };
+    RenderOptions o = opts(Format::csv);
+    std::string text;
+    render_groups(records, GroupBy::port, o, [&](std::string_view s) { text += s; });
+    CHECK(text.find("41000") == std::string::npos);
+    CHECK(text.find("52000") == std::string::npos);
+    CHECK(text.find("\n8080,") != std::string::npos);
+    CHECK(text.find("\n443,") != std::string::npos);
 }

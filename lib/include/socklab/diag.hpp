@@ -65,6 +65,11 @@ enum class SourceKind { automatic, netlink, procfs };
 /// Replays a dump recorded by record_dump(): the raw netlink replies, decoded by
 /// the same code as the live source, so golden tests exercise the real decoder.
 [[nodiscard]] Result<std::unique_ptr<SocketSource>> make_replay_source(std::string path);
+/// ss's TCPDIAG_FILE: TCP sockets from the dump at `path` (read as
+/// make_replay_source() reads it, `ss -D` files included), every other table from
+/// `live`. The caller reads the environment; the library never does.
+[[nodiscard]] Result<std::unique_ptr<SocketSource>> make_tcp_file_source(
+    std::string path, std::unique_ptr<SocketSource> live);
 /// The one place the fallback is chosen: netlink, else /proc/net (automatic).
 [[nodiscard]] Result<std::unique_ptr<SocketSource>> open_source(SourceKind kind);
 

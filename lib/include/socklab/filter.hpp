@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -40,11 +41,14 @@ struct ParseOptions {
     /// src/dst/sport/dport is a path glob (`src /run/*.sock`, `unix:` optional), and
     /// port comparisons (<, >=...) are an error (ss silently makes them constant).
     bool unix_only = false;
-    /// No unix table is listed (`sockls -t`, `-4`...): a port is a 16-bit inet port
-    /// and one over 65535 is an error. Otherwise a bare port up to 2^32-1 is kept, as
-    /// ss compares a unix socket's inode as its "port"; a port after an address
-    /// (`127.0.0.1:99999`, `[::1]:65536`) is an error either way.
+    /// No unix table is listed (`sockls -t`, `-4`...). Kept for callers: a port is
+    /// at most 65535 either way now (a unix socket's inode is compared as its
+    /// "port", as in ss, but `sport = :70000` is a slip, not an inode).
     bool inet_only = false;
+    /// Only this family is listed (`-4`: inet, `-6`: inet6): an address of the
+    /// other family is an error, as in ss (a host name keeps its addresses of this
+    /// family). Unset: both.
+    std::optional<Family> only_family;
 };
 
 /// Parses command-line words (`state established '( dport = :443 )'`).

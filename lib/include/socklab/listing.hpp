@@ -40,6 +40,7 @@ struct Keywords {
 [[nodiscard]] Keywords group_by_keywords();     ///< output's --by names
 [[nodiscard]] Keywords source_keywords();       ///< auto, netlink, proc
 [[nodiscard]] Keywords filter_path_keywords();  ///< both, kernel, user
+[[nodiscard]] Keywords family_keywords();       ///< -f: inet, inet6, unix
 [[nodiscard]] std::optional<SourceChoice> parse_source(std::string_view word);
 [[nodiscard]] std::optional<FilterPath> parse_filter_path(std::string_view word);
 
@@ -61,6 +62,9 @@ struct Request {
     /// Where the ephemeral range for `autobound` is read (tests point it elsewhere).
     std::string port_range_file = "/proc/sys/net/ipv4/ip_local_port_range";
 };
+
+/// ss's `-f FAMILY`: inet is -4, inet6 is -6, unix is -x (a word of family_keywords()).
+void apply_family(std::string_view word, Request& request);
 
 /// The netstat dialects (netstat, windows) change the default states and table order.
 [[nodiscard]] bool netstat_dialect(output::Format format);

@@ -173,6 +173,9 @@ struct SocketRecord {
     std::uint64_t cookie = 0;      ///< the kernel's socket cookie; stable for the socket's life
     std::uint32_t ifindex = 0;     ///< SO_BINDTODEVICE interface, 0 for none
     std::uint64_t peer_inode = 0;  ///< unix: the peer's inode
+    /// IPV6_V6ONLY as sock_diag said (INET_DIAG_SKV6ONLY); unset from /proc.
+    std::optional<bool> v6only;
+    bool from_procfs = false;  ///< read from /proc/net: no cookie, tcp_info or memory
     std::optional<TimerInfo> timer;
     Box<TcpInfo> tcp_info;
     Box<MemInfo> mem;

@@ -27,13 +27,17 @@ struct DumpFrame {
 struct DumpFile {
     std::vector<std::byte> data;
     std::vector<DumpFrame> frames;
+    bool ss_format = false;  ///< written by `ss -D FILE` (raw TCP replies, no magic)
 };
 
 /// The largest dump read_dump_file() accepts. A recorded datagram holds a few hundred
 /// bytes per socket, so this is far beyond any host's listing and still bounds memory.
 inline constexpr std::uint64_t max_dump_bytes = 256ULL << 20;
 
-/// Reads and splits a dump file. Checked before the data is read: only a regular
+/// Reads and splits a dump file: ours (magic and frames) or what `ss -D FILE`
+/// writes (raw netlink replies of TCP dumps, no header: told by its first nlmsghdr;
+/// every dump in it, where ss reads TCPDIAG_FILE up to the first NLMSG_DONE).
+/// Checked before the data is read: only a regular
 /// file (a directory, FIFO or device is refused), then the magic, then the size
 /// (at most max_dump_bytes). A bad magic, unknown netid/family or a frame longer
 /// than the file gives an Error with context "dump PATH".

@@ -236,6 +236,10 @@ Result<void> decode_inet(std::span<const std::byte> payload, DumpRequest request
             case INET_DIAG_SKMEMINFO:
                 r.mem = to_mem_info(a.data);
                 break;
+            case INET_DIAG_SKV6ONLY:
+                if (!a.data.empty() && r.family == Family::inet6)
+                    r.v6only = std::to_integer<unsigned>(a.data[0]) != 0;
+                break;
             default:
                 break;
         }

@@ -204,6 +204,7 @@ class ProcfsSource final : public SocketSource {
             rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
             if (line_no == 1 || line.find_first_not_of(' ') == std::string_view::npos) continue;
             SocketRecord r;
+            r.from_procfs = true;
             const bool ok = request.netid == Netid::unix_
                                 ? parse_unix_line(line, r)
                                 : parse_inet_line(line, request.netid, request.family, hz_, r);

@@ -46,7 +46,51 @@ class ReplaySource final : public SocketSource {
     DumpFile file_;
 };
 
+/// TCP from a recorded dump, the rest live: how ss honours TCPDIAG_FILE.
+class TcpFileSource final : public SocketSource {
+  public:
+    TcpFileSource(std::unique_ptr<SocketSource> file, std::unique_ptr<SocketSource> live)
+        : file_(std::move(file)), live_(std::move(live)) {}
+
+    Result<std::vector<SocketRecord>> dump(const Query& query) override {
+        std::vector<SocketRecord> out;
+        auto sink = [&out](std::span<SocketRecord> batch) -> Result<void> {
+            out.insert(out.end(), std::make_move_iterator(batch.begin()),
+                       std::make_move_iterator(batch.end()));
+            return {};
+        };
+        if (auto r = dump_each(query, sink); !r) return r.error();
+        return out;
+    }
+
+    Result<void> dump_each(const Query& query, const RecordBatchSink& sink) override {
+        if (query.tcp) {
+            Query tcp = query;
+            tcp.udp = tcp.raw = tcp.unix_ = false;
+            if (auto r = file_->dump_each(tcp, sink); !r) return r;
+        }
+        if (!query.udp && !query.raw && !query.unix_) return {};
+        Query rest = query;
+        rest.tcp = false;
+        return live_->dump_each(rest, sink);
+    }
+
+    std::string_view name() const override { return "replay"; }
+
+  private:
+    std::unique_ptr<SocketSource> file_;
+    std::unique_ptr<SocketSource> live_;
+};
+
 }  // namespace
+
+Result<std::unique_ptr<SocketSource>> make_tcp_file_source(std::string path,
+                                                           std::unique_ptr<SocketSource> live) {
+    auto file = make_replay_source(std::move(path));
+    if (!file) return file.error();
+    return std::unique_ptr<SocketSource>(
+        std::make_unique<TcpFileSource>(std::move(*file), std::move(live)));
+}
 
 Result<std::unique_ptr<SocketSource>> make_replay_source(std::string path) {
     auto file = read_dump_file(path);

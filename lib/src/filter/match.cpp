@@ -28,7 +28,7 @@ bool host_matches(const HostCond& c, const SocketRecord& r) {
     const Endpoint& ep = c.side == Side::local ? r.local : r.peer;
     if (c.unix_pattern) {
         return r.family == Family::unix_ &&
-               ::fnmatch(c.unix_pattern->c_str(), ep.path.c_str(), 0) == 0;
+               ::fnmatch(c.unix_pattern->c_str(), ep.path.c_str(), FNM_CASEFOLD) == 0;
     }
     if (c.port >= 0 && c.port != static_cast<std::int64_t>(ep.port)) return false;
     if (!c.addr) return true;

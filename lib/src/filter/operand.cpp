@@ -19,10 +19,11 @@ namespace {
     throw ParseFailure{col, std::move(what)};
 }
 
-// The largest "port": unix sockets compare inode numbers, which are 32-bit in sock_diag.
-constexpr unsigned long long max_port_number = 0xffffffffULL;
-// An inet port is 16 bits (RFC 9293 section 3.1): beyond it nothing can ever match.
+// A port is 16 bits (RFC 9293 section 3.1): beyond it no inet socket can ever match,
+// whatever tables are listed (a unix socket's "port" is its inode, but ss's users
+// mean a port, and `sport = :70000` is a slip).
 constexpr unsigned long long max_inet_port = 65535;
+constexpr unsigned long long max_port_number = max_inet_port;
 
 bool all_digits(std::string_view s) {
     return !s.empty() &&
@@ -47,14 +48,44 @@ std::optional<std::uint16_t> service_port(const std::string& name, const char* p
     return ntohs(static_cast<std::uint16_t>(found->s_port));
 }
 
-// A number (a port up to `max`, or a unix inode) or a service name; never wraps.
+// A number read as strtoul(3) base 0 reads it, as ss does: "0x16" hex, "026" octal,
+// "22" decimal; nullopt when `text` does not start like a number at all. A number
+// with bad digits ("08", "0x") or above `max` is an error naming the rule.
+std::optional<unsigned long long> base0_number(std::string_view text, std::size_t col,
+                                               unsigned long long max, std::string_view what) {
+    // A number is all digits, or 0x and anything ("0x1g" is a bad number);
+    // "22x" may be a service name.
+    const bool hex = text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X');
+    if (!hex && !all_digits(text)) return std::nullopt;
+    unsigned base = 10;
+    std::string_view digits = text;
+    if (hex) {
+        base = 16;
+        digits.remove_prefix(2);
+    } else if (text.size() > 1 && text[0] == '0') {
+        base = 8;
+        digits.remove_prefix(1);
+    }
+    const std::string bad =
+        fmt::format("{} '{}' is not a number (a leading 0 is octal, 0x hex, as in ss)", what, text);
+    if (digits.empty()) fail(col, bad);
+    unsigned long long v = 0;
+    for (const char c : digits) {
+        unsigned d = 16;
+        if (c >= '0' && c <= '9') d = static_cast<unsigned>(c - '0');
+        if (c >= 'a' && c <= 'f') d = static_cast<unsigned>(c - 'a' + 10);
+        if (c >= 'A' && c <= 'F') d = static_cast<unsigned>(c - 'A' + 10);
+        if (d >= base) fail(col, bad);
+        v = v * base + d;
+        if (v > max) fail(col, fmt::format("{} '{}' is out of range (0-{})", what, text, max));
+    }
+    return v;
+}
+
+// A number (a port up to `max`) or a service name; never wraps.
 std::int64_t port_value(std::string_view text, std::size_t col, unsigned long long max) {
     if (text == "*") return -1;
-    if (all_digits(text)) {
-        const auto v = parse_uint(text, 0, max);
-        if (!v.ok()) fail(col, fmt::format("port '{}' is out of range (0-{})", text, max));
-        return static_cast<std::int64_t>(*v);
-    }
+    if (const auto v = base0_number(text, col, max, "port")) return static_cast<std::int64_t>(*v);
     if (!name_chars(text) || text.size() > 64)
         fail(col, fmt::format("expected a port number or service name, got '{}'", text));
     const std::string name(text);
@@ -74,10 +105,41 @@ std::int64_t port_after_colon(std::string_view text, std::size_t colon_col,
     return port_value(text, colon_col + 1, max);
 }
 
+// iproute2's get_addr_ipv4(): one to four dotted parts, each a base-0 number up
+// to 255, missing parts zero on the right ("10" is 10.0.0.0, "127.1" 127.1.0.0,
+// "193.233.7" 193.233.7.0). nullopt when `text` is not of that shape.
+std::optional<IpAddr> short_ipv4(std::string_view text) {
+    IpAddr a;
+    a.family = Family::inet;
+    std::size_t part = 0;
+    while (true) {
+        const std::size_t dot = text.find('.');
+        const std::string_view p = text.substr(0, dot);
+        if (p.empty() || part == 4 || p.front() < '0' || p.front() > '9') return std::nullopt;
+        std::optional<unsigned long long> v;
+        try {
+            v = base0_number(p, 0, 255, "part");
+        } catch (const ParseFailure&) {
+            return std::nullopt;
+        }
+        if (!v) return std::nullopt;
+        a.bytes[part++] = static_cast<std::uint8_t>(*v);
+        if (dot == std::string_view::npos) return a;
+        text.remove_prefix(dot + 1);
+    }
+}
+
+// A numeric address as ss reads one: IPv6 when it has a ':', else the short
+// dotted IPv4 forms.
+std::optional<IpAddr> numeric_addr(std::string_view text) {
+    if (text.find(':') != std::string_view::npos) return IpAddr::parse(text);
+    return short_ipv4(text);
+}
+
 // "ADDR" or "ADDR/N" into cond; false when ADDR is not numeric (maybe a name).
 bool numeric_prefix(std::string_view text, std::size_t col, HostCond& cond) {
     const std::size_t slash = text.find('/');
-    const auto addr = IpAddr::parse(text.substr(0, slash));
+    const auto addr = numeric_addr(text.substr(0, slash));
     if (!addr) {
         if (slash != std::string_view::npos)
             fail(col,
@@ -132,9 +194,14 @@ std::vector<HostCond> address_conds(std::string_view text, std::size_t col, std:
                                     bool resolve) {
     HostCond cond;
     cond.port = port;
-    if (text.empty() || text == "*") return {cond};
+    // iproute2's get_prefix_1(): "default", "any" and "all" are every address.
+    if (text.empty() || text == "*" || text == "default" || text == "any" || text == "all")
+        return {cond};
     if (numeric_prefix(text, col, cond)) return {cond};
-    if (!resolve || !name_chars(text) || text.size() > 253)
+    // Digits and dots that are no address ("256.1", "1.2.3.4.5") are no host name either.
+    const bool dotted = std::all_of(text.begin(), text.end(),
+                                    [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
+    if (!resolve || dotted || !name_chars(text) || text.size() > 253)
         fail(col, fmt::format("expected an address or prefix, got '{}'", text));
     std::vector<HostCond> out;
     for (const auto& a : resolve_name(std::string(text))) {
@@ -166,7 +233,11 @@ std::vector<HostCond> bracketed(std::string_view text, std::size_t col, bool res
         // An address is inet: its port is 16 bits whatever tables are listed.
         port = port_after_colon(rest.substr(1), rest_col, max_inet_port);
     }
-    if (!IpAddr::parse(inside))
+    // ss's own form puts the prefix inside: "[fd00::/16]"; "[fd00::]/16" is taken too.
+    const std::size_t in_slash = inside.find('/');
+    if (in_slash != std::string_view::npos && !prefix.empty())
+        fail(col + close + 1, "a prefix length both inside and after '[]'");
+    if (!IpAddr::parse(inside.substr(0, in_slash)))
         fail(col + 1, fmt::format("expected an address inside '[]', got '{}'", inside));
     return address_conds(std::string(inside) + std::string(prefix), col + 1, port, resolve);
 }
@@ -212,8 +283,8 @@ std::vector<HostCond> parse_host_operand(std::string_view text, std::size_t col,
     if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
         const std::string_view host = text.substr(0, colon);
         const std::string_view port = text.substr(colon + 1);
-        const bool host_ok = host.empty() || host == "*" ||
-                             IpAddr::parse(host.substr(0, host.find('/'))).has_value();
+        const bool host_ok =
+            host.empty() || host == "*" || numeric_addr(host.substr(0, host.find('/'))).has_value();
         const bool port_like = all_digits(port) || port == "*";
         const bool whole_v6 = IpAddr::parse(text.substr(0, slash)).has_value();
         if (!whole_v6 || (host_ok && port_like)) {

@@ -1,6 +1,7 @@
 // filter: the recursive-descent parser from words to one AST (states + expression).
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <exception>
 #include <fstream>
@@ -251,8 +252,19 @@ class Parser {
         if (options_.unix_only) return unix_condition(kw, op, op_tok, side);
         const Token& t = operand(kw.text, "an address");
         Node n{Node::Kind::any_of, {}, {}, {}, 0};
-        for (auto& c :
-             parse_host_operand(t.text, t.col, options_.resolve_hosts, options_.inet_only)) {
+        auto conds = parse_host_operand(t.text, t.col, options_.resolve_hosts, options_.inet_only);
+        if (const auto fam = options_.only_family) {
+            const auto other = [fam](const HostCond& c) {
+                return c.addr && c.addr->family != *fam;
+            };
+            if (std::all_of(conds.begin(), conds.end(), other))
+                fail(t.col, fmt::format("'{}' is {}, but only {} sockets are listed ({})", t.text,
+                                        *fam == Family::inet ? "IPv6" : "IPv4",
+                                        *fam == Family::inet ? "IPv4" : "IPv6",
+                                        *fam == Family::inet ? "-4" : "-6"));
+            std::erase_if(conds, other);
+        }
+        for (auto& c : conds) {
             Node leaf{Node::Kind::host, {}, {}, {}, 0};
             leaf.host = std::move(c);
             leaf.host.side = side;

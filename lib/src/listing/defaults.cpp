@@ -12,6 +12,8 @@ constexpr std::array<std::string_view, 3> kSourceWords{"auto", "netlink", "proc"
 constexpr std::array<SourceChoice, 3> kSources{SourceChoice::automatic, SourceChoice::netlink,
                                                SourceChoice::procfs};
 constexpr std::array<std::string_view, 3> kFilterPathWords{"both", "kernel", "user"};
+// ss -f's families that sockls lists (link and netlink are not among them).
+constexpr std::array<std::string_view, 3> kFamilyWords{"inet", "inet6", "unix"};
 constexpr std::array<FilterPath, 3> kFilterPaths{FilterPath::both, FilterPath::kernel,
                                                  FilterPath::user};
 
@@ -71,6 +73,16 @@ Keywords filter_path_keywords() {
     return {"--filter-path", kFilterPathWords};
 }
 
+Keywords family_keywords() {
+    return {"-f,--family", kFamilyWords};
+}
+
+void apply_family(std::string_view word, Request& request) {
+    request.ipv4 = request.ipv4 || word == "inet";
+    request.ipv6 = request.ipv6 || word == "inet6";
+    request.unix_ = request.unix_ || word == "unix";
+}
+
 std::optional<SourceChoice> parse_source(std::string_view word) {
     return parse_word(kSourceWords, kSources, word);
 }
@@ -105,6 +117,11 @@ StateMask default_states(const Request& r) {
     if (r.listening) return listeners;
     // netstat's default is everything but listening sockets (TIME_WAIT included).
     if (netstat_dialect(r.format)) return all_states_mask & ~listeners;
+    // ss merges each table's default: TCP and unix the connected states, UDP and raw
+    // ESTABLISHED alone (what a datagram socket can be but UNCONN). So -u or -w
+    // alone selects one state and ss hides the State column; the rows are the same.
+    const diag::Query q = default_query(r);
+    if (!q.tcp && !q.unix_) return state_bit(TcpState::established);
     return connected_mask();
 }
 
@@ -142,6 +159,8 @@ std::optional<Failure> refusal(const Request& request) {
 std::optional<Failure> make_plan(const Request& request, Plan& plan) {
     if (auto bad = refusal(request)) return bad;
     plan.request = request;
+    // Windows' netstat -o is the PID column: the owners are needed for it.
+    if (request.format == output::Format::windows && request.timers) plan.request.processes = true;
     plan.query = default_query(request);
     // ss 6.1 reads every operand as a unix path glob once -x is given (measured: even
     // with -t, `sport = :P` then lists no TCP socket); without -x ports are ports, and
@@ -149,6 +168,8 @@ std::optional<Failure> make_plan(const Request& request, Plan& plan) {
     filter::ParseOptions popts;
     popts.unix_only = request.unix_;
     popts.inet_only = !plan.query.unix_;
+    if (plan.query.ipv4 != plan.query.ipv6)
+        popts.only_family = plan.query.ipv4 ? Family::inet : Family::inet6;
     popts.port_range_file = request.port_range_file;
     auto flt = filter::parse(request.filter, default_states(request), popts);
     if (!flt)

@@ -17,14 +17,17 @@ using BlockFn = std::function<void(std::vector<SocketRecord>&)>;
 
 /// What each record still has to pass in user space. The kernel already applied the
 /// state mask and the bytecode to netlink's inet sockets; ss checks them again, and so
-/// do we unless --filter-path kernel. Unix, /proc and replay records always need it.
+/// do we unless --filter-path kernel. Unix, /proc and replay records always need it,
+/// and so do raw ones: the netlink source reads them from /proc on kernels without
+/// raw_diag.
 struct UserFilter {
     filter::Filter full;
     filter::Filter states_only;  ///< for netlink inet records with --filter-path kernel
     bool trust_kernel = false;
 
     [[nodiscard]] bool pass(const SocketRecord& r) const {
-        return filter::matches(trust_kernel && r.netid != Netid::unix_ ? states_only : full, r);
+        const bool kernel_filtered = r.netid != Netid::unix_ && r.netid != Netid::raw;
+        return filter::matches(trust_kernel && kernel_filtered ? states_only : full, r);
     }
 };
 
@@ -67,9 +70,10 @@ struct Runner {
     }
 
     /// The owners of `inodes`, counting those left unknown by an incomplete scan:
-    /// -p must not drop owners silently.
+    /// -p must not drop owners silently. A replayed dump's inodes are not this
+    /// host's sockets now: no owner is looked up for them.
     proc::OwnerMap owners_of(const std::unordered_set<std::uint64_t>& inodes) {
-        if (inodes.empty()) return {};
+        if (inodes.empty() || src.name() == "replay") return {};
         auto owners = hooks.scan_owners(inodes, out.scan);
         if (out.scan.incomplete()) out.owners_unknown = proc::unknown_owners(inodes, owners);
         if (out.owners_unknown != 0 && hooks.owners_hidden)

@@ -65,6 +65,7 @@ constexpr std::array<Word, 25> kWords{{
     {"synrecv", TcpState::syn_recv},
     {"synreceived", TcpState::syn_recv},
     {"synrcvd", TcpState::syn_recv},
+    {"synrcv", TcpState::syn_recv},
     {"finwait1", TcpState::fin_wait1},
     {"finwait2", TcpState::fin_wait2},
     {"timewait", TcpState::time_wait},
@@ -77,7 +78,6 @@ constexpr std::array<Word, 25> kWords{{
     {"listen", TcpState::listen},
     {"listening", TcpState::listen},
     {"closing", TcpState::closing},
-    {"boundinactive", TcpState::bound_inactive},
     {"newsynrecv", TcpState::new_syn_recv},
     {"finwait", TcpState::fin_wait1},
     {"synrec", TcpState::syn_recv},
@@ -149,6 +149,8 @@ std::optional<StateMask> parse_state_word(std::string_view word) {
         case TcpState::new_syn_recv:
             return kSynRecv;
         case TcpState::close:
+            // Also Linux 6.5's bound, inactive sockets (13), which ss 6.1 never asks
+            // for: sockls(1), DIFFERENCES.
             return kClosed;
         default:
             return state_bit(*s);

@@ -290,9 +290,13 @@ std::string_view windows_proto(const SocketRecord& r) {
 
 void render_windows(std::span<const SocketRecord> records, const RenderOptions& options,
                     Writer& out) {
+    // netstat -ano's PID column: with -o (the listing scans owners for it) or -p;
+    // the lowest owning pid, 0 when none is known, as Windows writes for System.
+    const bool pid = options.processes;
     if (options.header) {
         out.put("Active Connections\n\n");
-        out.put("  Proto  Local Address          Foreign Address        State\n");
+        out.put(pid ? "  Proto  Local Address          Foreign Address        State           PID\n"
+                    : "  Proto  Local Address          Foreign Address        State\n");
     }
     for (const auto& r : records) {
         Field local, peer, line;
@@ -316,7 +320,15 @@ void render_windows(std::span<const SocketRecord> records, const RenderOptions& 
         line.append(std::string_view("  "));
         append_left(line, view(peer), 21);
         line.append(std::string_view("  "));
-        line.append(state);
+        if (!pid) {
+            line.append(state);
+        } else {
+            append_left(line, state, 16);
+            int lowest = 0;
+            for (const auto& owner : r.owners)
+                if (lowest == 0 || owner.pid < lowest) lowest = owner.pid;
+            fmt::format_to(std::back_inserter(line), "{}", lowest);
+        }
         put_trimmed(out, line);
     }
 }

@@ -56,11 +56,14 @@ struct Row {
     }
 };
 
-// The kernel sets IPV6_V6ONLY itself on a socket bound to a specific non-mapped
-// address; ss then prints a wildcard as [::] instead of *. We have no
-// INET_DIAG_SKV6ONLY in the record, so we infer it the same way.
+// ss prints an IPv6 wildcard as * for a dual-stack socket and as [::] for an
+// IPV6_V6ONLY one (INET_DIAG_SKV6ONLY). Without the attribute (/proc) it is
+// inferred: the kernel sets V6ONLY itself on a socket bound to a specific
+// non-mapped address.
 bool implied_v6only(const SocketRecord& r) {
-    return r.family == Family::inet6 && !r.local.addr.is_any() && !r.local.addr.is_v4_mapped();
+    if (r.family != Family::inet6) return false;
+    if (r.v6only) return *r.v6only;
+    return !r.local.addr.is_any() && !r.local.addr.is_v4_mapped();
 }
 
 void append_ss_addr(Field& out, const IpAddr& addr, bool v6only, std::uint32_t ifindex,
@@ -275,14 +278,19 @@ void fill_process(const SocketRecord& r, const RenderOptions& o, Field& f) {
         append_ms_timer(f, r.timer->expires_ms);
         fmt::format_to(std::back_inserter(f), ",{})", r.timer->retrans);
     }
+    // A socket read from /proc has no cookie: nothing to write for sk, and no
+    // detail line to open, since /proc gives neither memory nor tcp_info.
+    const bool from_proc = r.from_procfs;
     if (o.extended && !is_unix) {
         if (r.uid != 0) fmt::format_to(std::back_inserter(f), " uid:{}", r.uid);
-        fmt::format_to(std::back_inserter(f), " ino:{} sk:{:x}", r.inode, r.cookie);
+        fmt::format_to(std::back_inserter(f), " ino:{}", r.inode);
+        if (!from_proc) fmt::format_to(std::back_inserter(f), " sk:{:x}", r.cookie);
     }
     // ss opens the detail line for -m on every socket and for -i on all but UDP,
     // even when the kernel sent nothing to put on it (TIME-WAIT has no tcp_info).
     const bool tcp_detail = o.info && !is_unix && r.netid != Netid::udp;
     if (!o.memory && !tcp_detail) return;
+    if (from_proc && !r.mem && !r.tcp_info) return;
     if (!o.one_line) f.append(std::string_view("\n\t"));
     if (o.memory && r.mem) append_skmem(f, *r.mem);
     if (tcp_detail && r.tcp_info) {

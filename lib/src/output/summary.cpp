@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <array>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "output/detail.hpp"
@@ -91,9 +92,27 @@ struct Group {
     Counts counts{};
 };
 
+/// The service side of a connection for --by port: a port something listens on
+/// here (the local end of a served connection, or the peer end of a client on
+/// this host), else the lower of the two (the well-known side; the kernel picks
+/// ephemeral ports high). Listeners and unbound peers: the local port.
+std::uint32_t service_port(const SocketRecord& r,
+                           const std::unordered_set<std::uint32_t>& listening) {
+    if (r.peer.port == 0 || listening.contains(r.local.port)) return r.local.port;
+    if (listening.contains(r.peer.port)) return r.peer.port;
+    return std::min(r.local.port, r.peer.port);
+}
+
 class Grouper {
   public:
     Grouper(GroupBy by, const RenderOptions& o) : by_(by), o_(o) {}
+
+    /// The ports of the listeners among the records, before any add().
+    void note_listeners(std::span<const SocketRecord> records) {
+        for (const auto& r : records)
+            if (r.family != Family::unix_ && display_state(r.state) == TcpState::listen)
+                listening_.insert(r.local.port);
+    }
 
     void add(const SocketRecord& r) {
         const std::size_t s = state_index(r.state);
@@ -126,13 +145,14 @@ class Grouper {
         }
         detail::Field text;
         if (by_ == GroupBy::port) {
+            const std::uint32_t port = service_port(r, listening_);
             if (is_machine(o_.format))
-                fmt::format_to(std::back_inserter(text), "{}", r.local.port);
+                fmt::format_to(std::back_inserter(text), "{}", port);
             else
-                detail::append_port(text, r.local.port, r.netid, o_);
+                detail::append_port(text, port, r.netid, o_);
             bump(group_for(std::string(detail::view(text)),
                            [&](Group& g) {
-                               g.port = r.local.port;
+                               g.port = port;
                                g.has_port = true;
                            }),
                  s);
@@ -174,6 +194,7 @@ class Grouper {
 
     GroupBy by_;
     const RenderOptions& o_;
+    std::unordered_set<std::uint32_t> listening_;
     std::unordered_map<std::string, std::size_t> index_;
     std::vector<Group> groups_;
 };
@@ -264,6 +285,7 @@ void render_group_table(Writer& out, const std::vector<Group>& groups, GroupBy b
 void render_groups(std::span<const SocketRecord> records, GroupBy by, const RenderOptions& options,
                    const Sink& sink) {
     Grouper grouper(by, options);
+    if (by == GroupBy::port) grouper.note_listeners(records);
     for (const auto& r : records)
         grouper.add(r);
     const std::vector<Group> groups = grouper.take();
