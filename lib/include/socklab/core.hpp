@@ -29,6 +29,28 @@ struct Error {
 /// An Error for a condition that has no errno: code is std::errc::invalid_argument etc.
 [[nodiscard]] Error make_error(std::errc code, std::string context);
 
+/// Exit codes of every tool (EXIT STATUS in each man page); the apps return them.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_runtime = 1;
+inline constexpr int exit_usage = 2;
+inline constexpr int exit_threshold = 3;  ///< sockwatch --warn, socklab doctor
+
+/// An error_code's message with its first letter in lower case ("connection refused"),
+/// "unknown error" for none: the `why` of every error line.
+[[nodiscard]] std::string reason(const std::error_code& ec);
+
+/// The one error line of every tool: "tool: what: why\n", or "tool: why\n" when `what` is
+/// empty. Newlines, CRs and NULs inside `what`/`why` are shown as \n, \r and \0, so the
+/// message stays one line whatever a file name holds.
+[[nodiscard]] std::string error_line_text(std::string_view tool, std::string_view what,
+                                          std::string_view why);
+
+/// The one colour rule: `flag` is --color's value ("always", "never" or "auto"); auto
+/// colours only on a terminal when NO_COLOR is unset or empty (https://no-color.org: any
+/// non-empty value disables colour). `no_color` is NO_COLOR's value, nullptr when unset:
+/// the app reads the environment, the library does not.
+[[nodiscard]] bool color_wanted(std::string_view flag, bool is_tty, const char* no_color) noexcept;
+
 /// Value or Error: g++ 12 has no std::expected in C++20.
 template <class T>
 class [[nodiscard]] Result {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cctype>
 
 #include <charconv>
 #include <cmath>
@@ -18,6 +19,48 @@ std::string Error::message() const {
     std::string reason = code ? code.message() : std::string("unknown error");
     if (context.empty()) return reason;
     return context + ": " + reason;
+}
+
+std::string reason(const std::error_code& ec) {
+    std::string why = ec ? ec.message() : "unknown error";
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    return why;
+}
+
+namespace {
+
+/// Appends `s` with the characters that would break a line shown as escapes.
+void append_one_line(std::string& out, std::string_view s) {
+    for (const char c : s) {
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\0')
+            out += "\\0";
+        else if (c == '\r')
+            out += "\\r";
+        else
+            out += c;
+    }
+}
+
+}  // namespace
+
+std::string error_line_text(std::string_view tool, std::string_view what, std::string_view why) {
+    std::string line(tool);
+    line += ": ";
+    if (!what.empty()) {
+        append_one_line(line, what);
+        line += ": ";
+    }
+    append_one_line(line, why);
+    line += '\n';
+    return line;
+}
+
+bool color_wanted(std::string_view flag, bool is_tty, const char* no_color) noexcept {
+    if (flag == "always") return true;
+    if (flag == "never") return false;
+    return is_tty && (no_color == nullptr || *no_color == '\0');
 }
 
 Error errno_error(std::string context, int err) {
