@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -410,6 +411,10 @@ struct CatOption {
 
 /// Every option of sockcat, in the help's order (not --help, --version or the operands).
 [[nodiscard]] const std::vector<CatOption>& cat_options();
+
+/// The pairs of options that cannot go together (nc's "cannot use -s and -l"), by message
+/// name, in the order convert_options() looks at them: the first pair given is the message.
+[[nodiscard]] std::span<const std::pair<std::string_view, std::string_view>> cat_conflicts();
 
 /// Empty when `value` is a word of the keyword table of option `name` (its message name)
 /// or the option has none; else why not ("'maybe' is not shutdown|close|rst|wait"). An

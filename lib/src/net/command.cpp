@@ -410,6 +410,10 @@ std::string_view CatOption::message_name() const {
     return first_long;
 }
 
+std::span<const std::pair<std::string_view, std::string_view>> cat_conflicts() {
+    return conflicts;
+}
+
 const std::vector<CatOption>& cat_options() {
     static const std::vector<CatOption> options = make_options();
     return options;
