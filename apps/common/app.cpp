@@ -2,14 +2,10 @@
 #include "app.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
-#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -34,19 +30,6 @@ extern "C" void on_stop_signal(int sig) {
     errno = saved;
 }
 
-void append_escaped(std::string& out, std::string_view s) {
-    for (const char c : s) {
-        if (c == '\n')
-            out += "\\n";
-        else if (c == '\0')
-            out += "\\0";
-        else if (c == '\r')
-            out += "\\r";
-        else
-            out += c;
-    }
-}
-
 }  // namespace
 
 bool ensure_std_fds() noexcept {
@@ -65,14 +48,7 @@ bool ensure_std_fds() noexcept {
 
 void error_line(std::string_view tool, std::string_view what, std::string_view why) noexcept {
     try {
-        std::string line(tool);
-        line += ": ";
-        if (!what.empty()) {
-            append_escaped(line, what);
-            line += ": ";
-        }
-        append_escaped(line, why);
-        line += '\n';
+        const std::string line = error_line_text(tool, what, why);
         std::fflush(stdout);  // keep the order of what was already printed
         std::string_view left = line;
         while (!left.empty()) {
@@ -86,16 +62,7 @@ void error_line(std::string_view tool, std::string_view what, std::string_view w
 }
 
 bool use_color(std::string_view flag, int fd) noexcept {
-    if (flag == "always") return true;
-    if (flag == "never") return false;
-    const char* no_color = std::getenv("NO_COLOR");
-    return ::isatty(fd) == 1 && (no_color == nullptr || *no_color == '\0');
-}
-
-std::string reason(const std::error_code& ec) {
-    std::string why = ec ? ec.message() : "unknown error";
-    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
-    return why;
+    return color_wanted(flag, ::isatty(fd) == 1, std::getenv("NO_COLOR"));
 }
 
 std::optional<StopSignals> StopSignals::install() {
@@ -134,77 +101,11 @@ int StopSignals::signal_number() noexcept {
     return g_signal;
 }
 
-bool Output::write(std::string_view s) noexcept {
-    if (failed_) return false;
-    while (!s.empty()) {
-        const auto n = ::write(fd_, s.data(), s.size());
-        if (n >= 0) {
-            s.remove_prefix(static_cast<std::size_t>(n));
-            // A signal during a blocked write that had already copied some bytes
-            // makes write(2) return that partial count, not EINTR (pipe(7)): without
-            // this check the next call blocks on the full pipe for good.
-            if (!s.empty() && StopSignals::requested()) {
-                interrupted_ = true;
-                failed_ = true;
-                return false;
-            }
-            continue;
-        }
-        if (errno == EINTR) {
-            if (!StopSignals::requested()) continue;
-            interrupted_ = true;
-        } else if (errno == EPIPE) {
-            gone_ = true;
-        } else {
-            error_ = std::error_code(errno, std::system_category());
-        }
-        failed_ = true;
-        return false;
-    }
-    return true;
-}
-
-bool write_polled(Output& out, std::string_view text, int stop_fd, bool pipe,
-                  std::chrono::steady_clock::time_point deadline) noexcept {
-    using Steady = std::chrono::steady_clock;
-    if (!pipe) return out.write(text);
-    while (!text.empty()) {
-        if (StopSignals::requested()) return false;
-        const auto now = Steady::now();
-        if (now >= deadline) return false;
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-        std::array<pollfd, 2> fds{{{out.fd(), POLLOUT, 0}, {stop_fd, POLLIN, 0}}};
-        const int timeout = deadline == Steady::time_point::max()
-                                ? -1
-                                : static_cast<int>(std::min<long long>(left, 60'000));
-        if (::poll(fds.data(), fds.size(), timeout) < 0) {
-            if (errno == EINTR) continue;  // the flag is looked at above
-            return out.write(text);        // cannot wait: plain blocking write
-        }
-        if (fds[1].revents != 0) return false;
-        if (fds[0].revents == 0) continue;  // time-out: the deadline is looked at above
-        // POLLERR (the reader left) goes to write too: EPIPE ends output quietly.
-        // A stop between two pieces never leaves half a line for the reader.
-        auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
-        if (n < text.size()) {
-            const auto nl = text.rfind('\n', n - 1);
-            if (nl != std::string_view::npos) n = nl + 1;
-        }
-        if (!out.write(text.substr(0, n))) return false;
-        text.remove_prefix(n);
-    }
-    return true;
-}
-
-std::optional<std::error_code> Output::error() const noexcept {
-    if (!error_) return std::nullopt;
-    return error_;
-}
-
 int Output::finish(std::string_view tool, int rc) const noexcept {
-    if (!error_) return rc;
+    const auto e = error();
+    if (!e) return rc;
     try {
-        error_line(tool, "stdout", reason(error_));
+        error_line(tool, "stdout", reason(*e));
     } catch (...) {
     }
     return rc == exit_ok ? exit_runtime : rc;

@@ -1,22 +1,23 @@
-// app: what every socklab binary does the same way: safe fds 0-2, the error line,
-// exit codes, stop signals and checked writes to stdout.
+// app: what every socklab binary does alike and the library may not (print, exit, signals):
+// safe fds 0-2, the error line, stop signals, checked stdout. The rules behind them (exit
+// codes, the line's text, the colour rule, checked writes) are core's.
 #pragma once
 
-#include <chrono>
 #include <csignal>
 #include <functional>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <system_error>
+
+#include "socklab/core.hpp"
 
 namespace socklab::app {
 
-/// Exit codes of every tool (EXIT STATUS in each man page).
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_runtime = 1;
-inline constexpr int exit_usage = 2;
-inline constexpr int exit_threshold = 3;  ///< sockwatch --warn, socklab doctor
+using socklab::exit_ok;
+using socklab::exit_runtime;
+using socklab::exit_threshold;
+using socklab::exit_usage;
+using socklab::reason;
+using socklab::write_polled;
 
 /// Opens /dev/null on each of fds 0, 1 and 2 that is closed, so that no socket,
 /// netlink socket, signalfd or file we create later lands there (a socket on fd 1
@@ -24,17 +25,11 @@ inline constexpr int exit_threshold = 3;  ///< sockwatch --warn, socklab doctor
 /// /dev/null cannot be opened (then the caller should exit 1).
 bool ensure_std_fds() noexcept;
 
-/// Writes "tool: what: why\n" (or "tool: why\n" when `what` is empty) to stderr in
-/// one write(2). Newlines and NULs inside `what`/`why` are shown as \n and \0 so the
-/// message stays one line.
+/// Writes core's error_line_text() ("tool: what: why\n", one line) to stderr in one
+/// write(2), after flushing stdout so the order of what was printed stays.
 void error_line(std::string_view tool, std::string_view what, std::string_view why) noexcept;
 
-/// An error_code's message with its first letter in lower case ("connection refused").
-std::string reason(const std::error_code& ec);
-
-/// The one colour rule of every tool: `flag` is --color's value ("always",
-/// "never" or "auto"); auto colours only when `fd` is a terminal and NO_COLOR is
-/// unset or empty (https://no-color.org: any non-empty value disables colour).
+/// core's color_wanted() for --color's `flag`, whether `fd` is a terminal and NO_COLOR.
 [[nodiscard]] bool use_color(std::string_view flag, int fd) noexcept;
 
 /// SIGINT, SIGTERM and SIGHUP set a flag and wake a self-pipe. Installed without
@@ -63,45 +58,14 @@ class StopSignals {
     int write_fd_ = -1;
 };
 
-/// Checked writes to stdout (or another fd). Every byte is written or the failure is
-/// remembered: EPIPE means the reader went away (`| head`), which ends output quietly;
-/// any other errno is an error the tool reports with report(). A write blocked on a
-/// full pipe gives up when a stop signal arrives (StopSignals).
-class Output {
+/// Checked writes to stdout (core's FdWriter) that give up when a stop signal arrives.
+class Output : public FdWriter {
   public:
-    explicit Output(int fd = 1) noexcept : fd_(fd) {}
-    [[nodiscard]] int fd() const noexcept { return fd_; }
-
-    /// Writes all of `s`; false once output failed or was abandoned (nothing more is written).
-    bool write(std::string_view s) noexcept;
-    /// True when no write has failed.
-    [[nodiscard]] bool ok() const noexcept { return !failed_; }
-    /// The reader went away (EPIPE): end quietly.
-    [[nodiscard]] bool reader_gone() const noexcept { return gone_; }
-    /// A stop signal interrupted a write.
-    [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
-    /// The failure that is not EPIPE or a stop signal, if any.
-    [[nodiscard]] std::optional<std::error_code> error() const noexcept;
+    explicit Output(int fd = 1) noexcept : FdWriter(fd, &StopSignals::requested) {}
     /// Prints "tool: stdout: why" when error() is set and returns exit_runtime, unless
     /// rc already says something stronger (exit_threshold wins); otherwise returns rc.
     int finish(std::string_view tool, int rc) const noexcept;
-
-  private:
-    int fd_;
-    bool failed_ = false;
-    bool gone_ = false;
-    bool interrupted_ = false;
-    std::error_code error_;
 };
-
-/// Writes `text` to `out`. Into a pipe (`pipe` true) it goes in pieces of at most
-/// PIPE_BUF, each after poll(2) says there is room: pipe(7) guarantees such a write
-/// does not block, so the wait happens in poll, beside `stop_fd` (the StopSignals
-/// pipe) and `deadline`, and no signal can slip in between a check and a blocking
-/// write(2). Pieces end at a line end where one fits. Returns false when output
-/// failed or a stop or the deadline came first.
-bool write_polled(Output& out, std::string_view text, int stop_fd, bool pipe,
-                  std::chrono::steady_clock::time_point deadline) noexcept;
 
 /// Flushes stdio's stdout and checks it (for text written with fmt::print/printf):
 /// same rules as Output::finish. Use at the end of main, before returning rc.

@@ -1,6 +1,6 @@
 // libFuzzer target for every parser besides the filter's: netlink replies,
 // recorded dump files, /proc/net files, tracepoint lines and the text parsers
-// of options. The first byte picks the parser; the rest is its input.
+// of options and sockcat's command line. The first byte picks the parser; the rest is its input.
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -81,7 +81,30 @@ void fuzz_procfs(std::uint8_t pick, std::span<const std::byte> data) {
     (void)diag::make_procfs_source(root.string())->dump(q);
 }
 
+/// sockcat's command line: lines starting with '-' are options ("-w=3", "-l"), the others
+/// operands, as sockcat's CLI11 layer hands them to convert_options().
+void fuzz_cat_line(std::string_view text) {
+    net::RawCatOptions raw;
+    raw.stdin_is_tty = !text.empty() && text.front() == '-';
+    while (!text.empty()) {
+        const auto nl = text.find('\n');
+        const auto line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+        if (line.empty() || line.front() != '-') {
+            raw.operands.emplace_back(line);
+            continue;
+        }
+        const auto eq = line.find('=', 1);
+        const auto name = line.substr(0, eq);
+        const auto value = eq == std::string_view::npos ? std::string_view() : line.substr(eq + 1);
+        (void)net::check_cat_keyword(name, value);
+        raw.given.emplace_back(name, value);
+    }
+    (void)net::convert_options(raw);
+}
+
 void fuzz_text(std::uint8_t pick, std::string_view text) {
+    if (pick >= 0xf0) return fuzz_cat_line(text);
     switch (pick % 10) {
         case 0:
             (void)parse_uint(text, 0, ~0ULL);

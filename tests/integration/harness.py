@@ -87,6 +87,20 @@ def on_cleanup(fn):
     _cleanups.append(fn)
 
 
+def terminate_at_cleanup(p, timeout=10):
+    """At the end of the test: SIGTERM (so the process can clean up after itself),
+    SIGKILL only if it has not ended within `timeout` seconds."""
+    def stop():
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=timeout)
+    on_cleanup(stop)
+
+
 def wait_for(cond, timeout=10.0, interval=0.01, what="condition"):
     """Polls cond() until it returns a truthy value or the deadline passes."""
     deadline = time.monotonic() + timeout

@@ -32,16 +32,7 @@ def spawn_sockwatch(argv, **kw):
     kw.setdefault("stdout", subprocess.PIPE)
     kw.setdefault("stderr", subprocess.PIPE)
     p = subprocess.Popen(argv, **kw)
-
-    def stop():
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-    harness.on_cleanup(stop)
+    harness.terminate_at_cleanup(p)
     return p
 
 

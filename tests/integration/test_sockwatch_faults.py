@@ -45,15 +45,7 @@ def instances_of(pid):
 
 def stop_at_cleanup(p):
     """SIGTERM (so the tracefs instance goes), SIGKILL only if that fails."""
-    def stop():
-        if p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=10)
-    harness.on_cleanup(stop)
+    harness.terminate_at_cleanup(p)
 
 
 def fd_target(pid, fd):

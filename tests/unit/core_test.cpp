@@ -2,7 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <array>
 
 #include <span>
 #include <string>
@@ -115,4 +118,46 @@ TEST_CASE("Fd::close reports close(2)'s error", "[core]") {
     REQUIRE_FALSE(r);
     CHECK(r.error().code == std::errc::bad_file_descriptor);
     CHECK_FALSE(bad.valid());
+}
+
+TEST_CASE("reason is the error's message in lower case", "[core]") {
+    CHECK(reason(std::make_error_code(std::errc::connection_refused)) == "connection refused");
+    CHECK(reason(std::error_code()) == "unknown error");
+}
+
+TEST_CASE("the error line stays one line whatever it names", "[core]") {
+    CHECK(error_line_text("sockcat", "connect 127.0.0.1:9", "connection refused") ==
+          "sockcat: connect 127.0.0.1:9: connection refused\n");
+    CHECK(error_line_text("sockls", "", "usage") == "sockls: usage\n");
+    CHECK(error_line_text("t", std::string_view("a\nb\rc\0d", 7), "x\ny") ==
+          "t: a\\nb\\rc\\0d: x\\ny\n");
+}
+
+TEST_CASE("colour: always and never win; auto needs a terminal and no NO_COLOR", "[core]") {
+    CHECK(color_wanted("always", false, "1"));
+    CHECK_FALSE(color_wanted("never", true, nullptr));
+    CHECK(color_wanted("auto", true, nullptr));
+    CHECK(color_wanted("auto", true, ""));  // set but empty: no-color.org says colour
+    CHECK_FALSE(color_wanted("auto", true, "1"));
+    CHECK_FALSE(color_wanted("auto", false, nullptr));
+}
+
+TEST_CASE("FdWriter writes everything and tells a gone reader from an error", "[core]") {
+    std::array<int, 2> p{};
+    REQUIRE(::pipe2(p.data(), O_CLOEXEC) == 0);
+    Fd r(p[0]), w(p[1]);
+    FdWriter out(w.get());
+    REQUIRE(out.write("hello\n"));
+    std::array<char, 16> buf{};
+    CHECK(::read(r.get(), buf.data(), buf.size()) == 6);
+    ::signal(SIGPIPE, SIG_IGN);  // EPIPE instead of a signal death, as every tool does
+    r.reset();                   // the reader goes away
+    CHECK_FALSE(out.write("more"));
+    CHECK(out.reader_gone());
+    CHECK_FALSE(out.error());
+    FdWriter bad(-1);
+    CHECK_FALSE(bad.write("x"));
+    REQUIRE(bad.error());
+    CHECK(*bad.error() == std::error_code(EBADF, std::system_category()));
+    CHECK_FALSE(bad.stop_requested());
 }

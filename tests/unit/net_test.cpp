@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+#include <algorithm>
 #include <array>
 #include <random>
 #include <string>
@@ -725,4 +728,310 @@ TEST_CASE("open_first_listener takes the first address that binds", "[net]") {
     REQUIRE_FALSE(none);
     CHECK(none.error().code == std::errc::address_in_use);
     CHECK_FALSE(open_first_listener({}, Proto::tcp, SocketOptions{}));
+}
+
+// ---------------------------------------------------------------- sockcat's command line
+
+namespace {
+
+/// A raw command line: options by message name ("-w=3" gives -w the value 3), then operands.
+RawCatOptions raw_line(std::initializer_list<std::string> opts,
+                       std::vector<std::string> operands = {}) {
+    RawCatOptions raw;
+    for (const auto& o : opts) {
+        const auto eq = o.find('=', 1);
+        raw.given.emplace_back(o.substr(0, eq), eq == std::string::npos ? "" : o.substr(eq + 1));
+    }
+    raw.operands = std::move(operands);
+    return raw;
+}
+
+/// The usage message convert_options() gives, or "" when it converts.
+std::string usage_error(const RawCatOptions& raw) {
+    auto r = convert_options(raw);
+    if (r) return "";
+    CHECK(r.error().code == std::errc::invalid_argument);
+    return r.error().context;
+}
+
+/// Whether option `name` takes a value (so a test can give it one that parses).
+bool takes_value(std::string_view name) {
+    for (const auto& o : cat_options())
+        if (o.message_name() == name) return o.kind != CatOption::flag;
+    FAIL("no option " << name);
+    return false;
+}
+
+std::string with_value(std::string_view name) {
+    if (!takes_value(name)) return std::string(name);
+    const std::string_view v = name == "--on-eof"          ? "close"
+                               : name == "--on-peer-close" ? "close"
+                               : name == "--close"         ? "rst"
+                               : name == "-s"              ? "127.0.0.1"
+                               : name == "--keepalive"     ? "on"
+                               : name == "-o"              ? "/dev/null"
+                                                           : "1";
+    return fmt::format("{}={}", name, v);
+}
+
+}  // namespace
+
+TEST_CASE("every option has one message name, and the names are unique", "[net]") {
+    std::vector<std::string_view> names;
+    for (const auto& o : cat_options())
+        names.push_back(o.message_name());
+    const auto name_of = [](std::string_view spelled) {
+        CatOption o;
+        o.names = spelled;
+        return std::string(o.message_name());
+    };
+    CHECK(name_of("-c,-C,--crlf") == "-c");
+    CHECK(name_of("--on-eof") == "--on-eof");
+    CHECK(name_of("-s,--source-addr") == "-s");
+    std::sort(names.begin(), names.end());
+    CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+    CHECK(names.size() == cat_options().size());
+}
+
+TEST_CASE("each conflicting pair gets its one message, in either order", "[net]") {
+    const auto pairs = cat_conflicts();
+    // nc's own refusals are there (netcat.c), and every name is an option of the table.
+    for (const auto& nc : std::vector<std::pair<std::string_view, std::string_view>>{
+             {"-s", "-l"}, {"-z", "-l"}, {"-4", "-6"}, {"-u", "-U"}, {"-k", "-u"}}) {
+        INFO(nc.first << " " << nc.second);
+        CHECK(std::find(pairs.begin(), pairs.end(), nc) != pairs.end());
+    }
+    for (const auto& [a, b] : pairs) {
+        const std::string want = fmt::format("cannot use {} and {}", a, b);
+        RawCatOptions raw;
+        for (const auto& name : {b, a}) {  // the table's order decides, not the typed one
+            const auto typed = with_value(name);
+            const auto eq = typed.find('=', 1);
+            raw.given.emplace_back(typed.substr(0, eq),
+                                   eq == std::string::npos ? "" : typed.substr(eq + 1));
+        }
+        raw.operands = {"127.0.0.1", "1"};
+        INFO(a << " with " << b);
+        CHECK(usage_error(raw) == want);
+    }
+}
+
+TEST_CASE("unix sockets refuse the TCP-only options; listener options need -l", "[net]") {
+    for (const char* name :
+         {"--defer-accept", "--keepalive", "--nodelay", "--linger2", "--user-timeout"}) {
+        INFO(name);
+        CHECK(usage_error(raw_line({"-U", with_value(name), "-l"}, {"/tmp/x"})) ==
+              fmt::format("cannot use -U and {}", name));
+    }
+    for (const char* name : {"-k", "--backlog", "--no-accept"}) {
+        INFO(name);
+        CHECK(usage_error(raw_line({with_value(name)}, {"127.0.0.1", "1"})) ==
+              fmt::format("{} needs -l", name));
+    }
+    CHECK(usage_error(raw_line({"--defer-accept=1"}, {"h", "1"})) == "--defer-accept needs -l");
+}
+
+TEST_CASE("every value-taking option refuses an empty value by its name", "[net]") {
+    for (const auto& o : cat_options()) {
+        if (o.kind == CatOption::flag) continue;
+        const std::string name(o.message_name());
+        INFO(name);
+        CHECK(usage_error(raw_line({name + "="}, {"127.0.0.1", "1"})) == name + ": empty value");
+    }
+}
+
+TEST_CASE("conversion errors name the option and the value", "[net]") {
+    const std::vector<std::pair<RawCatOptions, std::string>> cases{
+        {raw_line({"-w=soon"}, {"h", "1"}), "-w: "},
+        {raw_line({"-w=1e-12"}, {"h", "1"}), "-w: '1e-12' is below one nanosecond"},
+        {raw_line({"-q=-x"}, {"h", "1"}), "-q: '-x' is not a number of seconds"},
+        {raw_line({"-q=-"}, {"h", "1"}), "-q: '-' is not a number of seconds"},
+        {raw_line({"--rcvbuf=0"}, {"h", "1"}), "--rcvbuf: "},
+        {raw_line({"--backlog=65536", "-l"}, {"1"}), "--backlog: "},
+        {raw_line({"--source=-1"}, {"h", "1"}), "--source: "},
+        {raw_line({"--keepalive=1,2,3,4"}, {"h", "1"}), "keepalive"},
+        {raw_line({}, {"h", "99999"}), "99999"},
+        {raw_line({}, {"h"}), "usage: sockcat [options] HOST PORT"},
+        {raw_line({"-l"}, {}), "usage: sockcat -l [HOST] PORT"},
+        {raw_line({"-l"}, {"a", "b", "1"}), "usage: sockcat -l [HOST] PORT"},
+        {raw_line({"-l", "-p=7777"}, {"8888"}), "-p 7777 and operand 8888: more than one port"},
+        {raw_line({"-U"}, {"a", "b"}), "usage: sockcat -U [-l] PATH"},
+        {raw_line({"-z"}, {"h"}), "usage: sockcat -z HOST PORT[-PORT]..."},
+        {raw_line({"-z"}, {"h", "30-20"}), "30-20"},
+        {raw_line({}, {"", "1"}), "host operand: empty value"},
+        {raw_line({}, {"h", ""}), "port operand: empty value"},
+        {raw_line({"-l"}, {""}), "port operand: empty value"},
+        {raw_line({"-l", "-p=1"}, {""}), "host operand: empty value"},
+        {raw_line({"-U"}, {""}), "path operand: empty value"},
+        {raw_line({"-z"}, {"h", ""}), "port operand: empty value"},
+    };
+    for (const auto& [raw, want] : cases) {
+        const auto got = usage_error(raw);
+        INFO("want " << want << ", got " << got);
+        CHECK(!got.empty());
+        CHECK(got.find(want) != std::string::npos);
+    }
+}
+
+TEST_CASE("a valid command line converts to the options it says", "[net]") {
+    auto o = convert_options(
+        raw_line({"-v", "-n", "-w=1.5", "-q=0", "--close=rst", "--linger2=7", "--keepalive=5,,3"},
+                 {"127.0.0.1", "80"}));
+    REQUIRE(o);
+    CHECK(o->verbose);
+    CHECK(o->numeric);
+    CHECK(o->host == "127.0.0.1");
+    CHECK(o->port == 80);
+    CHECK(o->timeout == std::chrono::milliseconds(1500));
+    CHECK(o->relay.idle_timeout == o->timeout);
+    CHECK(o->relay.on_eof == OnEof::close);  // -q 0 quits at EOF
+    CHECK(o->relay.close_mode == CloseMode::rst);
+    CHECK(o->sock.linger2_s == 7);
+    REQUIRE(o->sock.keepalive);
+    CHECK(o->sock.keepalive->idle_s == 5u);
+    CHECK(!o->sock.keepalive->interval_s);
+    CHECK(o->sock.keepalive->count == 3u);
+    CHECK(!o->sock.reuseaddr);
+
+    auto l = convert_options(raw_line({"-l", "-k", "-u"}, {"9"}));
+    CHECK(!l);  // -k and -u
+    l = convert_options(raw_line({"-l", "-p=9", "--send-only"}, {"::1"}));
+    REQUIRE(l);
+    CHECK(l->listen);
+    CHECK(l->sock.reuseaddr);  // nc's habit when listening
+    CHECK(l->host == "::1");
+    CHECK(l->port == 9);
+    CHECK(!l->write_stdout);
+    CHECK(l->relay.on_eof == OnEof::close);
+
+    auto q = convert_options(raw_line({"-q=-1", "--source=10"}, {"h", "1"}));
+    REQUIRE(q);
+    CHECK(q->relay.quit_after_eof.count() < 0);
+    CHECK(q->relay.service == Service::source);
+    CHECK(q->relay.source_bytes == 10);
+    CHECK(!q->read_stdin);
+
+    auto tty = raw_line({}, {"h", "1"});
+    tty.stdin_is_tty = true;
+    CHECK(convert_options(tty)->relay.on_peer_close == OnPeerClose::close);
+    tty.given.emplace_back("-d", "");
+    CHECK(convert_options(tty)->relay.on_peer_close == OnPeerClose::finish);
+
+    auto z = convert_options(raw_line({"-z"}, {"h", "20-22", "80"}));
+    REQUIRE(z);
+    CHECK(z->ranges == std::vector<PortRange>{{20, 22}, {80, 80}});
+    auto src = convert_options(raw_line({"-s=127.0.0.2", "-p=4000"}, {"h", "1"}));
+    REQUIRE(src);
+    REQUIRE(src->source);
+    CHECK(src->source->host == "127.0.0.2");
+    CHECK(src->source->port == 4000);
+}
+
+TEST_CASE("keyword options are checked against their tables' words", "[net]") {
+    CHECK(check_cat_keyword("--on-eof", "close").empty());
+    CHECK(check_cat_keyword("--on-eof", "maybe") == "'maybe' is not " + on_eof_words());
+    CHECK(check_cat_keyword("--close", "fin").empty());
+    CHECK(check_cat_keyword("--close", "hold") == "'hold' is not " + close_mode_words());
+    CHECK(check_cat_keyword("--on-peer-close", "").empty());  // named by the empty check
+    CHECK(check_cat_keyword("-w", "anything").empty());
+    for (const auto& o : cat_options())
+        if (o.keyword) {
+            INFO(o.names);
+            CHECK(o.help.find('|') != std::string::npos);  // the help shows the words
+        }
+}
+
+// ---------------------------------------------------------------- sockcat's words
+
+TEST_CASE("nc -v lines read as netcat-openbsd prints them", "[net]") {
+    CatOptions o;
+    o.host = "localhost";
+    CHECK(connected_line(o, "127.0.0.1", 80, "http") ==
+          "Connection to localhost (127.0.0.1) 80 port [tcp/http] succeeded!\n");
+    o.numeric = true;
+    CHECK(connected_line(o, "127.0.0.1", 80, "http") ==
+          "Connection to localhost 80 port [tcp/http] succeeded!\n");
+    o.numeric = false;
+    o.host = "127.0.0.1";
+    o.proto = Proto::udp;
+    CHECK(connected_line(o, "127.0.0.1", 53, "domain") ==
+          "Connection to 127.0.0.1 53 port [udp/domain] succeeded!\n");
+    CHECK(connected_line(o, "", 9, "*") == "Connection to 127.0.0.1 9 port [udp/*] succeeded!\n");
+    CHECK(listening_lines(o, "0.0.0.0", 9) == "Bound on 0.0.0.0 9\n");
+    CHECK(received_line(o, "localhost", 41000) == "Connection received on localhost 41000\n");
+    o.proto = Proto::tcp;
+    CHECK(listening_lines(o, "::", 7) == "Listening on :: 7\n");
+    o.proto = Proto::unix_stream;
+    o.unix_path = "/tmp/s";
+    CHECK(connected_line(o, "x", 0, "*") == "Connection to /tmp/s succeeded!\n");
+    CHECK(received_line(o, "", 0) == "Connection received on /tmp/s\n");
+    CHECK(listening_lines(o, "", 0) == "Bound on /tmp/s\nListening on /tmp/s\n");
+}
+
+TEST_CASE("show-state lines name both ends and both states", "[net]") {
+    CHECK(state_line("127.0.0.1:1", "127.0.0.1:2", TcpState::established, TcpState::fin_wait1,
+                     "sent FIN after stdin EOF") ==
+          "sockcat: 127.0.0.1:1 -> 127.0.0.1:2 ESTABLISHED -> FIN_WAIT_1 (sent FIN after stdin "
+          "EOF)\n");
+    CHECK(state_line("a", "*", TcpState::close, std::nullopt, "closed") ==
+          "sockcat: a -> * CLOSED -> CLOSED (closed)\n");
+    CHECK(listening_state_line("[::]:9", TcpState::listen) ==
+          "sockcat: [::]:9 CLOSED -> LISTEN (listening)\n");
+    CHECK(fd_limit_line(std::make_error_code(std::errc::too_many_files_open)) ==
+          "sockcat: accept: too many open files; new clients wait until a session ends\n");
+}
+
+TEST_CASE("run_cat connects, narrates through its hooks and relays", "[net]") {
+    auto addrs = resolve("127.0.0.1", 0, Want::v4, true, true, Proto::tcp);
+    REQUIRE(addrs);
+    auto lst = open_listener(addrs->front(), Proto::tcp, SocketOptions{});
+    REQUIRE(lst);
+    const auto port = local_address(lst->get())->port();
+    auto o = convert_options(
+        raw_line({"-v", "-n", "--show-state", "-d", "-w=10"}, {"127.0.0.1", std::to_string(port)}));
+    REQUIRE(o);
+    auto out = make_pipe();
+    std::vector<std::string> said;
+    std::vector<std::string> errors;
+    std::thread peer([&] {  // no Catch2 assertions off the main thread
+        pollfd p{lst->get(), POLLIN, 0};
+        if (::poll(&p, 1, 10'000) != 1) return;
+        const Fd c(::accept4(lst->get(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (c) (void)!::write(c.get(), "hello\n", 6);
+    });  // c closes: the peer's FIN
+    const CatHooks hooks{[&](std::string_view l) { said.emplace_back(l); },
+                         [&](const Error& e) { errors.push_back(e.message()); }, -1, out.w.get()};
+    CHECK(run_cat(*o, hooks, -1) == exit_ok);
+    peer.join();
+    out.w.reset();
+    CHECK(read_all(out.r.get()).first == "hello\n");
+    CHECK(errors.empty());
+    REQUIRE(said.size() >= 2);
+    CHECK(said[0] == fmt::format("Connection to 127.0.0.1 {} port [tcp/{}] succeeded!\n", port,
+                                 service_name(port, Proto::tcp)));
+    CHECK(said[1].find("SYN_SENT -> ESTABLISHED (connected)") != std::string::npos);
+    for (const auto& line : said) {  // every --show-state line names both ends
+        INFO(line);
+        CHECK((line.rfind("Connection", 0) == 0 ||
+               line.find(fmt::format(" -> 127.0.0.1:{} ", port)) != std::string::npos));
+    }
+}
+
+TEST_CASE("run_cat reports a refused connection through its error hook", "[net]") {
+    auto addrs = resolve("127.0.0.1", 0, Want::v4, true, true, Proto::tcp);
+    REQUIRE(addrs);
+    std::uint16_t port = 0;
+    {
+        auto b = open_bound(addrs->front(), Proto::tcp, SocketOptions{});
+        REQUIRE(b);
+        port = local_address(b->get())->port();
+    }  // closed again: nothing listens there
+    auto o = convert_options(raw_line({"-n", "-d"}, {"127.0.0.1", std::to_string(port)}));
+    REQUIRE(o);
+    std::vector<Error> errors;
+    const CatHooks hooks{[](std::string_view) {}, [&](const Error& e) { errors.push_back(e); }, -1,
+                         -1};
+    CHECK(run_cat(*o, hooks, -1) == exit_runtime);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].code == std::errc::connection_refused);
 }

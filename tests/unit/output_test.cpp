@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "../golden/golden_file.hpp"
 #include "../golden/records.hpp"
 #include "socklab/output.hpp"
 
@@ -20,27 +21,16 @@ namespace {
 
 const std::string kGolden = SOCKLAB_GOLDEN_DIR;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return "<missing file " + path + ">";
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using golden::read_file;
 
 void write_file(const std::string& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
 }
 
-// Compares with tests/golden/render/NAME. SOCKLAB_UPDATE_GOLDEN=1 rewrites the
-// expected file instead (read here, in the test: the library reads no environment).
+// Compares with tests/golden/render/NAME (golden_file.hpp: SOCKLAB_UPDATE_GOLDEN=1 rewrites).
 void check_golden(const std::string& name, const std::string& text) {
-    const std::string path = kGolden + "/render/" + name;
-    const char* update = std::getenv("SOCKLAB_UPDATE_GOLDEN");
-    if (update != nullptr && std::string(update) == "1") write_file(path, text);
-    INFO("golden file " << path << " (SOCKLAB_UPDATE_GOLDEN=1 regenerates)");
-    CHECK(text == read_file(path));
+    golden::check_golden("render", name, text);
 }
 
 // A capture of the real tool, kept verbatim apart from trailing spaces.

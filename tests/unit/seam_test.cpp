@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <deque>
 #include <optional>
@@ -275,6 +276,81 @@ TEST_CASE("write_all completes short writes and retries EINTR", "[seam]") {
     s.then(Call::write, at_most(2)).then(Call::write, fail(EINTR)).then(Call::write, at_most(7));
     REQUIRE(write_all(p.b.get(), bytes_of(text)));
     CHECK(s.calls(Call::write) == 4);  // 2 + EINTR + 7 + the rest
+    CHECK(drain(p.a.get()) == text);
+}
+
+namespace {
+bool stop_now = false;  // test-only: what FdWriter's stop predicate reports
+bool stop_requested() noexcept {
+    return stop_now;
+}
+}  // namespace
+
+TEST_CASE("FdWriter completes short writes, retries EINTR, and gives up at a stop", "[seam]") {
+    const auto p = make_pipe();
+    const std::string text = pattern(300);
+    stop_now = false;
+    FdWriter out(p.b.get(), stop_requested);
+    {
+        ScriptGuard s;
+        s.then(Call::write, at_most(3)).then(Call::write, fail(EINTR));
+        REQUIRE(out.write(text));
+        CHECK(s.calls(Call::write) == 3);  // 3 bytes, EINTR retried, the rest
+    }
+    CHECK(drain(p.a.get()) == text);
+    stop_now = true;  // a stop signal arrived during the blocked write
+    {
+        ScriptGuard s;
+        s.then(Call::write, fail(EINTR));
+        CHECK_FALSE(out.write(text));
+        CHECK(out.interrupted());
+        CHECK_FALSE(out.error());
+    }
+    stop_now = false;
+    CHECK_FALSE(out.write("x"));  // nothing more once output was abandoned
+}
+
+TEST_CASE("FdWriter: a partial count at a stop ends the write; EPIPE and EIO are told apart",
+          "[seam]") {
+    const auto p = make_pipe();
+    stop_now = true;
+    FdWriter cut(p.b.get(), stop_requested);
+    {
+        ScriptGuard s;
+        s.then(Call::write, at_most(5));
+        CHECK_FALSE(cut.write(pattern(100)));
+        CHECK(s.calls(Call::write) == 1);  // never blocks again on the full pipe
+    }
+    CHECK(cut.interrupted());
+    stop_now = false;
+    FdWriter gone(p.b.get(), stop_requested);
+    FdWriter broken(p.b.get(), stop_requested);
+    ScriptGuard s;
+    s.then(Call::write, fail(EPIPE)).then(Call::write, fail(EIO));
+    CHECK_FALSE(gone.write("a"));
+    CHECK(gone.reader_gone());
+    CHECK_FALSE(gone.error());
+    CHECK_FALSE(broken.write("a"));
+    REQUIRE(broken.error());
+    CHECK(*broken.error() == std::error_code(EIO, std::system_category()));
+}
+
+TEST_CASE("write_polled retries an interrupted poll and writes pieces of whole lines", "[seam]") {
+    const auto p = make_pipe();  // 64 KiB of room: every piece fits at once
+    const auto stop = make_pipe();
+    std::string text;
+    for (int i = 0; text.size() < 3 * PIPE_BUF; ++i)
+        text += "line " + std::to_string(i) + "\n";
+    stop_now = false;
+    FdWriter out(p.b.get(), stop_requested);
+    ScriptGuard s;
+    s.then(Call::poll, fail(EINTR));
+    CHECK(write_polled(out, text, stop.a.get(), true,
+                       std::chrono::steady_clock::now() + std::chrono::seconds(20)));
+    // One write would be the plain blocking fallback: EINTR must lead to a new poll, and
+    // the text must go in pieces of at most PIPE_BUF, each after its own poll.
+    CHECK(s.calls(Call::write) >= 4);
+    CHECK(s.calls(Call::poll) == s.calls(Call::write) + 1);
     CHECK(drain(p.a.get()) == text);
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,28 @@ struct Error {
 [[nodiscard]] Error errno_error(std::string context, int err = errno);
 /// An Error for a condition that has no errno: code is std::errc::invalid_argument etc.
 [[nodiscard]] Error make_error(std::errc code, std::string context);
+
+/// Exit codes of every tool (EXIT STATUS in each man page); the apps return them.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_runtime = 1;
+inline constexpr int exit_usage = 2;
+inline constexpr int exit_threshold = 3;  ///< sockwatch --warn, socklab doctor
+
+/// An error_code's message with its first letter in lower case ("connection refused"),
+/// "unknown error" for none: the `why` of every error line.
+[[nodiscard]] std::string reason(const std::error_code& ec);
+
+/// The one error line of every tool: "tool: what: why\n", or "tool: why\n" when `what` is
+/// empty. Newlines, CRs and NULs inside `what`/`why` are shown as \n, \r and \0, so the
+/// message stays one line whatever a file name holds.
+[[nodiscard]] std::string error_line_text(std::string_view tool, std::string_view what,
+                                          std::string_view why);
+
+/// The one colour rule: `flag` is --color's value ("always", "never" or "auto"); auto
+/// colours only on a terminal when NO_COLOR is unset or empty (https://no-color.org: any
+/// non-empty value disables colour). `no_color` is NO_COLOR's value, nullptr when unset:
+/// the app reads the environment, the library does not.
+[[nodiscard]] bool color_wanted(std::string_view flag, bool is_tty, const char* no_color) noexcept;
 
 /// Value or Error: g++ 12 has no std::expected in C++20.
 template <class T>
@@ -111,6 +134,43 @@ class Fd {
 [[nodiscard]] Result<std::size_t> read_exact(int fd, std::span<std::byte> into);
 /// Writes every byte, completing short writes and retrying EINTR. Blocks as write(2).
 [[nodiscard]] Result<void> write_all(int fd, std::span<const std::byte> bytes);
+
+/// Checked writes to one fd (stdout, mostly). Every byte is written or the failure is
+/// remembered: EPIPE means the reader went away (`| head`), which ends output quietly;
+/// any other errno is error(). `stop` (may be null) says a stop signal arrived: a write
+/// blocked on a full pipe then gives up (interrupted()) instead of retrying.
+class FdWriter {
+  public:
+    explicit FdWriter(int fd = 1, bool (*stop)() noexcept = nullptr) noexcept
+        : fd_(fd), stop_(stop) {}
+    [[nodiscard]] int fd() const noexcept { return fd_; }
+    /// Writes all of `s` (blocks as write(2)); false once output failed or was abandoned,
+    /// and nothing more is written after that.
+    bool write(std::string_view s) noexcept;
+    [[nodiscard]] bool ok() const noexcept { return !failed_; }
+    [[nodiscard]] bool reader_gone() const noexcept { return gone_; }
+    [[nodiscard]] bool interrupted() const noexcept { return interrupted_; }
+    [[nodiscard]] bool stop_requested() const noexcept { return stop_ != nullptr && stop_(); }
+    /// The failure that is not EPIPE or a stop, if any.
+    [[nodiscard]] std::optional<std::error_code> error() const noexcept;
+
+  private:
+    int fd_;
+    bool (*stop_)() noexcept;
+    bool failed_ = false;
+    bool gone_ = false;
+    bool interrupted_ = false;
+    std::error_code error_;
+};
+
+/// Writes `text` to `out`. Into a pipe (`pipe` true) it goes in pieces of at most
+/// PIPE_BUF, each after poll(2) says there is room: pipe(7) guarantees such a write
+/// does not block, so the wait happens in poll, beside `stop_fd` (a stop signal's
+/// self-pipe) and `deadline`, and no signal can slip in between a check and a blocking
+/// write(2). Pieces end at a line end where one fits. Returns false when output
+/// failed or a stop or the deadline came first.
+bool write_polled(FdWriter& out, std::string_view text, int stop_fd, bool pipe,
+                  std::chrono::steady_clock::time_point deadline) noexcept;
 
 /// A copyable, nullable heap box: keeps rarely-filled parts of a record out of line
 /// so a vector of 100k records stays small, while records remain plain values.

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -384,5 +385,125 @@ struct ScanSpec {
 /// open_listener() on the first of `addrs` that binds; else the first error.
 [[nodiscard]] Result<Fd> open_first_listener(const std::vector<SockAddr>& addrs, Proto proto,
                                              const SocketOptions& opts);
+
+// ---------------------------------------------------------------- sockcat's command line
+//
+// sockcat's options as data: the app declares them to CLI11 from cat_options() and hands
+// what was typed to convert_options(), which holds the conflict table and every check.
+
+/// One option as the app declares it to CLI11.
+struct CatOption {
+    enum Kind : std::uint8_t {
+        flag,            ///< no value
+        value,           ///< one value ("-w SECS")
+        optional_value,  ///< a flag that may take "=VALUE" (--keepalive[=IDLE,INTVL,CNT])
+    };
+    std::string_view names;  ///< CLI11's spelling: "-w,--wait"
+    Kind kind = flag;
+    std::string_view type;  ///< the value's name in the help ("SECS"); empty for a flag
+    std::string help;       ///< a keyword option's help ends with its words
+    bool keyword = false;   ///< its value must be a word of a table (check_cat_keyword)
+
+    /// The name messages use: nc's short flag where there is one ("-w", "-c"), else the
+    /// first long one ("--on-eof").
+    [[nodiscard]] std::string_view message_name() const;
+};
+
+/// Every option of sockcat, in the help's order (not --help, --version or the operands).
+[[nodiscard]] const std::vector<CatOption>& cat_options();
+
+/// The pairs of options that cannot go together (nc's "cannot use -s and -l"), by message
+/// name, in the order convert_options() looks at them: the first pair given is the message.
+[[nodiscard]] std::span<const std::pair<std::string_view, std::string_view>> cat_conflicts();
+
+/// Empty when `value` is a word of the keyword table of option `name` (its message name)
+/// or the option has none; else why not ("'maybe' is not shutdown|close|rst|wait"). An
+/// empty value passes: convert_options() names it.
+[[nodiscard]] std::string check_cat_keyword(std::string_view name, std::string_view value);
+
+/// The command line as typed.
+struct RawCatOptions {
+    /// Each option given, by its message name, with its value ("" for a flag; "on" for an
+    /// optional_value flag given bare), in cat_options()' order.
+    std::vector<std::pair<std::string, std::string>> given;
+    std::vector<std::string> operands;
+    bool stdin_is_tty = false;  ///< then the peer's FIN ends the session (nobody types on)
+};
+
+/// Everything sockcat was asked to do.
+struct CatOptions {
+    bool listen = false;
+    bool keep = false;     ///< -k
+    bool scan = false;     ///< -z
+    bool verbose = false;  ///< -v
+    bool numeric = false;  ///< -n
+    bool show_state = false;
+    bool no_accept = false;
+    Proto proto = Proto::tcp;
+    Want want = Want::any;
+    std::string host;                         ///< connect target or listen address ("" = any)
+    std::uint16_t port = 0;                   ///< connect or listen port
+    std::vector<PortRange> ranges;            ///< -z
+    std::string unix_path;                    ///< -U
+    std::optional<Source> source;             ///< -s / -p when connecting
+    nanoseconds timeout{0};                   ///< -w
+    std::optional<std::string> hexdump_path;  ///< -o
+    SocketOptions sock;
+    RelayConfig relay;  ///< fds are filled in at run time
+    bool read_stdin = true;
+    bool write_stdout = true;
+};
+
+/// Checks and converts the command line in one place: empty values, the conflict table
+/// (one message a pair: "cannot use -s and -l"), options that need -l or refuse -U, the
+/// operands, every number and duration. Errors: errc::invalid_argument with the usage
+/// message (without "sockcat: ") as context. Looks up service names (/etc/services).
+[[nodiscard]] Result<CatOptions> convert_options(const RawCatOptions& raw);
+
+// ---------------------------------------------------------------- sockcat's words
+// Pure: each returns one line with its '\n', as nc -v and --show-state print it.
+
+/// nc -v: "Connection to HOST (ADDR) PORT port [tcp/SERVICE] succeeded!"; the address in
+/// parentheses only when it differs from the HOST typed and -n is off (netcat-openbsd).
+/// `service` is service_name()'s word. A unix socket: "Connection to PATH succeeded!".
+[[nodiscard]] std::string connected_line(const CatOptions& o, std::string_view peer_host,
+                                         std::uint16_t port, std::string_view service);
+/// nc -v: "Connection received on NAME PORT" (`name`: host_name() of the peer).
+[[nodiscard]] std::string received_line(const CatOptions& o, std::string_view name,
+                                        std::uint16_t port);
+/// nc -v at the start: "Listening on NAME PORT" (UDP: "Bound on"); a unix listener says
+/// "Bound on PATH" and "Listening on PATH".
+[[nodiscard]] std::string listening_lines(const CatOptions& o, std::string_view name,
+                                          std::uint16_t port);
+/// --show-state: "sockcat: LOCAL -> PEER FROM -> TO (WHY)"; nullopt states are CLOSED.
+[[nodiscard]] std::string state_line(std::string_view local, std::string_view peer,
+                                     std::optional<TcpState> from, std::optional<TcpState> to,
+                                     std::string_view why);
+/// --show-state of a new listener: "sockcat: LOCAL CLOSED -> LISTEN (listening)".
+[[nodiscard]] std::string listening_state_line(std::string_view local, std::optional<TcpState> now);
+/// -k at the fd limit, said once: "sockcat: accept: REASON; new clients wait until a
+/// session ends".
+[[nodiscard]] std::string fd_limit_line(const std::error_code& ec);
+
+// ---------------------------------------------------------------- sockcat's run
+
+/// Where sockcat's words go; the app prints them (the library never does).
+struct CatHooks {
+    std::function<void(std::string_view)> say;  ///< lines of the functions above (stderr)
+    std::function<void(const Error&)> error;  ///< one failure ("connect 127.0.0.1:9", ECONNREFUSED)
+    int in_fd = 0;                            ///< where stdin data comes from
+    int out_fd = 1;  ///< where received data goes; detach_fd() moves it aside per session
+};
+
+/// nc -l's stdout at the peer's FIN: returns a close-on-exec copy of `fd` (the session
+/// owns and closes it, so the reader of a pipe sees EOF then) and puts /dev/null on `fd`,
+/// so that nothing lands there afterwards. -1 when there is no fd for it.
+[[nodiscard]] int detach_fd(int fd);
+
+/// Runs what `o` asks: a scan (-z), a listener (once, -k or --no-accept) or a connection,
+/// narrated through `hooks`, until done or `stop_fd` (the stop signals' self-pipe) is
+/// readable. Opens the -o file; removes a unix listener's socket file at the end. Blocks.
+/// Returns exit_ok, or exit_runtime when it failed (a scan: when no port answered).
+[[nodiscard]] int run_cat(const CatOptions& o, const CatHooks& hooks, int stop_fd);
 
 }  // namespace socklab::net

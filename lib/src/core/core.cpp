@@ -4,9 +4,13 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <poll.h>
 #include <unistd.h>
+#include <climits>
 
+#include <algorithm>
 #include <array>
+#include <cctype>
 
 #include <charconv>
 #include <cmath>
@@ -18,6 +22,114 @@ std::string Error::message() const {
     std::string reason = code ? code.message() : std::string("unknown error");
     if (context.empty()) return reason;
     return context + ": " + reason;
+}
+
+std::string reason(const std::error_code& ec) {
+    std::string why = ec ? ec.message() : "unknown error";
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    return why;
+}
+
+namespace {
+
+/// Appends `s` with the characters that would break a line shown as escapes.
+void append_one_line(std::string& out, std::string_view s) {
+    for (const char c : s) {
+        if (c == '\n')
+            out += "\\n";
+        else if (c == '\0')
+            out += "\\0";
+        else if (c == '\r')
+            out += "\\r";
+        else
+            out += c;
+    }
+}
+
+}  // namespace
+
+std::string error_line_text(std::string_view tool, std::string_view what, std::string_view why) {
+    std::string line(tool);
+    line += ": ";
+    if (!what.empty()) {
+        append_one_line(line, what);
+        line += ": ";
+    }
+    append_one_line(line, why);
+    line += '\n';
+    return line;
+}
+
+bool color_wanted(std::string_view flag, bool is_tty, const char* no_color) noexcept {
+    if (flag == "always") return true;
+    if (flag == "never") return false;
+    return is_tty && (no_color == nullptr || *no_color == '\0');
+}
+
+bool FdWriter::write(std::string_view s) noexcept {
+    if (failed_) return false;
+    while (!s.empty()) {
+        const auto n = SOCKLAB_SYS(write)(fd_, s.data(), s.size());
+        if (n >= 0) {
+            s.remove_prefix(static_cast<std::size_t>(n));
+            // A signal during a blocked write that had already copied some bytes
+            // makes write(2) return that partial count, not EINTR (pipe(7)): without
+            // this check the next call blocks on the full pipe for good.
+            if (!s.empty() && stop_requested()) {
+                interrupted_ = failed_ = true;
+                return false;
+            }
+            continue;
+        }
+        if (errno == EINTR) {
+            if (!stop_requested()) continue;
+            interrupted_ = true;
+        } else if (errno == EPIPE) {
+            gone_ = true;
+        } else {
+            error_ = std::error_code(errno, std::system_category());
+        }
+        failed_ = true;
+        return false;
+    }
+    return true;
+}
+
+std::optional<std::error_code> FdWriter::error() const noexcept {
+    if (!error_) return std::nullopt;
+    return error_;
+}
+
+bool write_polled(FdWriter& out, std::string_view text, int stop_fd, bool pipe,
+                  std::chrono::steady_clock::time_point deadline) noexcept {
+    using Steady = std::chrono::steady_clock;
+    if (!pipe) return out.write(text);
+    while (!text.empty()) {
+        if (out.stop_requested()) return false;
+        const auto now = Steady::now();
+        if (now >= deadline) return false;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
+        std::array<pollfd, 2> fds{{{out.fd(), POLLOUT, 0}, {stop_fd, POLLIN, 0}}};
+        const int timeout = deadline == Steady::time_point::max()
+                                ? -1
+                                : static_cast<int>(std::min<long long>(left, 60'000));
+        if (SOCKLAB_SYS(poll)(fds.data(), fds.size(), timeout) < 0) {
+            if (errno == EINTR) continue;  // the stop is looked at above
+            return out.write(text);        // cannot wait: plain blocking write
+        }
+        if (fds[1].revents != 0) return false;
+        if (fds[0].revents == 0) continue;  // time-out: the deadline is looked at above
+        // POLLERR (the reader left) goes to write too: EPIPE ends output quietly.
+        // A stop between two pieces never leaves half a line for the reader.
+        auto n = std::min<std::size_t>(text.size(), PIPE_BUF);
+        if (n < text.size()) {
+            const auto nl = text.rfind('\n', n - 1);
+            if (nl != std::string_view::npos) n = nl + 1;
+        }
+        if (!out.write(text.substr(0, n))) return false;
+        text.remove_prefix(n);
+    }
+    return true;
 }
 
 Error errno_error(std::string context, int err) {
