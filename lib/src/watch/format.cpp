@@ -68,7 +68,20 @@ std::string format_event_json(const Event& event) {
     fmt::format_to(it, R"("state":"{}","source":"{}",)", json_state(event.state),
                    diag::origin_name(event.origin));
     // The socket's own members, written as sockls writes them (one writer).
+    const std::size_t before = b.size();
     append_socket_json(b, event.socket, false);
+    if (!event.identity_known) {
+        // inode, uid and cookie are the writer's last keys: an unknown one is
+        // left out, never written as 0.
+        const std::string_view written(b.data() + before, b.size() - before);
+        const auto at = written.rfind(R"(,"inode":)");
+        if (at != std::string_view::npos) b.resize(before + at);
+    }
+    if (!event.socket.owners.empty()) {
+        const Owner& o = event.socket.owners.front();
+        fmt::format_to(it, R"(,"pid":{},"comm":)", o.pid);
+        append_json_string(b, o.comm);
+    }
     b.push_back('}');
     return fmt::to_string(b);
 }

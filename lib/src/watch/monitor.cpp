@@ -5,12 +5,32 @@
 #include <cerrno>
 #include <ctime>
 #include <optional>
+#include <unordered_map>
 
+#include <fmt/format.h>
+
+#include "socklab/proc.hpp"
 #include "socklab/watch.hpp"
 
 namespace socklab::watch {
 
 using Steady = std::chrono::steady_clock;
+
+namespace {
+
+/// How long tracepoint records wait before they are applied: the per-CPU
+/// buffers are read one after the other, so a record of one CPU may be read
+/// after a later one of another; within this window they are put in order.
+constexpr auto reorder_window = std::chrono::milliseconds(20);
+bool same_tuple(const SocketRecord& a, const SocketRecord& b) {
+    return a.local.port == b.local.port && a.peer.port == b.peer.port &&
+           a.local.addr == b.local.addr && a.peer.addr == b.peer.addr;
+}
+
+/// Rows whose owners are remembered at most (like the Tracker's own bounds).
+constexpr std::size_t max_row_owners = 1 << 17;
+
+}  // namespace
 
 struct Monitor::Impl {
     std::unique_ptr<diag::SocketSource> source;
@@ -18,6 +38,20 @@ struct Monitor::Impl {
     Tracker tracker;
     std::unique_ptr<diag::TraceSession> trace;
     std::unique_ptr<diag::DestroyListener> destroy;
+    /// Cookie, inode and uid of tracepoint sockets (which lack them), by 4-tuple.
+    std::unique_ptr<diag::TupleLookup> lookup;
+    /// What the look-up found, by kernel socket address, until the socket closes.
+    std::unordered_map<std::uint64_t, SocketRecord> identities;
+    /// Tracepoint records inside the reorder window, in time order.
+    std::vector<diag::StateTransition> pending;
+    /// The owners of every event's inode (pid, comm), found incrementally.
+    proc::OwnerIndex owners;
+    struct RowOwners {
+        std::uint64_t inode = 0;  ///< forgotten in `owners` at the row's GONE
+        std::vector<Owner> owners;
+    };
+    std::unordered_map<std::uint64_t, RowOwners> row_owners;  ///< by Event::row
+    std::uint64_t lost_reported = 0;
     std::vector<std::string> notes;
     Steady::time_point next_poll;
     bool destroy_overflow_reported = false;
@@ -35,13 +69,154 @@ struct Monitor::Impl {
                   std::make_move_iterator(from.end()));
     }
 
-    Result<void> apply_trace(std::vector<Event>& out) {
+    /// The cookie, inode and uid of `tr`'s socket: from an earlier look-up of
+    /// the same kernel socket, else by the newest 4-tuple the window has for it.
+    void identify(std::span<diag::StateTransition> ready, std::size_t i) {
+        diag::StateTransition& tr = ready[i];
+        if (!lookup || tr.skaddr == 0) return;
+        auto it = identities.find(tr.skaddr);
+        // A CLOSE we never saw (events lost): the address now holds another socket.
+        if (it != identities.end() && tr.addresses_known && tr.socket.local.port != 0 &&
+            !same_tuple(it->second, tr.socket)) {
+            identities.erase(it);
+            it = identities.end();
+        }
+        if (it == identities.end()) {
+            // The newest tuple of this socket's life: from `tr` on, up to its
+            // CLOSE (after that the kernel may reuse the address for another
+            // socket, maybe of another namespace).
+            const diag::StateTransition* best = nullptr;
+            bool ended = false;
+            const auto consider = [&](const diag::StateTransition& p) {
+                if (ended || p.skaddr != tr.skaddr) return;
+                if (p.addresses_known && p.socket.local.port != 0) best = &p;
+                ended = display_state(p.new_state) == TcpState::close;
+            };
+            for (std::size_t j = i; j < ready.size(); ++j)
+                consider(ready[j]);
+            for (const auto& p : pending)
+                consider(p);
+            if (best == nullptr) return;
+            auto found = lookup->find(best->socket);
+            // The kernel's look-up falls back to a listener, and a socket that
+            // is gone may have left a TIME_WAIT minisocket (another object, with
+            // a cookie of its own): only the full socket of this tuple counts.
+            if (!found || !*found || (*found)->cookie == 0 || !same_tuple(**found, best->socket) ||
+                display_state((*found)->state) == TcpState::time_wait ||
+                (*found)->state == TcpState::new_syn_recv)  // the request, not the child
+                return;
+            // No file: a request socket (sock_diag reports it as SYN_RECV) or
+            // a child not accepted yet. Asked again at its next transition.
+            if ((*found)->inode == 0) return;
+            it = identities.emplace(tr.skaddr, std::move(**found)).first;
+        }
+        apply_identity(tr, it->second);
+        // The kernel may reuse the address for the next socket.
+        if (display_state(tr.new_state) == TcpState::close) identities.erase(it);
+    }
+
+    static void apply_identity(diag::StateTransition& tr, const SocketRecord& found) {
+        tr.socket.cookie = found.cookie;
+        tr.socket.inode = found.inode;
+        tr.socket.uid = found.uid;
+        tr.identity_known = true;
+    }
+
+    /// Reads the trace buffer into the window and applies what is older than
+    /// the window (everything when `flush`), in time order.
+    Result<void> apply_trace(std::vector<Event>& out, bool flush) {
         if (!trace) return {};
         auto got = trace->read();
         if (!got) return got.error();
-        for (const auto& tr : *got)
+        for (auto& tr : *got)
+            pending.push_back(std::move(tr));
+        std::stable_sort(pending.begin(), pending.end(),
+                         [](const auto& a, const auto& b) { return a.time < b.time; });
+        const auto cut = Clock::now() - reorder_window;
+        auto n = pending.begin();
+        while (n != pending.end() && (flush || n->time <= cut))
+            ++n;
+        std::vector<diag::StateTransition> ready(std::make_move_iterator(pending.begin()),
+                                                 std::make_move_iterator(n));
+        pending.erase(pending.begin(), n);
+        for (std::size_t i = 0; i < ready.size(); ++i) {
+            identify(ready, i);
+            const diag::StateTransition& tr = ready[i];
             append(out, tracker.apply_transition(tr));
+            const bool to_time_wait =
+                display_state(tr.new_state) == TcpState::close &&
+                (tr.old_state == TcpState::fin_wait1 || tr.old_state == TcpState::fin_wait2 ||
+                 tr.old_state == TcpState::closing);
+            if (to_time_wait) (void)settle_now(tr.socket, tr.time, out);
+        }
         return {};
+    }
+
+    /// A full socket just closed: its TIME_WAIT minisocket, made before the
+    /// close, is in the kernel now or never. Found, it is a CHANGE at once.
+    /// True when a row took the minisocket (events were added).
+    bool settle_now(const SocketRecord& tuple, Clock::time_point t, std::vector<Event>& out) {
+        if (!lookup || tuple.netid != Netid::tcp || tuple.local.port == 0) return false;
+        auto found = lookup->find(tuple);
+        if (!found || !*found || display_state((*found)->state) != TcpState::time_wait ||
+            !same_tuple(**found, tuple))
+            return false;
+        auto events = tracker.apply_time_wait(**found, t);
+        const bool took = !events.empty();
+        append(out, std::move(events));
+        return took;
+    }
+
+    /// When the oldest record in the window is due.
+    [[nodiscard]] Steady::time_point window_due() const {
+        if (pending.empty()) return Steady::time_point::max();
+        const auto left = pending.front().time + reorder_window - Clock::now();
+        return Steady::now() + std::chrono::duration_cast<Steady::duration>(
+                                   std::max(left, Clock::duration::zero()));
+    }
+
+    /// pid and comm of every event's socket, through its inode (never the task
+    /// that happened to run when the tracepoint fired). A row keeps its owners
+    /// when its inode goes (the TIME_WAIT minisocket has none); GONE forgets both.
+    void attach_owners(std::vector<Event>& events) {
+        std::vector<std::uint64_t> inodes;
+        for (const auto& e : events)
+            if (e.identity_known && e.socket.inode != 0 && e.socket.owners.empty())
+                inodes.push_back(e.socket.inode);
+        if (!inodes.empty()) (void)owners.resolve(inodes);
+        for (auto& e : events) {
+            if (e.socket.owners.empty() && e.identity_known && e.socket.inode != 0) {
+                if (const auto* o = owners.find(e.socket.inode)) e.socket.owners = *o;
+            }
+            if (e.socket.owners.empty()) {
+                const auto it = row_owners.find(e.row);
+                if (it != row_owners.end()) e.socket.owners = it->second.owners;
+            } else if (e.kind != EventKind::gone && row_owners.size() < max_row_owners) {
+                auto& r = row_owners[e.row];
+                r.owners = e.socket.owners;
+                if (e.socket.inode != 0 && e.identity_known) r.inode = e.socket.inode;
+            }
+            if (e.kind == EventKind::gone) {
+                const auto it = row_owners.find(e.row);
+                if (it != row_owners.end()) {
+                    owners.forget(it->second.inode);
+                    row_owners.erase(it);
+                }
+                if (e.socket.inode != 0) owners.forget(e.socket.inode);
+            }
+        }
+    }
+
+    /// Events the kernel overwrote in the trace buffer: said with their count,
+    /// and the next round takes a dump to resynchronise.
+    bool report_loss(Step& step) {
+        if (!trace || trace->lost() == lost_reported) return false;
+        step.warnings.push_back(
+            fmt::format("tracepoint buffer overran: {} events lost; resynchronising from a dump",
+                        trace->lost() - lost_reported));
+        step.lost = trace->lost() - lost_reported;
+        lost_reported = trace->lost();
+        return true;
     }
 
     Result<std::vector<diag::DestroyedSocket>> read_destroy(Step& step) {
@@ -78,13 +253,28 @@ struct Monitor::Impl {
         }
         auto destroyed = read_destroy(step);
         if (!destroyed) return destroyed.error();
-        if (auto r = apply_trace(step.events); !r) return r.error();
+        // A dump or a destroy message comes after the transitions it reflects:
+        // the window is applied whole before them.
+        const bool flush = snap.has_value() || !destroyed->empty();
+        if (auto r = apply_trace(step.events, flush); !r) return r.error();
         if (snap) {
             append(step.events, tracker.apply_snapshot(*snap));
             step.polled = true;
         }
-        for (const auto& d : *destroyed)
-            append(step.events, tracker.apply_destroyed(d));
+        for (const auto& d : *destroyed) {
+            // The kernel frees an active closer's full socket when its TIME_WAIT
+            // minisocket takes over: without the tracepoint (no root) that
+            // is a CHANGE to TIME_WAIT, not a GONE and a NEW a poll later.
+            // Unknown to the table (born between polls): the destroy message
+            // makes its row, and the minisocket then announces it.
+            if (!settle_now(d.socket, d.time, step.events)) {
+                append(step.events, tracker.apply_destroyed(d));
+                (void)settle_now(d.socket, d.time, step.events);
+            } else {
+                append(step.events, tracker.apply_destroyed(d));
+            }
+        }
+        if (options.owners) attach_owners(step.events);
         return {};
     }
 };
@@ -129,6 +319,13 @@ Result<std::unique_ptr<Monitor>> Monitor::open(std::unique_ptr<diag::SocketSourc
             m.notes.push_back("destroy groups: " + destroy.error().message());
         }
     }
+    if (m.trace || m.destroy) {
+        auto lookup = diag::TupleLookup::open();
+        if (lookup)
+            m.lookup = std::move(lookup).value();
+        else
+            m.notes.push_back("sock_diag lookup: " + lookup.error().message());
+    }
     m.tracker.confirm_tracepoint_rows(m.trace != nullptr && m.destroy != nullptr);
     return self;
 }
@@ -168,7 +365,7 @@ Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point un
     fds.push_back({destroy_fd, POLLIN, 0});
     for (const int fd : extra_fds)
         fds.push_back({fd, POLLIN, 0});
-    const auto wake = std::min(m.next_poll, until);
+    const auto wake = std::min({m.next_poll, until, m.window_due()});
     const auto wait = std::max(Steady::duration::zero(), wake - Steady::now());
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     const timespec ts{static_cast<std::time_t>(ns / 1'000'000'000),
@@ -179,7 +376,8 @@ Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point un
     for (std::size_t i = 2; i < fds.size(); ++i)
         step.extra_ready.push_back((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
     const auto now = Steady::now();
-    const bool poll_due = now >= m.next_poll;
+    // A loss means transitions were never seen: a dump now puts the table right.
+    const bool poll_due = now >= m.next_poll || m.report_loss(step);
     if (poll_due) {
         m.next_poll = m.after(m.next_poll);
         if (m.next_poll <= now) m.next_poll = m.after(now);  // fell behind: no burst

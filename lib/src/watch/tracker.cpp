@@ -195,6 +195,7 @@ Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, Tcp
     e.old_state = old_state;
     e.state = state;
     e.row = row.id;
+    e.identity_known = row.in_snapshots;
     e.socket = row.socket;
     e.socket.state = state;
     return e;
@@ -300,6 +301,11 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         }
         if (row == nullptr) {
             if (!m.accepts(rec)) continue;
+            // Closed after this dump began (an event read after the dump removed
+            // it): the dump is older news, not a new socket.
+            if (const auto g = m.recently_gone.find(rec.cookie);
+                rec.cookie != 0 && g != m.recently_gone.end() && g->second >= t)
+                continue;
             TrackerRow& fresh = m.add(rec, true);
             fresh.updated = t;
             fresh.seen_generation = gen;
@@ -326,6 +332,14 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
     const auto t = destroyed.time;
     std::vector<Event> out;
     TrackerRow* row = m.find_id(m.by_cookie, rec.cookie);
+    // The full socket of a connection already in TIME_WAIT, freed after its
+    // minisocket took over (whose cookie may differ: cookies are made on first
+    // use): nothing new.
+    if (row == nullptr && rec.netid == Netid::tcp &&
+        m.find_ports(rec, true, [](const TrackerRow& r) {
+            return r.life == RowLife::live && r.state == TcpState::time_wait;
+        }) != nullptr)
+        return out;
     if (row == nullptr) {
         // The destroy groups report our namespace only: this vouches for a
         // tracepoint row with the same 4-tuple.
@@ -350,6 +364,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         if (rec.netid != Netid::tcp) {  // no TIME_WAIT outside TCP: gone now
             m.recently_gone[rec.cookie] = t;
             TrackerRow gone;
+            gone.in_snapshots = true;  // the destroy message told its cookie
             gone.socket = rec;
             gone.state = display_state(rec.state);
             return {gone_event(EventOrigin::destroy, t, gone)};
@@ -391,8 +406,10 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     const bool fresh = old_shown == TcpState::close || old_shown == TcpState::listen ||
                        old_shown == TcpState::unknown;
     rec.state = fresh ? tr.new_state : tr.old_state;
-    TrackerRow& r = m.add(rec, false);
-    r.confirmed = !m.confirm;
+    // Found by 4-tuple through sock_diag: our namespace's, with its cookie.
+    const bool identified = tr.identity_known && tr.socket.cookie != 0;
+    TrackerRow& r = m.add(rec, identified);
+    r.confirmed = !m.confirm || identified;
     r.skaddr = tr.skaddr;
     r.addresses_known = tr.addresses_known;
     r.updated = t;
@@ -411,6 +428,25 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
         r.socket.state = tr.new_state;
     }
     return &r;
+}
+
+/// A sock_diag look-up told a tracepoint row's cookie, inode and uid: it is
+/// ours (the look-up sees our namespace only), so its held events go out.
+void adopt_identity(TrackerImpl& m, TrackerRow& row, const SocketRecord& found,
+                    std::vector<Event>& out) {
+    if (row.in_snapshots && row.socket.cookie != found.cookie) m.by_cookie.erase(row.socket.cookie);
+    row.in_snapshots = true;
+    row.socket.cookie = found.cookie;
+    row.socket.inode = found.inode;
+    row.socket.uid = found.uid;
+    m.by_cookie[found.cookie] = row.id;
+    for (Event& e : row.held) {
+        e.identity_known = true;
+        e.socket.cookie = found.cookie;
+        e.socket.inode = found.inode;
+        e.socket.uid = found.uid;
+    }
+    if (!row.confirmed) m.confirm_row(row, out);
 }
 
 /// Applies one transition to `m`, appending events to `out`; returns the row it
@@ -437,7 +473,11 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
                    r.state == old_shown;
         });
     }
+    const bool identified = tr.identity_known && tr.socket.cookie != 0;
+    if (row == nullptr && identified) row = m.find_id(m.by_cookie, tr.socket.cookie);
     if (row == nullptr) return add_from_transition(m, tr, out);
+    if (identified && (!row->in_snapshots || row->socket.cookie != tr.socket.cookie))
+        adopt_identity(m, *row, tr.socket, out);
     if (row->skaddr == 0 && tr.skaddr != 0) {
         row->skaddr = tr.skaddr;
         m.by_skaddr[tr.skaddr] = row->id;
@@ -499,6 +539,38 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
                          std::make_move_iterator(out.end()));
         return {};
     }
+    return out;
+}
+
+std::vector<Event> Tracker::apply_time_wait(const SocketRecord& mini, Clock::time_point t) {
+    Impl& m = *impl_;
+    std::vector<Event> out;
+    if (mini.netid != Netid::tcp || display_state(mini.state) != TcpState::time_wait) return out;
+    TrackerRow* row = m.find_id(m.by_cookie, mini.cookie);
+    if (row == nullptr)
+        row = m.find_ports(mini, true, [](const TrackerRow& r) {
+            return r.life == RowLife::live || r.settling();
+        });
+    if (row == nullptr || (row->life == RowLife::live && row->state == TcpState::time_wait))
+        return out;
+    if (!row->confirmed) m.confirm_row(*row, out);  // the look-up sees our namespace only
+    const bool announced = row->life != RowLife::settling_unannounced;
+    const auto when = row->settling() ? row->closing_time : t;
+    const TcpState old = row->state;
+    if (row->life != RowLife::live) m.move_life(*row, RowLife::live);
+    if (mini.cookie != 0 && row->socket.cookie != mini.cookie) {
+        if (row->in_snapshots) m.by_cookie.erase(row->socket.cookie);
+        m.by_cookie[mini.cookie] = row->id;
+    }
+    row->in_snapshots = row->in_snapshots || mini.cookie != 0;
+    row->addresses_known = true;
+    m.unindex_ports(*row);
+    row->socket = mini;
+    m.by_ports.emplace(ports_key(mini), row->id);
+    row->state = TcpState::time_wait;
+    row->updated = std::max(row->updated, t);
+    out.push_back(make_event(announced ? EventKind::change : EventKind::new_, EventOrigin::poll,
+                             when, announced ? old : TcpState::unknown, TcpState::time_wait, *row));
     return out;
 }
 
