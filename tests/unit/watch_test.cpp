@@ -861,3 +861,99 @@ TEST_CASE("raw tracepoint pages cut anywhere decode without reading past the end
     std::memcpy(liar.data() + 8, &huge, 8);
     CHECK(diag::decode_trace_page(liar, l, {}).transitions.size() == 5);
 }
+
+TEST_CASE("a tracepoint socket identified by look-up keeps one cookie and is confirmed",
+          "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    std::vector<Event> all;
+    // SYN_SENT without a port (not identifiable), then ESTABLISHED with the identity.
+    append(all, tr.apply_transition(trans(t0, 0xa0, 0, 80, TcpState::close, TcpState::syn_sent)));
+    CHECK(all.empty());  // held: maybe another namespace's
+    auto est = trans(t0 + 1ms, 0xa0, 5000, 80, TcpState::syn_sent, TcpState::established);
+    est.socket.cookie = 77;
+    est.socket.inode = 1234;
+    est.socket.uid = 1000;
+    est.identity_known = true;
+    append(all, tr.apply_transition(est));
+    REQUIRE(summary(all) ==
+            std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED"});
+    for (const auto& e : all) {
+        CHECK(e.identity_known);
+        CHECK(e.socket.cookie == 77);
+        CHECK(e.socket.inode == 1234);
+        CHECK(e.socket.uid == 1000);
+    }
+    // A dump with that cookie is the same row: no NEW.
+    CHECK(tr.apply_snapshot(snap(t0 + 2ms, {[] {
+                                     auto r = tcp(5000, 80, TcpState::established, 77);
+                                     r.inode = 1234;
+                                     return r;
+                                 }()}))
+              .empty());
+    CHECK(tr.invariants_hold());
+}
+
+TEST_CASE("an unidentified tracepoint event leaves inode, uid and cookie out of its JSON",
+          "[watch]") {
+    Tracker tr;
+    auto ev = tr.apply_transition(trans(t0, 0xb0, 6000, 0, TcpState::close, TcpState::listen));
+    REQUIRE(ev.size() == 1);
+    CHECK_FALSE(ev[0].identity_known);
+    const auto json = format_event_json(ev[0]);
+    CHECK(json.find("\"send_q\":0}") != std::string::npos);
+    CHECK(json.find("cookie") == std::string::npos);
+    CHECK(json.find("inode") == std::string::npos);
+    ev[0].identity_known = true;
+    ev[0].socket.owners = {Owner{4242, "nginx \"x\"", 3}};
+    const auto known = format_event_json(ev[0]);
+    CHECK(known.find(R"("inode":0,"uid":0,"cookie":0,"pid":4242,"comm":"nginx \"x\""})") !=
+          std::string::npos);
+}
+
+TEST_CASE("a TIME_WAIT minisocket found at the close is a CHANGE at the close's time", "[watch]") {
+    Tracker tr;
+    CHECK(summary(tr.apply_snapshot(snap(t0, {tcp(5000, 80, TcpState::established, 9)}))) ==
+          std::vector<std::string>{"NEW ESTABLISHED"});
+    // Without the tracepoint: the destroy message alone would be a GONE.
+    auto mini = tcp(5000, 80, TcpState::time_wait, 9);
+    auto ev = tr.apply_time_wait(mini, t0 + 5ms);
+    REQUIRE(summary(ev) == std::vector<std::string>{"CHANGE ESTABLISHED>TIME_WAIT"});
+    CHECK(ev[0].time == t0 + 5ms);
+    CHECK(tr.apply_time_wait(mini, t0 + 6ms).empty());  // once
+    // The full socket's destroy message afterwards (a cookie of its own) is nothing new.
+    diag::DestroyedSocket d{t0 + 7ms, tcp(5000, 80, TcpState::close, 10)};
+    CHECK(tr.apply_destroyed(d).empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+    // Settling after a tracepoint close: the CHANGE carries the close's time.
+    Tracker t2;
+    (void)t2.apply_transition(trans(t0, 0xc0, 5001, 80, TcpState::close, TcpState::syn_sent));
+    (void)t2.apply_transition(
+        trans(t0 + 1ms, 0xc0, 5001, 80, TcpState::syn_sent, TcpState::established));
+    (void)t2.apply_transition(
+        trans(t0 + 2ms, 0xc0, 5001, 80, TcpState::established, TcpState::fin_wait1));
+    (void)t2.apply_transition(
+        trans(t0 + 3ms, 0xc0, 5001, 80, TcpState::fin_wait1, TcpState::fin_wait2));
+    CHECK(t2.apply_transition(trans(t0 + 4ms, 0xc0, 5001, 80, TcpState::fin_wait2, TcpState::close))
+              .empty());
+    auto settled = t2.apply_time_wait(tcp(5001, 80, TcpState::time_wait, 11), t0 + 9ms);
+    REQUIRE(summary(settled) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+    CHECK(settled[0].time == t0 + 4ms);
+    CHECK(tr.invariants_hold());
+    CHECK(t2.invariants_hold());
+}
+
+TEST_CASE("a dump older than a close does not bring the socket back", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {}));
+    auto l = trans(t0 + 1ms, 0xd0, 7000, 0, TcpState::close, TcpState::listen);
+    l.socket.cookie = 5;
+    l.identity_known = true;
+    CHECK(summary(tr.apply_transition(l)) == std::vector<std::string>{"NEW LISTEN"});
+    auto c = trans(t0 + 3ms, 0xd0, 7000, 0, TcpState::listen, TcpState::close);
+    c.socket.cookie = 5;
+    c.identity_known = true;
+    CHECK(summary(tr.apply_transition(c)) == std::vector<std::string>{"GONE LISTEN"});
+    // The dump began at +2 ms, before the close was read.
+    CHECK(tr.apply_snapshot(snap(t0 + 2ms, {tcp(7000, 0, TcpState::listen, 5)})).empty());
+}
