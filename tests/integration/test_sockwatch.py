@@ -900,4 +900,42 @@ def test_without_root_time_wait_arrives_as_a_change():
     lst.close()
 
 
+def test_tracepoint_overrun_reports_the_loss_and_resyncs():
+    """A stopped sockwatch whose trace buffer overflows says how many events the
+    kernel dropped (its own count) and resynchronises from a dump."""
+    harness.enter_new_netns()
+    need_tracefs()
+    w = Watch(["--events", "--source", "tracepoint", "-i", "60"])
+    inst = instance_of(w.proc.pid)
+    w.proc.send_signal(signal.SIGSTOP)
+    harness.on_cleanup(lambda: w.proc.poll() is None and w.proc.send_signal(signal.SIGCONT))
+    # A small buffer (the kernel's minimum is a page or two per CPU) overflows fast.
+    with open(f"{inst}/buffer_size_kb", "w") as f:
+        f.write("8")
+    lst = harness.free_listener(backlog=256)
+    n = 150  # 10 transitions each: far more than 8 KiB of records per CPU
+    for _ in range(n):
+        c, a = connect_pair(lst)
+        c.close()
+        a.close()
+    held = connect_pair(lst)  # alive after the churn: the resync's dump must show it
+    overrun = 0
+    for cpu in os.listdir(f"{inst}/per_cpu"):
+        with open(f"{inst}/per_cpu/{cpu}/stats") as f:
+            overrun += int(re.search(r"^overrun: (\d+)", f.read(), re.M).group(1))
+    harness.check(overrun > 0, "the kernel overwrote events")
+    w.proc.send_signal(signal.SIGCONT)
+    line = harness.read_line_with_deadline(w.proc.stderr, 10, "the loss line")
+    m = re.search(r"tracepoint buffer overran: (\d+) events lost; resynchronising from a dump",
+                  line)
+    harness.check(m is not None, f"loss line: {line!r}")
+    harness.check(0 < int(m.group(1)) <= overrun, f"lost {m.group(1)} of the kernel's {overrun}")
+    cl, cp = tuple_of(held[0])
+    # With -i 60 no poll is due: the line comes from the resync's dump.
+    w.wait_line(re.escape(f"{cl} {cp} ") + r"(ESTABLISHED|SYN_SENT -> ESTABLISHED)$", timeout=10)
+    for s_ in held + (lst,):
+        s_.close()
+    harness.check_eq(w.stop(), 0)
+
+
 harness.main()

@@ -376,13 +376,17 @@ Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point un
     for (std::size_t i = 2; i < fds.size(); ++i)
         step.extra_ready.push_back((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0);
     const auto now = Steady::now();
-    // A loss means transitions were never seen: a dump now puts the table right.
-    const bool poll_due = now >= m.next_poll || m.report_loss(step);
+    const bool poll_due = now >= m.next_poll;
     if (poll_due) {
         m.next_poll = m.after(m.next_poll);
         if (m.next_poll <= now) m.next_poll = m.after(now);  // fell behind: no burst
     }
     if (auto r = m.round(poll_due, step); !r) return r.error();
+    // A loss means transitions were never seen: a dump now puts the table right.
+    if (m.report_loss(step)) {
+        if (auto r = m.round(true, step); !r) return r.error();
+        step.polled = true;
+    }
     // Held tracepoint rows are released late, with their own times.
     std::stable_sort(step.events.begin(), step.events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });
