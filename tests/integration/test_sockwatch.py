@@ -165,13 +165,17 @@ def test_lifecycle_jsonl_tracepoint():
     objs = [json.loads(l) for l in w.snapshot()]
     keys = ["time", "event", "old_state", "state", "source", "netid", "family", "local_addr",
             "local_port", "peer_addr", "peer_port", "recv_q", "send_q", "inode", "uid", "cookie",
-            "pid", "comm"]
+            "pid", "comm", "created", "lifetime_us", "bytes_sent", "bytes_received", "segs_out",
+            "segs_in"]
+    traffic = ("bytes_sent", "bytes_received", "segs_out", "segs_in")
     for o in objs:
         # inode, uid and cookie are absent (never 0) when unknown; pid and comm
-        # only when an owner was found.
+        # only when an owner was found; lifetime on GONE; traffic once a dump told it.
         want = [k for k in keys if (k != "old_state" or o["event"] != "NEW") and
                 (k not in ("inode", "uid", "cookie") or "cookie" in o) and
-                (k not in ("pid", "comm") or "pid" in o)]
+                (k not in ("pid", "comm") or "pid" in o) and
+                (k != "lifetime_us" or o["event"] == "GONE") and
+                (k not in traffic or "bytes_sent" in o)]
         harness.check_eq(list(o.keys()), want, "JSON keys in contract order")
         harness.check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$", o["time"]),
                       o["time"])
@@ -848,6 +852,11 @@ def test_tracepoint_events_carry_owner_cookie_ipv6_in_time_order():
     child.stdin.write(b"\n")
     child.stdin.flush()
     harness.read_line_with_deadline(child.stdout, 10, "closed")
+    # Both clients in TIME_WAIT (an orphan's minisocket may pass FIN_WAIT2 first,
+    # which `state time-wait` would not kill), then end them now.
+    harness.wait_for(lambda: len([o for o in mine() if o["state"] == "TIME_WAIT"]) >= 2,
+                     timeout=15, what="both clients in TIME_WAIT")
+    v6.wait_line(r"\[::1\]:\d+ " + re.escape(f"[::1]:{ports[1]} FIN_WAIT2 -> TIME_WAIT"))
     harness.run(["ss", "-K", "-tan", "state", "time-wait"], check=True)
     # 3 sockets x 2 families, each ends with a GONE.
     harness.wait_for(lambda: len([o for o in mine() if o["event"] == "GONE"]) >= 6, timeout=15,
@@ -936,6 +945,48 @@ def test_tracepoint_overrun_reports_the_loss_and_resyncs():
     for s_ in held + (lst,):
         s_.close()
     harness.check_eq(w.stop(), 0)
+
+
+def test_traffic_bytes_each_way_and_lifetime():
+    """N bytes each way show N in the events' byte keys; the GONE carries N and a
+    lifetime (first seen to gone) within 50 ms of the one measured here."""
+    harness.enter_new_netns()
+    poll = Watch(["--jsonl", "--source", "poll", "-i", "0.02"])
+    tp = Watch(["--jsonl", "-i", "0.02"]) if os.geteuid() == 0 else None
+    n = 100000
+    lst = harness.free_listener()
+    t0 = time.monotonic()
+    c, a = connect_pair(lst)
+    sport, cport = a.getsockname()[1], c.getsockname()[1]
+    c.sendall(b"x" * n)
+    got = 0
+    while got < n:
+        got += len(a.recv(n - got))
+    a.sendall(b"y" * n)
+    got = 0
+    while got < n:
+        got += len(c.recv(n - got))
+    c.shutdown(socket.SHUT_WR)
+    harness.check_eq(a.recv(1), b"", "server sees EOF")
+    pat = f'"state":"CLOSE_WAIT".*"local_port":{sport},"peer_addr":"127.0.0.1","peer_port":{cport},'
+    cw = json.loads(poll.wait_line(pat)[0])
+    # The kernel counts the peer's FIN as one byte received (rcv_nxt).
+    harness.check_eq((cw["bytes_sent"], cw["bytes_received"]), (n, n + 1), f"server bytes: {cw}")
+    harness.check(cw["segs_in"] > 0 and cw["segs_out"] > 0, cw)
+    a.close()
+    measured = time.monotonic() - t0  # the client's ACK of our FIN follows at once
+    gone_pat = f'"event":"GONE".*"local_port":{sport},"peer_addr":"127.0.0.1","peer_port":{cport},'
+    if tp is not None:
+        g = json.loads(tp.wait_line(gone_pat)[0])
+        harness.check(abs(g["lifetime_us"] / 1e6 - measured) < 0.05,
+                      f"lifetime {g['lifetime_us']} us, measured {measured:.4f} s")
+    g = json.loads(poll.wait_line(gone_pat)[0])
+    # Our own FIN, once acknowledged, may count as a byte sent.
+    harness.check(g["bytes_sent"] in (n, n + 1) and g["bytes_received"] == n + 1,
+                  f"GONE totals: {g}")
+    harness.check(g["lifetime_us"] > 0, g)
+    c.close()
+    lst.close()
 
 
 harness.main()

@@ -901,14 +901,28 @@ TEST_CASE("an unidentified tracepoint event leaves inode, uid and cookie out of 
     REQUIRE(ev.size() == 1);
     CHECK_FALSE(ev[0].identity_known);
     const auto json = format_event_json(ev[0]);
-    CHECK(json.find("\"send_q\":0}") != std::string::npos);
+    CHECK(json.find(R"("send_q":0,"created":")") != std::string::npos);
     CHECK(json.find("cookie") == std::string::npos);
     CHECK(json.find("inode") == std::string::npos);
     ev[0].identity_known = true;
     ev[0].socket.owners = {Owner{4242, "nginx \"x\"", 3}};
     const auto known = format_event_json(ev[0]);
-    CHECK(known.find(R"("inode":0,"uid":0,"cookie":0,"pid":4242,"comm":"nginx \"x\""})") !=
-          std::string::npos);
+    CHECK(
+        known.find(R"("inode":0,"uid":0,"cookie":0,"pid":4242,"comm":"nginx \"x\"","created":)") !=
+        std::string::npos);
+    CHECK(known.find("bytes_sent") == std::string::npos);  // no tcp_info: no traffic keys
+    auto& ti = ev[0].socket.tcp_info.emplace();
+    ti.bytes_acked = 100;
+    ti.bytes_received = 200;
+    ti.segs_out = 3;
+    ti.segs_in = 4;
+    ev[0].kind = EventKind::gone;
+    ev[0].time = ev[0].created + 1500us;
+    const auto gone = format_event_json(ev[0]);
+    CHECK(
+        gone.find(
+            R"("lifetime_us":1500,"bytes_sent":100,"bytes_received":200,"segs_out":3,"segs_in":4})") !=
+        std::string::npos);
 }
 
 TEST_CASE("a TIME_WAIT minisocket found at the close is a CHANGE at the close's time", "[watch]") {

@@ -40,6 +40,9 @@ struct Event {
     /// a sock_diag look-up); false for a tracepoint-only socket: then the JSON
     /// line leaves those keys out rather than print 0.
     bool identity_known = true;
+    /// When the row was first seen (its NEW): TCPView's create time. On GONE,
+    /// time - created is the lifetime (tcplife's), as far as the sources saw it.
+    Clock::time_point created;
     SocketRecord socket;  ///< owners: the processes holding its inode, when found
 };
 

@@ -333,6 +333,9 @@ struct TraceSession::Impl {
     // trace_pipe_raw per CPU behind one epoll descriptor.
     std::optional<SetStateLayout> layout;
     std::vector<Fd> raw;
+    /// Per CPU: a page a short read left incomplete (the kernel hands out whole
+    /// pages; a signal may cut one).
+    std::vector<std::vector<std::byte>> partial_pages;
     Fd epoll;
     std::size_t subbuf = 4096;
     std::uint64_t lost = 0;
@@ -373,22 +376,32 @@ void open_raw(TraceSession::Impl& m) {
         if (::epoll_ctl(m.epoll.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return;
         m.raw.push_back(std::move(fd));
     }
+    m.partial_pages.resize(m.raw.size());
     if (!m.raw.empty()) m.layout = std::move(layout).value();
 }
 
 Result<std::vector<StateTransition>> read_raw(TraceSession::Impl& m) {
     std::vector<StateTransition> out;
-    std::vector<std::byte> page(m.subbuf);
-    for (const Fd& fd : m.raw) {
+    for (std::size_t cpu = 0; cpu < m.raw.size(); ++cpu) {
+        std::vector<std::byte>& page = m.partial_pages[cpu];
+        int zeros = 0;
         for (int rounds = 0; rounds < 256; ++rounds) {  // bounded: yield to other sources
-            const ssize_t got = SOCKLAB_SYS(read)(fd.get(), page.data(), page.size());
-            if (got < 0 && errno == EINTR) continue;
-            if (got < 0 && errno == EAGAIN) break;
-            if (got < 0) return errno_error("read " + m.instance + "/per_cpu trace_pipe_raw");
-            if (got == 0) break;
-            auto decoded = decode_trace_page(
-                std::span<const std::byte>(page.data(), static_cast<std::size_t>(got)), *m.layout,
-                m.offset);
+            const std::size_t have = page.size();
+            page.resize(m.subbuf);
+            const ssize_t got =
+                SOCKLAB_SYS(read)(m.raw[cpu].get(), page.data() + have, m.subbuf - have);
+            const int err = errno;
+            page.resize(have + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+            if (got < 0 && err == EINTR) continue;
+            if (got < 0 && err == EAGAIN) break;
+            if (got < 0) return errno_error("read " + m.instance + "/per_cpu trace_pipe_raw", err);
+            // The kernel answers 0 to a read shorter than a page (a signal's or
+            // the seam's cut); a few in a row mean it has nothing for us.
+            if (got == 0 && ++zeros > 4) break;
+            if (got > 0) zeros = 0;
+            if (page.size() < m.subbuf) continue;  // the rest of the page follows
+            auto decoded = decode_trace_page(page, *m.layout, m.offset);
+            page.clear();
             if (decoded.lost) m.lost += std::max<std::uint64_t>(decoded.lost_count, 1);
             out.insert(out.end(), std::make_move_iterator(decoded.transitions.begin()),
                        std::make_move_iterator(decoded.transitions.end()));

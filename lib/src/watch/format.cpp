@@ -82,6 +82,20 @@ std::string format_event_json(const Event& event) {
         fmt::format_to(it, R"(,"pid":{},"comm":)", o.pid);
         append_json_string(b, o.comm);
     }
+    if (event.created != Clock::time_point{}) {
+        fmt::format_to(it, R"(,"created":"{}")", format_time_us(event.created));
+        if (event.kind == EventKind::gone)
+            fmt::format_to(
+                it, R"(,"lifetime_us":{})",
+                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(
+                                              event.time - event.created)
+                                              .count()));
+    }
+    // tcp_info's traffic (TCPView's sent/received bytes and packets), when known.
+    if (const auto& ti = event.socket.tcp_info) {
+        fmt::format_to(it, R"(,"bytes_sent":{},"bytes_received":{},"segs_out":{},"segs_in":{})",
+                       ti->bytes_acked, ti->bytes_received, ti->segs_out, ti->segs_in);
+    }
     b.push_back('}');
     return fmt::to_string(b);
 }
@@ -188,6 +202,7 @@ MonitorOptions monitor_options(const Selection& sel, std::chrono::nanoseconds in
     mo.query.ipv4 = sel.ipv4;
     mo.query.ipv6 = sel.ipv6;
     mo.query.states = sel.filter.states;
+    mo.query.want_info = sel.tcp;  // bytes and segments each way (tcp_info)
     mo.query.bytecode = filter::compile_bytecode(sel.filter);
     mo.interval = interval;
     mo.source = source;

@@ -22,6 +22,8 @@ namespace {
 /// buffers are read one after the other, so a record of one CPU may be read
 /// after a later one of another; within this window they are put in order.
 constexpr auto reorder_window = std::chrono::milliseconds(20);
+
+/// Same ports and addresses on both ends.
 bool same_tuple(const SocketRecord& a, const SocketRecord& b) {
     return a.local.port == b.local.port && a.peer.port == b.peer.port &&
            a.local.addr == b.local.addr && a.peer.addr == b.peer.addr;
@@ -153,15 +155,23 @@ struct Monitor::Impl {
     }
 
     /// A full socket just closed: its TIME_WAIT minisocket, made before the
-    /// close, is in the kernel now or never. Found, it is a CHANGE at once.
-    /// True when a row took the minisocket (events were added).
-    bool settle_now(const SocketRecord& tuple, Clock::time_point t, std::vector<Event>& out) {
-        if (!lookup || tuple.netid != Netid::tcp || tuple.local.port == 0) return false;
+    /// close, is in the kernel now or never.
+    std::optional<SocketRecord> find_time_wait(const SocketRecord& tuple) {
+        if (!lookup || tuple.netid != Netid::tcp || tuple.local.port == 0) return std::nullopt;
         auto found = lookup->find(tuple);
-        if (!found || !*found || display_state((*found)->state) != TcpState::time_wait ||
-            !same_tuple(**found, tuple))
-            return false;
-        auto events = tracker.apply_time_wait(**found, t);
+        if (!found || !*found || !same_tuple(**found, tuple)) return std::nullopt;
+        const TcpState st = display_state((*found)->state);
+        // A minisocket has no inode; FIN_WAIT2 is the substate of an orphan's.
+        if (st != TcpState::time_wait && !(st == TcpState::fin_wait2 && (*found)->inode == 0))
+            return std::nullopt;
+        return std::move(*found);
+    }
+
+    /// Found, the minisocket is a CHANGE at once; true when a row took it.
+    bool settle_now(const SocketRecord& tuple, Clock::time_point t, std::vector<Event>& out) {
+        const auto mini = find_time_wait(tuple);
+        if (!mini) return false;
+        auto events = tracker.apply_time_wait(*mini, t);
         const bool took = !events.empty();
         append(out, std::move(events));
         return took;
@@ -267,12 +277,12 @@ struct Monitor::Impl {
             // is a CHANGE to TIME_WAIT, not a GONE and a NEW a poll later.
             // Unknown to the table (born between polls): the destroy message
             // makes its row, and the minisocket then announces it.
-            if (!settle_now(d.socket, d.time, step.events)) {
-                append(step.events, tracker.apply_destroyed(d));
-                (void)settle_now(d.socket, d.time, step.events);
-            } else {
-                append(step.events, tracker.apply_destroyed(d));
-            }
+            const auto mini = find_time_wait(d.socket);
+            auto settled = mini ? tracker.apply_time_wait(*mini, d.time) : std::vector<Event>{};
+            const bool took = !settled.empty();
+            append(step.events, std::move(settled));
+            append(step.events, tracker.apply_destroyed(d));
+            if (mini && !took) append(step.events, tracker.apply_time_wait(*mini, d.time));
         }
         if (options.owners) attach_owners(step.events);
         return {};

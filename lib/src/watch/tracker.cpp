@@ -58,6 +58,7 @@ struct TrackerRow {
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
+    Clock::time_point created;  ///< first seen (TCPView's create time)
     std::uint64_t seen_generation = 0;
     int missed = 0;
     /// settling: the full socket left FIN_WAIT1/FIN_WAIT2/CLOSING then (the
@@ -119,10 +120,11 @@ struct TrackerImpl {
         row.held = {};
     }
 
-    TrackerRow& add(const SocketRecord& socket, bool from_snapshot) {
+    TrackerRow& add(const SocketRecord& socket, bool from_snapshot, Clock::time_point seen) {
         const std::uint64_t id = next_id++;
         TrackerRow& row = rows[id];
         row.id = id;
+        row.created = seen;
         row.socket = socket;
         row.state = display_state(socket.state);
         row.in_snapshots = from_snapshot;
@@ -196,6 +198,7 @@ Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, Tcp
     e.state = state;
     e.row = row.id;
     e.identity_known = row.in_snapshots;
+    e.created = row.created;
     e.socket = row.socket;
     e.socket.state = state;
     return e;
@@ -228,6 +231,7 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
         m.by_cookie[rec.cookie] = row.id;
     }
     const TcpState shown = display_state(rec.state);
+    if (rec.tcp_info) row.socket.tcp_info = rec.tcp_info;  // the traffic, however new the state
     if (row.updated > t) return;  // an event newer than this dump already moved it
     const TcpState old = row.state;
     const bool was_closing = row.settling();
@@ -306,7 +310,7 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
             if (const auto g = m.recently_gone.find(rec.cookie);
                 rec.cookie != 0 && g != m.recently_gone.end() && g->second >= t)
                 continue;
-            TrackerRow& fresh = m.add(rec, true);
+            TrackerRow& fresh = m.add(rec, true, t);
             fresh.updated = t;
             fresh.seen_generation = gen;
             out.push_back(make_event(EventKind::new_, EventOrigin::poll, t, TcpState::unknown,
@@ -365,11 +369,12 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
             m.recently_gone[rec.cookie] = t;
             TrackerRow gone;
             gone.in_snapshots = true;  // the destroy message told its cookie
+            gone.created = t;
             gone.socket = rec;
             gone.state = display_state(rec.state);
             return {gone_event(EventOrigin::destroy, t, gone)};
         }
-        TrackerRow& fresh = m.add(rec, true);
+        TrackerRow& fresh = m.add(rec, true, t);
         fresh.life = RowLife::settling_unannounced;  // born so: no NEW yet
         fresh.closing_origin = EventOrigin::destroy;
         fresh.closing_time = t;
@@ -384,6 +389,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         row->updated = t;
         return out;
     }
+    if (rec.tcp_info) row->socket.tcp_info = rec.tcp_info;  // the final totals
     out.push_back(gone_event(EventOrigin::destroy, t, *row));
     m.remove(*row, t);
     return out;
@@ -408,7 +414,7 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     rec.state = fresh ? tr.new_state : tr.old_state;
     // Found by 4-tuple through sock_diag: our namespace's, with its cookie.
     const bool identified = tr.identity_known && tr.socket.cookie != 0;
-    TrackerRow& r = m.add(rec, identified);
+    TrackerRow& r = m.add(rec, identified, t);
     r.confirmed = !m.confirm || identified;
     r.skaddr = tr.skaddr;
     r.addresses_known = tr.addresses_known;
@@ -545,14 +551,18 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
 std::vector<Event> Tracker::apply_time_wait(const SocketRecord& mini, Clock::time_point t) {
     Impl& m = *impl_;
     std::vector<Event> out;
-    if (mini.netid != Netid::tcp || display_state(mini.state) != TcpState::time_wait) return out;
+    // An orphan that leaves FIN_WAIT1 gets a minisocket in FIN_WAIT2 (its
+    // substate), which turns TIME_WAIT later without a transition.
+    const TcpState mini_state = display_state(mini.state);
+    if (mini.netid != Netid::tcp ||
+        (mini_state != TcpState::time_wait && mini_state != TcpState::fin_wait2))
+        return out;
     TrackerRow* row = m.find_id(m.by_cookie, mini.cookie);
     if (row == nullptr)
         row = m.find_ports(mini, true, [](const TrackerRow& r) {
             return r.life == RowLife::live || r.settling();
         });
-    if (row == nullptr || (row->life == RowLife::live && row->state == TcpState::time_wait))
-        return out;
+    if (row == nullptr || (row->life == RowLife::live && row->state == mini_state)) return out;
     if (!row->confirmed) m.confirm_row(*row, out);  // the look-up sees our namespace only
     const bool announced = row->life != RowLife::settling_unannounced;
     const auto when = row->settling() ? row->closing_time : t;
@@ -567,10 +577,11 @@ std::vector<Event> Tracker::apply_time_wait(const SocketRecord& mini, Clock::tim
     m.unindex_ports(*row);
     row->socket = mini;
     m.by_ports.emplace(ports_key(mini), row->id);
-    row->state = TcpState::time_wait;
+    row->state = mini_state;
     row->updated = std::max(row->updated, t);
+    if (announced && old == mini_state) return out;  // still FIN_WAIT2: nothing to say
     out.push_back(make_event(announced ? EventKind::change : EventKind::new_, EventOrigin::poll,
-                             when, announced ? old : TcpState::unknown, TcpState::time_wait, *row));
+                             when, announced ? old : TcpState::unknown, mini_state, *row));
     return out;
 }
 
