@@ -18,6 +18,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import benchlib
@@ -70,8 +71,11 @@ def run(bin_, rate):
             f.write("65536")
         with open(f"{ref}/events/sock/inet_sock_set_state/enable", "w") as f:
             f.write("1")
+        # A file, not a pipe: nobody reads a pipe until the end, and a full one
+        # would stall sockwatch.
+        sink = tempfile.TemporaryFile("w+")
         w = subprocess.Popen([bin_, "--jsonl", "--source", "tracepoint", "-i", "1"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                             stdout=sink, stderr=subprocess.PIPE, text=True)
         w.stderr.readline()  # the sources line: the baseline is taken
         lst = socket.socket()
         lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -98,7 +102,9 @@ def run(bin_, rate):
         with open(f"{ref}/events/sock/inet_sock_set_state/enable", "w") as f:
             f.write("0")
         w.terminate()
-        out, err = w.communicate(timeout=30)
+        _, err = w.communicate(timeout=30)
+        sink.seek(0)
+        out = sink.read()
         seen = sum(1 for l in out.splitlines()
                    if f'"local_port":{port},' in l or f'"peer_port":{port},' in l)
         lost = sum(int(m.group(1)) for m in re.finditer(r"overran: (\d+) events lost", err))

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -44,6 +45,8 @@ struct Monitor::Impl {
     std::unique_ptr<diag::TupleLookup> lookup;
     /// What the look-up found, by kernel socket address, until the socket closes.
     std::unordered_map<std::uint64_t, SocketRecord> identities;
+    /// Kernel socket addresses a look-up did not find, until their CLOSE.
+    std::unordered_set<std::uint64_t> unfound;
     /// Tracepoint records inside the reorder window, in time order.
     std::vector<diag::StateTransition> pending;
     /// The owners of every event's inode (pid, comm), found incrementally.
@@ -73,8 +76,36 @@ struct Monitor::Impl {
 
     /// The cookie, inode and uid of `tr`'s socket: from an earlier look-up of
     /// the same kernel socket, else by the newest 4-tuple the window has for it.
-    void identify(std::span<diag::StateTransition> ready, std::size_t i) {
-        diag::StateTransition& tr = ready[i];
+    /// For each of `ready`: the newest tuple of its socket's life from there on
+    /// (up to its CLOSE; after that the kernel may reuse the address for another
+    /// socket, maybe of another namespace), and whether that CLOSE is read. One
+    /// backward pass over the window.
+    struct Life {
+        const diag::StateTransition* best = nullptr;
+        bool ended = false;
+    };
+    std::vector<Life> lives_of(std::span<const diag::StateTransition> ready) const {
+        std::vector<Life> out(ready.size());
+        std::unordered_map<std::uint64_t, Life> state;
+        const auto step = [&](const diag::StateTransition& p) -> Life& {
+            Life& l = state[p.skaddr];
+            const bool usable = p.addresses_known && p.socket.local.port != 0;
+            if (display_state(p.new_state) == TcpState::close)
+                l = Life{usable ? &p : nullptr, true};
+            else if (l.best == nullptr && usable)
+                l.best = &p;
+            return l;
+        };
+        for (auto p = pending.rbegin(); p != pending.rend(); ++p)
+            (void)step(*p);
+        for (std::size_t k = ready.size(); k-- > 0;)
+            out[k] = step(ready[k]);
+        return out;
+    }
+
+    /// The cookie, inode and uid of `tr`'s socket: from an earlier look-up of
+    /// the same kernel socket, else by the newest tuple of its life.
+    void identify(diag::StateTransition& tr, const Life& life) {
         if (!lookup || tr.skaddr == 0) return;
         auto it = identities.find(tr.skaddr);
         // A CLOSE we never saw (events lost): the address now holds another socket.
@@ -84,22 +115,17 @@ struct Monitor::Impl {
             it = identities.end();
         }
         if (it == identities.end()) {
-            // The newest tuple of this socket's life: from `tr` on, up to its
-            // CLOSE (after that the kernel may reuse the address for another
-            // socket, maybe of another namespace).
-            const diag::StateTransition* best = nullptr;
-            bool ended = false;
-            const auto consider = [&](const diag::StateTransition& p) {
-                if (ended || p.skaddr != tr.skaddr) return;
-                if (p.addresses_known && p.socket.local.port != 0) best = &p;
-                ended = display_state(p.new_state) == TcpState::close;
-            };
-            for (std::size_t j = i; j < ready.size(); ++j)
-                consider(ready[j]);
-            for (const auto& p : pending)
-                consider(p);
-            if (best == nullptr) return;
+            const diag::StateTransition* best = life.best;
+            const bool ended = life.ended;
+            // Closed already (its CLOSE is read): the kernel has nothing to find.
+            // Not found before in this life: nor now (a churn would cost a
+            // look-up per transition).
+            if (best == nullptr || ended || unfound.count(tr.skaddr) != 0) {
+                if (display_state(tr.new_state) == TcpState::close) unfound.erase(tr.skaddr);
+                return;
+            }
             auto found = lookup->find(best->socket);
+            if (found && !*found && unfound.size() < max_row_owners) unfound.insert(tr.skaddr);
             // The kernel's look-up falls back to a listener, and a socket that
             // is gone may have left a TIME_WAIT minisocket (another object, with
             // a cookie of its own): only the full socket of this tuple counts.
@@ -141,8 +167,9 @@ struct Monitor::Impl {
         std::vector<diag::StateTransition> ready(std::make_move_iterator(pending.begin()),
                                                  std::make_move_iterator(n));
         pending.erase(pending.begin(), n);
+        const auto lives = lives_of(ready);
         for (std::size_t i = 0; i < ready.size(); ++i) {
-            identify(ready, i);
+            identify(ready[i], lives[i]);
             const diag::StateTransition& tr = ready[i];
             append(out, tracker.apply_transition(tr));
             const bool to_time_wait =
@@ -277,7 +304,8 @@ struct Monitor::Impl {
             // is a CHANGE to TIME_WAIT, not a GONE and a NEW a poll later.
             // Unknown to the table (born between polls): the destroy message
             // makes its row, and the minisocket then announces it.
-            const auto mini = find_time_wait(d.socket);
+            // (With the tracepoint its CLOSE did this already.)
+            const auto mini = trace ? std::nullopt : find_time_wait(d.socket);
             auto settled = mini ? tracker.apply_time_wait(*mini, d.time) : std::vector<Event>{};
             const bool took = !settled.empty();
             append(step.events, std::move(settled));
