@@ -32,9 +32,9 @@ int run(Options o) {
         print_error(source.error());
         return exit_failure;
     }
-    auto monitor = socklab::watch::Monitor::open(
-        std::move(source).value(),
-        socklab::watch::monitor_options(o.selection, o.interval, o.source));
+    auto options = socklab::watch::monitor_options(o.selection, o.interval, o.source);
+    options.owners = o.mode != Mode::counts;
+    auto monitor = socklab::watch::Monitor::open(std::move(source).value(), std::move(options));
     if (!monitor) {
         print_error(monitor.error());
         return exit_failure;

@@ -155,9 +155,18 @@ def test_lifecycle_jsonl_tracepoint():
     w.wait_line(f'"old_state":"FIN_WAIT2","state":"TIME_WAIT".*"local_port":{cport},')
     objs = [json.loads(l) for l in w.snapshot()]
     keys = ["time", "event", "old_state", "state", "source", "netid", "family", "local_addr",
-            "local_port", "peer_addr", "peer_port", "recv_q", "send_q", "inode", "uid", "cookie"]
+            "local_port", "peer_addr", "peer_port", "recv_q", "send_q", "inode", "uid", "cookie",
+            "pid", "comm", "created", "lifetime_us", "bytes_sent", "bytes_received", "segs_out",
+            "segs_in"]
+    traffic = ("bytes_sent", "bytes_received", "segs_out", "segs_in")
     for o in objs:
-        want = [k for k in keys if k != "old_state" or o["event"] != "NEW"]
+        # inode, uid and cookie are absent (never 0) when unknown; pid and comm
+        # only when an owner was found; lifetime on GONE; traffic once a dump told it.
+        want = [k for k in keys if (k != "old_state" or o["event"] != "NEW") and
+                (k not in ("inode", "uid", "cookie") or "cookie" in o) and
+                (k not in ("pid", "comm") or "pid" in o) and
+                (k != "lifetime_us" or o["event"] == "GONE") and
+                (k not in traffic or "bytes_sent" in o)]
         harness.check_eq(list(o.keys()), want, "JSON keys in contract order")
         harness.check(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$", o["time"]),
                       o["time"])
@@ -792,6 +801,183 @@ def test_live_screen_scrolls_with_keys():
     harness.check_eq(open(rc_file).read().strip(), "0", "exit status after q")
     for l in listeners:
         l.close()
+
+
+OWNER_CHILD = r"""
+import socket, sys
+out = []
+for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+    l = socket.socket(fam)
+    l.bind((host, 0))
+    l.listen()
+    c = socket.socket(fam)
+    c.connect(l.getsockname()[:2])
+    a, _ = l.accept()
+    out.append((l, c, a))
+print(" ".join(str(t[0].getsockname()[1]) for t in out), flush=True)
+sys.stdin.readline()
+for l, c, a in out:
+    c.close(); a.close(); l.close()
+print("closed", flush=True)
+sys.stdin.readline()
+"""
+
+
+def test_tracepoint_events_carry_owner_cookie_ipv6_in_time_order():
+    """As root, sockets made after start by another process: every event of them
+    carries that process's pid and the socket's real cookie (one per socket, NEW to
+    GONE), IPv6 ends read ::1, and the lines are in time order."""
+    harness.enter_new_netns()
+    need_tracefs()
+    w = Watch(["--jsonl", "--source", "tracepoint", "-i", "0.05"])
+    v6 = Watch(["--events", "--source", "tracepoint", "-i", "0.05", "dst [::1]"])
+    child = harness.spawn([shutil.which("python3"), "-c", OWNER_CHILD], stdin=subprocess.PIPE)
+    ports = [int(p) for p in harness.read_line_with_deadline(child.stdout, 10, "ports").split()]
+
+    def mine():
+        objs = [json.loads(l) for l in w.snapshot()]
+        return [o for o in objs if o["local_port"] in ports or o["peer_port"] in ports]
+    # Both listeners and both ends of both connections: NEW ... ESTABLISHED each.
+    harness.wait_for(lambda: len([o for o in mine() if o["state"] == "ESTABLISHED"]) >= 4,
+                     timeout=15, what="both connections established")
+    child.stdin.write(b"\n")
+    child.stdin.flush()
+    harness.read_line_with_deadline(child.stdout, 10, "closed")
+    # Both clients in TIME_WAIT (an orphan's minisocket may pass FIN_WAIT2 first,
+    # which `state time-wait` would not kill), then end them now.
+    harness.wait_for(lambda: len([o for o in mine() if o["state"] == "TIME_WAIT"]) >= 2,
+                     timeout=15, what="both clients in TIME_WAIT")
+    v6.wait_line(r"\[::1\]:\d+ " + re.escape(f"[::1]:{ports[1]} FIN_WAIT2 -> TIME_WAIT"))
+    harness.run(["ss", "-K", "-tan", "state", "time-wait"], check=True)
+    # 3 sockets x 2 families, each ends with a GONE.
+    harness.wait_for(lambda: len([o for o in mine() if o["event"] == "GONE"]) >= 6, timeout=15,
+                     what="every socket GONE")
+    events = mine()
+    by_socket = {}
+    for o in events:
+        harness.check_eq(o.get("pid"), child.pid, f"owner pid of {o}")
+        harness.check(o.get("comm") == "python3", f"comm of {o}")
+        harness.check(o.get("cookie", 0) > 0, f"a real cookie: {o}")
+        key = (o["local_addr"], o["local_port"], o["peer_addr"], o["peer_port"])
+        by_socket.setdefault(key, set()).add(o["cookie"])
+        if o["family"] == "inet6":
+            harness.check(o["local_addr"] == "::1" and o["peer_addr"] in ("::1", "::"), o)
+    for key, cookies in by_socket.items():
+        harness.check_eq(len(cookies), 1, f"one cookie for {key}")
+    harness.check(any(o["family"] == "inet6" for o in events), "IPv6 events seen")
+    times = [json.loads(l)["time"] for l in w.snapshot()]
+    harness.check_eq(times, sorted(times), "events in time order")
+    # The filter on [::1] keeps the whole client lifecycle.
+    v6.wait_line(r"GONE tcp \[::1\]:\d+ " + re.escape(f"[::1]:{ports[1]} TIME_WAIT -> CLOSE"))
+    client6 = [l for l in v6.snapshot() if f"[::1]:{ports[1]}" in l.split()[4:5]]
+    states = [l.split(" ", 5)[5] for l in client6]
+    harness.check(states[:2] == ["SYN_SENT", "SYN_SENT -> ESTABLISHED"] and
+                  states[-1] == "TIME_WAIT -> CLOSE", f"dst [::1] lifecycle: {states}")
+    child.stdin.write(b"\n")
+    child.stdin.flush()
+    harness.check_eq(w.stop(), 0)
+    harness.check_eq(v6.stop(), 0)
+
+
+def test_without_root_time_wait_arrives_as_a_change():
+    """No root: a connection the table knows ESTABLISHED that the client closes
+    first goes to TIME_WAIT with one CHANGE, never GONE then NEW TIME_WAIT."""
+    harness.enter_new_netns()
+    w = Watch(["--events", "-i", "0.05"], prefix=NOBODY)
+    harness.check("sources: destroy+poll" in w.sources, w.sources)
+    lst = harness.free_listener()
+    c, a = connect_pair(lst)
+    cl, cp = tuple_of(c)
+    w.wait_line(re.escape(f"NEW tcp {cl} {cp} ESTABLISHED"))
+    c.close()
+    harness.check_eq(a.recv(1), b"", "server sees EOF")
+    a.close()
+    w.wait_line(re.escape(f"tcp {cl} {cp} ") + r"\S+ -> TIME_WAIT")
+    ev = events_for(w.snapshot(), cl, cp)
+    harness.check_eq([e for e, _ in ev].count("NEW"), 1, f"one NEW: {ev}")
+    harness.check("GONE" not in [e for e, _ in ev], f"no GONE before TIME_WAIT: {ev}")
+    harness.check_eq(ev[-1][0], "CHANGE", f"TIME_WAIT as a CHANGE: {ev}")
+    lst.close()
+
+
+def test_tracepoint_overrun_reports_the_loss_and_resyncs():
+    """A stopped sockwatch whose trace buffer overflows says how many events the
+    kernel dropped (its own count) and resynchronises from a dump."""
+    harness.enter_new_netns()
+    need_tracefs()
+    w = Watch(["--events", "--source", "tracepoint", "-i", "60"])
+    inst = instance_of(w.proc.pid)
+    w.proc.send_signal(signal.SIGSTOP)
+    harness.on_cleanup(lambda: w.proc.poll() is None and w.proc.send_signal(signal.SIGCONT))
+    # A small buffer (the kernel's minimum is a page or two per CPU) overflows fast.
+    with open(f"{inst}/buffer_size_kb", "w") as f:
+        f.write("8")
+    lst = harness.free_listener(backlog=256)
+    n = 150  # 10 transitions each: far more than 8 KiB of records per CPU
+    for _ in range(n):
+        c, a = connect_pair(lst)
+        c.close()
+        a.close()
+    held = connect_pair(lst)  # alive after the churn: the resync's dump must show it
+    overrun = 0
+    for cpu in os.listdir(f"{inst}/per_cpu"):
+        with open(f"{inst}/per_cpu/{cpu}/stats") as f:
+            overrun += int(re.search(r"^overrun: (\d+)", f.read(), re.M).group(1))
+    harness.check(overrun > 0, "the kernel overwrote events")
+    w.proc.send_signal(signal.SIGCONT)
+    line = harness.read_line_with_deadline(w.proc.stderr, 10, "the loss line")
+    m = re.search(r"tracepoint buffer overran: (\d+) events lost; resynchronising from a dump",
+                  line)
+    harness.check(m is not None, f"loss line: {line!r}")
+    harness.check(0 < int(m.group(1)) <= overrun, f"lost {m.group(1)} of the kernel's {overrun}")
+    cl, cp = tuple_of(held[0])
+    # With -i 60 no poll is due: the line comes from the resync's dump.
+    w.wait_line(re.escape(f"{cl} {cp} ") + r"(ESTABLISHED|SYN_SENT -> ESTABLISHED)$", timeout=10)
+    for s_ in held + (lst,):
+        s_.close()
+    harness.check_eq(w.stop(), 0)
+
+
+def test_traffic_bytes_each_way_and_lifetime():
+    """N bytes each way show N in the events' byte keys; the GONE carries N and a
+    lifetime (first seen to gone) within 50 ms of the one measured here."""
+    harness.enter_new_netns()
+    poll = Watch(["--jsonl", "--source", "poll", "-i", "0.02"])
+    tp = Watch(["--jsonl", "-i", "0.02"]) if os.geteuid() == 0 else None
+    n = 100000
+    lst = harness.free_listener()
+    t0 = time.monotonic()
+    c, a = connect_pair(lst)
+    sport, cport = a.getsockname()[1], c.getsockname()[1]
+    c.sendall(b"x" * n)
+    got = 0
+    while got < n:
+        got += len(a.recv(n - got))
+    a.sendall(b"y" * n)
+    got = 0
+    while got < n:
+        got += len(c.recv(n - got))
+    c.shutdown(socket.SHUT_WR)
+    harness.check_eq(a.recv(1), b"", "server sees EOF")
+    pat = f'"state":"CLOSE_WAIT".*"local_port":{sport},"peer_addr":"127.0.0.1","peer_port":{cport},'
+    cw = json.loads(poll.wait_line(pat)[0])
+    # The kernel counts the peer's FIN as one byte received (rcv_nxt).
+    harness.check_eq((cw["bytes_sent"], cw["bytes_received"]), (n, n + 1), f"server bytes: {cw}")
+    harness.check(cw["segs_in"] > 0 and cw["segs_out"] > 0, cw)
+    a.close()
+    measured = time.monotonic() - t0  # the client's ACK of our FIN follows at once
+    gone_pat = f'"event":"GONE".*"local_port":{sport},"peer_addr":"127.0.0.1","peer_port":{cport},'
+    if tp is not None:
+        g = json.loads(tp.wait_line(gone_pat)[0])
+        harness.check(abs(g["lifetime_us"] / 1e6 - measured) < 0.05,
+                      f"lifetime {g['lifetime_us']} us, measured {measured:.4f} s")
+    g = json.loads(poll.wait_line(gone_pat)[0])
+    # Our own FIN, once acknowledged, may count as a byte sent.
+    harness.check(g["bytes_sent"] in (n, n + 1) and g["bytes_received"] == n + 1,
+                  f"GONE totals: {g}")
+    harness.check(g["lifetime_us"] > 0, g)
+    c.close()
+    lst.close()
 
 
 harness.main()

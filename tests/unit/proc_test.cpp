@@ -252,3 +252,51 @@ TEST_CASE("attach_owners can move the lists out of the map", "[proc]") {
     CHECK(records[0].owners == std::vector<Owner>{{10, "a", 3}});
     CHECK(records[1].owners.empty());
 }
+
+TEST_CASE("OwnerIndex scans only for inodes it does not know", "[proc]") {
+    FakeProc fake;
+    fake.add_process(100, "nginx", {sock(5001), sock(5002)});
+    OwnerIndex index(ScanOptions{fake.root()});
+    CHECK(index.find(5001) == nullptr);
+    const std::uint64_t first[] = {5001, 0};
+    const auto stats = index.resolve(first);
+    CHECK(stats.processes_scanned == 1);
+    CHECK(index.scans() == 1);
+    REQUIRE(index.find(5001) != nullptr);
+    CHECK(*index.find(5001) == std::vector<Owner>{{100, "nginx", 0}});
+    CHECK(index.find(0) == nullptr);
+    // Known: no second scan.
+    (void)index.resolve(first);
+    CHECK(index.scans() == 1);
+    // A socket of a process started after the first scan.
+    fake.add_process(200, "curl", {sock(6000)});
+    const std::uint64_t later[] = {5001, 6000, 7777};
+    (void)index.resolve(later);
+    CHECK(index.scans() == 2);
+    REQUIRE(index.find(6000) != nullptr);
+    CHECK(index.find(6000)->front().pid == 200);
+    CHECK(index.find(7777) == nullptr);  // held by nobody: a miss
+    (void)index.resolve(later);
+    CHECK(index.scans() == 2);  // the miss is not rescanned unasked
+    (void)index.resolve(later, true);
+    CHECK(index.scans() == 3);
+    CHECK(index.size() == 3);
+    index.forget(6000);
+    index.forget(7777);
+    CHECK(index.find(6000) == nullptr);
+    CHECK(index.size() == 1);
+}
+
+TEST_CASE("OwnerIndex finds this process's socket made after the index", "[proc]") {
+    OwnerIndex index;
+    const Fd s(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    REQUIRE(s.valid());
+    struct stat st {};
+    REQUIRE(::fstat(s.get(), &st) == 0);
+    const std::uint64_t inode[] = {st.st_ino};
+    (void)index.resolve(inode);
+    REQUIRE(index.find(st.st_ino) != nullptr);
+    const auto& owners = *index.find(st.st_ino);
+    CHECK(std::any_of(owners.begin(), owners.end(),
+                      [&](const Owner& o) { return o.pid == ::getpid() && o.fd == s.get(); }));
+}

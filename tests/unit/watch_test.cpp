@@ -1,7 +1,11 @@
 // Unit tests of the watch module: diffing, source merging, lines, counts, --warn, trace lines.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <optional>
 
 #include "socklab/events.hpp"
 #include "socklab/watch.hpp"
@@ -682,4 +686,288 @@ TEST_CASE("a destroy message after the tracepoint's GONE does not bring the sock
     CHECK(tr.apply_snapshot(snap(t0 + 1s, {})).empty());  // no GONE CLOSE a second time
     CHECK(tr.size() == 0);
     CHECK(tr.invariants_hold());
+}
+
+namespace {
+
+std::string golden_text(const std::string& rel) {
+    const Fd fd(::open((std::string(SOCKLAB_GOLDEN_DIR) + "/" + rel).c_str(), O_RDONLY));
+    REQUIRE(fd.valid());
+    auto text = read_all(fd.get(), 1 << 20);
+    REQUIRE(text);
+    return *text;
+}
+
+diag::SetStateLayout kernel_layout() {
+    auto format = diag::parse_trace_format(golden_text("trace/inet_sock_set_state.format"));
+    REQUIRE(format);
+    auto layout = diag::set_state_layout(*format);
+    REQUIRE(layout);
+    return *layout;
+}
+
+/// A raw inet_sock_set_state record laid out by `l`.
+std::vector<std::byte> raw_record(const diag::SetStateLayout& l, std::uint16_t family,
+                                  std::uint16_t sport, std::uint16_t dport, int oldstate,
+                                  int newstate, const IpAddr& src, const IpAddr& dst) {
+    std::vector<std::byte> r(72);
+    const auto put = [&](const diag::TraceField& f, const void* v, std::size_t n) {
+        REQUIRE(f.offset + n <= r.size());
+        std::memcpy(r.data() + f.offset, v, n);
+    };
+    const auto id = static_cast<std::uint16_t>(l.id);
+    std::memcpy(r.data(), &id, 2);
+    const std::uint64_t sk = 0xffff888100001000ULL + sport;
+    const std::uint16_t proto = 6;
+    put(l.skaddr, &sk, 8);
+    put(l.oldstate, &oldstate, 4);
+    put(l.newstate, &newstate, 4);
+    put(l.sport, &sport, 2);
+    put(l.dport, &dport, 2);
+    put(l.family, &family, 2);
+    put(l.protocol, &proto, 2);
+    if (family == 2) {
+        put(l.saddr, src.bytes.data(), 4);
+        put(l.daddr, dst.bytes.data(), 4);
+    } else {
+        put(l.saddr_v6, src.bytes.data(), 16);
+        put(l.daddr_v6, dst.bytes.data(), 16);
+    }
+    return r;
+}
+
+/// A ring-buffer page: header, then the given events (each a header word and data).
+class RawPage {
+  public:
+    explicit RawPage(std::uint64_t ts) { put64(ts), put64(0); }
+    void data(std::uint32_t delta, const std::vector<std::byte>& rec) {
+        put32((delta << 5) | static_cast<std::uint32_t>(rec.size() / 4));
+        bytes_.insert(bytes_.end(), rec.begin(), rec.end());
+    }
+    void time_extend(std::uint64_t delta) {
+        put32(static_cast<std::uint32_t>((delta & ((1U << 27) - 1)) << 5) | 30U);
+        put32(static_cast<std::uint32_t>(delta >> 27));
+    }
+    std::vector<std::byte> finish(std::uint64_t flags = 0, std::optional<std::uint64_t> lost = {}) {
+        std::vector<std::byte> page = bytes_;
+        const std::uint64_t commit = (page.size() - 16) | flags;
+        std::memcpy(page.data() + 8, &commit, 8);
+        if (lost) {
+            page.resize(page.size() + 8);
+            std::memcpy(page.data() + page.size() - 8, &*lost, 8);
+        }
+        page.resize(4096);
+        return page;
+    }
+
+  private:
+    void put32(std::uint32_t v) {
+        const auto* p = reinterpret_cast<const std::byte*>(&v);
+        bytes_.insert(bytes_.end(), p, p + 4);
+    }
+    void put64(std::uint64_t v) {
+        const auto* p = reinterpret_cast<const std::byte*>(&v);
+        bytes_.insert(bytes_.end(), p, p + 8);
+    }
+    std::vector<std::byte> bytes_;
+};
+
+IpAddr addr(const char* text) {
+    auto a = IpAddr::parse(text);
+    REQUIRE(a);
+    return *a;
+}
+
+}  // namespace
+
+TEST_CASE("the tracepoint's format file gives its id and field offsets", "[watch]") {
+    auto format = diag::parse_trace_format(golden_text("trace/inet_sock_set_state.format"));
+    REQUIRE(format);
+    CHECK(format->id == 2287);
+    const auto* v6 = format->field("saddr_v6");
+    REQUIRE(v6 != nullptr);
+    CHECK(v6->offset == 40);
+    CHECK(v6->size == 16);
+    CHECK(format->field("common_pid") != nullptr);
+    CHECK(format->field("nothing") == nullptr);
+    CHECK(diag::set_state_layout(*format));
+    CHECK_FALSE(diag::parse_trace_format("field:int x;\toffset:0;\tsize:4;\n"));  // no ID
+    CHECK_FALSE(diag::parse_trace_format("ID: 7\nfield:int x;\toffset:zero;\tsize:4;\n"));
+    auto partial = diag::parse_trace_format("ID: 7\nfield:int oldstate;\toffset:16;\tsize:4;\n");
+    REQUIRE(partial);
+    const auto missing = diag::set_state_layout(*partial);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().context.find("no field skaddr") != std::string::npos);
+}
+
+TEST_CASE("raw tracepoint pages decode IPv4 and IPv6 addresses in time order", "[watch]") {
+    const auto l = kernel_layout();
+    RawPage page(1'000'000'000);  // 1 s on the trace clock
+    page.data(5, raw_record(l, 10, 40000, 9600, 2, 1, addr("::1"), addr("2001:db8::7")));
+    page.time_extend(1ULL << 30);
+    page.data(0, raw_record(l, 2, 40001, 80, 1, 4, addr("127.0.0.1"), addr("127.0.0.2")));
+    auto other = raw_record(l, 2, 1, 2, 7, 10, addr("127.0.0.1"), addr("127.0.0.1"));
+    other[0] = std::byte{1};  // another event's id: skipped
+    page.data(1, other);
+    const auto bytes = page.finish();
+    const auto got = diag::decode_trace_page(bytes, l, std::chrono::seconds(100));
+    REQUIRE(got.transitions.size() == 2);
+    CHECK_FALSE(got.lost);
+    const auto& a = got.transitions[0];
+    CHECK(a.socket.family == Family::inet6);
+    CHECK(a.addresses_known);
+    CHECK(a.socket.local.addr.to_string() == "::1");
+    CHECK(a.socket.peer.addr.to_string() == "2001:db8::7");
+    CHECK(a.socket.local.port == 40000);
+    CHECK(a.old_state == TcpState::syn_sent);
+    CHECK(a.new_state == TcpState::established);
+    CHECK(a.skaddr == 0xffff888100001000ULL + 40000);
+    CHECK(a.time.time_since_epoch() == std::chrono::nanoseconds(101'000'000'005));
+    const auto& b = got.transitions[1];
+    CHECK(b.socket.family == Family::inet);
+    CHECK(b.socket.peer.addr.to_string() == "127.0.0.2");
+    CHECK(b.new_state == TcpState::fin_wait1);
+    CHECK(b.time - a.time == std::chrono::nanoseconds(1ULL << 30));
+}
+
+TEST_CASE("raw tracepoint pages report the kernel's missed-events count", "[watch]") {
+    const auto l = kernel_layout();
+    RawPage page(0);
+    page.data(0, raw_record(l, 2, 1, 2, 1, 8, addr("127.0.0.1"), addr("127.0.0.1")));
+    const auto stored =
+        diag::decode_trace_page(page.finish((1ULL << 31) | (1ULL << 30), 1234), l, {});
+    CHECK(stored.lost);
+    CHECK(stored.lost_count == 1234);
+    CHECK(stored.transitions.size() == 1);
+    const auto unknown = diag::decode_trace_page(page.finish(1ULL << 31), l, {});
+    CHECK(unknown.lost);
+    CHECK(unknown.lost_count == 0);
+}
+
+TEST_CASE("raw tracepoint pages cut anywhere decode without reading past the end", "[watch]") {
+    const auto l = kernel_layout();
+    RawPage page(0);
+    for (int i = 0; i < 5; ++i)
+        page.data(1, raw_record(l, 10, static_cast<std::uint16_t>(i + 1), 2, 1, 8, addr("::1"),
+                                addr("::1")));
+    const auto full = page.finish();
+    for (std::size_t cut = 0; cut <= 16 + 5 * 76; ++cut) {
+        const auto got = diag::decode_trace_page(std::span(full).first(cut), l, {});
+        CHECK(got.transitions.size() <= 5);
+    }
+    // A commit longer than the page, and a zero-length padding, stop the page.
+    auto liar = full;
+    const std::uint64_t huge = 0x3fffffff;
+    std::memcpy(liar.data() + 8, &huge, 8);
+    CHECK(diag::decode_trace_page(liar, l, {}).transitions.size() == 5);
+}
+
+TEST_CASE("a tracepoint socket identified by look-up keeps one cookie and is confirmed",
+          "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    std::vector<Event> all;
+    // SYN_SENT without a port (not identifiable), then ESTABLISHED with the identity.
+    append(all, tr.apply_transition(trans(t0, 0xa0, 0, 80, TcpState::close, TcpState::syn_sent)));
+    CHECK(all.empty());  // held: maybe another namespace's
+    auto est = trans(t0 + 1ms, 0xa0, 5000, 80, TcpState::syn_sent, TcpState::established);
+    est.socket.cookie = 77;
+    est.socket.inode = 1234;
+    est.socket.uid = 1000;
+    est.identity_known = true;
+    append(all, tr.apply_transition(est));
+    REQUIRE(summary(all) ==
+            std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED"});
+    for (const auto& e : all) {
+        CHECK(e.identity_known);
+        CHECK(e.socket.cookie == 77);
+        CHECK(e.socket.inode == 1234);
+        CHECK(e.socket.uid == 1000);
+    }
+    // A dump with that cookie is the same row: no NEW.
+    CHECK(tr.apply_snapshot(snap(t0 + 2ms, {[] {
+                                     auto r = tcp(5000, 80, TcpState::established, 77);
+                                     r.inode = 1234;
+                                     return r;
+                                 }()}))
+              .empty());
+    CHECK(tr.invariants_hold());
+}
+
+TEST_CASE("an unidentified tracepoint event leaves inode, uid and cookie out of its JSON",
+          "[watch]") {
+    Tracker tr;
+    auto ev = tr.apply_transition(trans(t0, 0xb0, 6000, 0, TcpState::close, TcpState::listen));
+    REQUIRE(ev.size() == 1);
+    CHECK_FALSE(ev[0].identity_known);
+    const auto json = format_event_json(ev[0]);
+    CHECK(json.find(R"("send_q":0,"created":")") != std::string::npos);
+    CHECK(json.find("cookie") == std::string::npos);
+    CHECK(json.find("inode") == std::string::npos);
+    ev[0].identity_known = true;
+    ev[0].socket.owners = {Owner{4242, "nginx \"x\"", 3}};
+    const auto known = format_event_json(ev[0]);
+    CHECK(
+        known.find(R"("inode":0,"uid":0,"cookie":0,"pid":4242,"comm":"nginx \"x\"","created":)") !=
+        std::string::npos);
+    CHECK(known.find("bytes_sent") == std::string::npos);  // no tcp_info: no traffic keys
+    auto& ti = ev[0].socket.tcp_info.emplace();
+    ti.bytes_acked = 100;
+    ti.bytes_received = 200;
+    ti.segs_out = 3;
+    ti.segs_in = 4;
+    ev[0].kind = EventKind::gone;
+    ev[0].time = ev[0].created + 1500us;
+    const auto gone = format_event_json(ev[0]);
+    CHECK(
+        gone.find(
+            R"("lifetime_us":1500,"bytes_sent":100,"bytes_received":200,"segs_out":3,"segs_in":4})") !=
+        std::string::npos);
+}
+
+TEST_CASE("a TIME_WAIT minisocket found at the close is a CHANGE at the close's time", "[watch]") {
+    Tracker tr;
+    CHECK(summary(tr.apply_snapshot(snap(t0, {tcp(5000, 80, TcpState::established, 9)}))) ==
+          std::vector<std::string>{"NEW ESTABLISHED"});
+    // Without the tracepoint: the destroy message alone would be a GONE.
+    auto mini = tcp(5000, 80, TcpState::time_wait, 9);
+    auto ev = tr.apply_time_wait(mini, t0 + 5ms);
+    REQUIRE(summary(ev) == std::vector<std::string>{"CHANGE ESTABLISHED>TIME_WAIT"});
+    CHECK(ev[0].time == t0 + 5ms);
+    CHECK(tr.apply_time_wait(mini, t0 + 6ms).empty());  // once
+    // The full socket's destroy message afterwards (a cookie of its own) is nothing new.
+    diag::DestroyedSocket d{t0 + 7ms, tcp(5000, 80, TcpState::close, 10)};
+    CHECK(tr.apply_destroyed(d).empty());
+    CHECK(tr.counts()[static_cast<std::size_t>(TcpState::time_wait)] == 1);
+    // Settling after a tracepoint close: the CHANGE carries the close's time.
+    Tracker t2;
+    (void)t2.apply_transition(trans(t0, 0xc0, 5001, 80, TcpState::close, TcpState::syn_sent));
+    (void)t2.apply_transition(
+        trans(t0 + 1ms, 0xc0, 5001, 80, TcpState::syn_sent, TcpState::established));
+    (void)t2.apply_transition(
+        trans(t0 + 2ms, 0xc0, 5001, 80, TcpState::established, TcpState::fin_wait1));
+    (void)t2.apply_transition(
+        trans(t0 + 3ms, 0xc0, 5001, 80, TcpState::fin_wait1, TcpState::fin_wait2));
+    CHECK(t2.apply_transition(trans(t0 + 4ms, 0xc0, 5001, 80, TcpState::fin_wait2, TcpState::close))
+              .empty());
+    auto settled = t2.apply_time_wait(tcp(5001, 80, TcpState::time_wait, 11), t0 + 9ms);
+    REQUIRE(summary(settled) == std::vector<std::string>{"CHANGE FIN_WAIT2>TIME_WAIT"});
+    CHECK(settled[0].time == t0 + 4ms);
+    CHECK(tr.invariants_hold());
+    CHECK(t2.invariants_hold());
+}
+
+TEST_CASE("a dump older than a close does not bring the socket back", "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(snap(t0, {}));
+    auto l = trans(t0 + 1ms, 0xd0, 7000, 0, TcpState::close, TcpState::listen);
+    l.socket.cookie = 5;
+    l.identity_known = true;
+    CHECK(summary(tr.apply_transition(l)) == std::vector<std::string>{"NEW LISTEN"});
+    auto c = trans(t0 + 3ms, 0xd0, 7000, 0, TcpState::listen, TcpState::close);
+    c.socket.cookie = 5;
+    c.identity_known = true;
+    CHECK(summary(tr.apply_transition(c)) == std::vector<std::string>{"GONE LISTEN"});
+    // The dump began at +2 ms, before the close was read.
+    CHECK(tr.apply_snapshot(snap(t0 + 2ms, {tcp(7000, 0, TcpState::listen, 5)})).empty());
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -82,5 +83,25 @@ enum class SourceKind { automatic, netlink, procfs };
 
 /// Destroys one socket with SOCK_DESTROY (needs CAP_NET_ADMIN; like ss -K).
 [[nodiscard]] Result<void> destroy_socket(const SocketRecord& record);
+
+/// Finds single sockets by protocol, family and 4-tuple in the current network
+/// namespace (sock_diag's exact request, with tcp_info), for event sources that
+/// know a socket's tuple but not its cookie, inode or uid. One netlink socket,
+/// kept open; not thread-safe.
+class TupleLookup {
+  public:
+    [[nodiscard]] static Result<std::unique_ptr<TupleLookup>> open();
+    ~TupleLookup();
+    TupleLookup(const TupleLookup&) = delete;
+    TupleLookup& operator=(const TupleLookup&) = delete;
+    /// The socket with `key`'s netid (tcp, udp), family, local and peer
+    /// endpoints; nullopt when the kernel has none (closed, another namespace).
+    [[nodiscard]] Result<std::optional<SocketRecord>> find(const SocketRecord& key);
+
+  private:
+    TupleLookup();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace socklab::diag

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,9 @@ struct StateTransition {
     /// False when the line carried no usable addresses (the `fields` output
     /// cannot print the 16-byte IPv6 arrays): only the ports are known then.
     bool addresses_known = true;
+    /// socket.cookie, inode and uid are the kernel's (found by 4-tuple through
+    /// sock_diag in our own namespace); false: the tracepoint lacks them.
+    bool identity_known = false;
 };
 
 /// Parses one trace_pipe line of the tracepoint, in either the event's own print
@@ -86,6 +90,54 @@ struct StateTransition {
 /// protocols (SCTP and MPTCP fire the same tracepoint).
 [[nodiscard]] std::optional<StateTransition> parse_trace_line(
     std::string_view line, std::chrono::system_clock::duration clock_offset);
+
+/// One `field:TYPE NAME; offset:N; size:N; signed:N;` line of a tracefs
+/// format file (array fields are named without their `[N]`).
+struct TraceField {
+    std::string name;
+    std::uint32_t offset = 0;
+    std::uint32_t size = 0;
+};
+
+/// An event's format file (events/GROUP/EVENT/format): its id and fields.
+struct TraceFormat {
+    std::uint32_t id = 0;
+    std::vector<TraceField> fields;
+    /// The field of that name, or nullptr.
+    [[nodiscard]] const TraceField* field(std::string_view name) const;
+};
+/// Parses a format file; the error says which line is malformed or that the
+/// ID is missing.
+[[nodiscard]] Result<TraceFormat> parse_trace_format(std::string_view text);
+
+/// Where inet_sock_set_state's fields lie in one raw record (from its format
+/// file, so a kernel that moves them is read right).
+struct SetStateLayout {
+    std::uint32_t id = 0;
+    TraceField skaddr, oldstate, newstate, sport, dport, family, protocol, saddr, daddr, saddr_v6,
+        daddr_v6;
+};
+/// The layout from the event's format; an error names a missing field or a
+/// size the decoder does not read (ports not 2 bytes, addresses not 4/16).
+[[nodiscard]] Result<SetStateLayout> set_state_layout(const TraceFormat& format);
+
+/// What one sub-buffer ("page") of per_cpu/cpuN/trace_pipe_raw held.
+struct TracePage {
+    std::vector<StateTransition> transitions;
+    /// The kernel overwrote events before this page (the ring buffer was full).
+    bool lost = false;
+    /// How many, when the kernel stored the count at the end of the page (0 when
+    /// it did not have room: then at least one).
+    std::uint64_t lost_count = 0;
+};
+/// Decodes one raw page: its header (timestamp, commit with the missed-events
+/// flags), then ring-buffer events (data, padding, time extends and absolute
+/// stamps). Records of other event ids and non-TCP protocols are skipped; a
+/// record cut short or a length past the page ends the decoding of that page.
+/// Timestamps (trace clock nanoseconds) move to the wall clock by `clock_offset`.
+[[nodiscard]] TracePage decode_trace_page(std::span<const std::byte> page,
+                                          const SetStateLayout& layout,
+                                          std::chrono::system_clock::duration clock_offset);
 
 /// A private tracefs instance (instances/sockwatch-PID-START, START being the
 /// process start time in clock ticks after boot) with the tracepoint on. Needs
@@ -111,13 +163,17 @@ class TraceSession {
     [[nodiscard]] const std::string& instance() const noexcept;
     /// Reads and parses everything available without blocking.
     [[nodiscard]] Result<std::vector<StateTransition>> read();
+    /// Events the kernel overwrote before we read them (ring buffer full), as
+    /// the raw pages count them; 0 with the text pipe, which cannot tell.
+    [[nodiscard]] std::uint64_t lost() const noexcept;
     /// Disables the event and removes the instance now (the destructor does it
     /// too); safe to call twice.
     [[nodiscard]] Result<void> close();
 
+    struct Impl;
+
   private:
     TraceSession();
-    struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 

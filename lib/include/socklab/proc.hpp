@@ -62,4 +62,35 @@ void attach_owners(std::span<SocketRecord> records, const OwnerMap& owners);
 /// owner memory at 100k sockets). An inode held by two records is given to the first.
 void attach_owners(std::span<SocketRecord> records, OwnerMap&& owners);
 
+/// An inode -> owners index kept across look-ups, for event streams that meet
+/// sockets one at a time: an inode already known costs a hash look-up; only the
+/// unknown ones start a scan of /proc, and that scan stops once each has an
+/// owner. Inodes a scan did not find are remembered as misses (kernel-held
+/// sockets, other PID namespaces, exited owners) and scanned again only when
+/// asked, so a stream of them does not rescan /proc per event. Not thread-safe.
+class OwnerIndex {
+  public:
+    /// `options.proc_root` is read; its other members are set per scan.
+    explicit OwnerIndex(ScanOptions options = {});
+
+    /// The owners of `inode`, or nullptr when not known (yet). Inode 0 never is.
+    [[nodiscard]] const std::vector<Owner>* find(std::uint64_t inode) const;
+    /// Scans /proc once for those of `inodes` not known yet (and not missed
+    /// before, unless `retry_misses`); returns that scan's stats (all zero when
+    /// nothing needed a scan).
+    ScanStats resolve(std::span<const std::uint64_t> inodes, bool retry_misses = false);
+    /// Drops what is known of `inode` (its socket is gone; the number may be reused).
+    void forget(std::uint64_t inode);
+    /// Known and missed inodes held (for the memory bound).
+    [[nodiscard]] std::size_t size() const noexcept;
+    /// How many /proc scans resolve() ran so far.
+    [[nodiscard]] std::size_t scans() const noexcept;
+
+  private:
+    ScanOptions options_;
+    OwnerMap known_;
+    std::unordered_set<std::uint64_t> missed_;
+    std::size_t scans_ = 0;
+};
+
 }  // namespace socklab::proc

@@ -36,7 +36,14 @@ struct Event {
     TcpState state = TcpState::unknown;      ///< CLOSE on GONE
     EventOrigin origin = EventOrigin::poll;
     std::uint64_t row = 0;  ///< the Tracker's row id: stable for the row's life
-    SocketRecord socket;
+    /// socket.cookie, inode and uid are known (from a dump, a destroy message or
+    /// a sock_diag look-up); false for a tracepoint-only socket: then the JSON
+    /// line leaves those keys out rather than print 0.
+    bool identity_known = true;
+    /// When the row was first seen (its NEW): TCPView's create time. On GONE,
+    /// time - created is the lifetime (tcplife's), as far as the sources saw it.
+    Clock::time_point created;
+    SocketRecord socket;  ///< owners: the processes holding its inode, when found
 };
 
 /// Per-state counts (model's one count type).
@@ -97,6 +104,12 @@ class Tracker {
     [[nodiscard]] std::vector<Event> apply_destroyed(const diag::DestroyedSocket& destroyed);
     /// Applies one tracepoint transition.
     [[nodiscard]] std::vector<Event> apply_transition(const diag::StateTransition& transition);
+    /// Applies a TIME_WAIT minisocket a sock_diag look-up found right after its
+    /// full socket closed (a destroy message, a tracepoint CLOSE): the row moves
+    /// to TIME_WAIT with a CHANGE at the close's time, rather than a GONE now and
+    /// a NEW at the next dump. Nothing when no live or settling row matches.
+    [[nodiscard]] std::vector<Event> apply_time_wait(const SocketRecord& minisocket,
+                                                     Clock::time_point time);
 
     /// With the destroy groups running next to the tracepoint: hold the events
     /// of a tracepoint row until a dump or a destroy message (both of our own
@@ -178,6 +191,10 @@ struct MonitorOptions {
     SourceChoice source = SourceChoice::automatic;
     /// The user's filter (see Tracker); null accepts everything.
     std::function<bool(const SocketRecord&)> accept;
+    /// Attach each event's owners (pid, comm) through its inode (proc's
+    /// OwnerIndex: one /proc scan for the baseline, then only unknown inodes).
+    /// Off for --counts, which shows no sockets.
+    bool owners = true;
 };
 /// Options for `selection`: the kernel query (protocols, families, the filter's
 /// states and bytecode) and the same selection as the accept predicate, for
@@ -190,6 +207,9 @@ struct MonitorOptions {
 struct Step {
     std::vector<Event> events;
     bool polled = false;  ///< a snapshot was applied: counts are fresh
+    /// Tracepoint events the kernel overwrote since the last step (then this
+    /// step also took a dump to resynchronise); also said in `warnings`.
+    std::uint64_t lost = 0;
     /// For each of step()'s extra descriptors: it is readable.
     std::vector<bool> extra_ready;
     /// Trouble worth one line to the user ("destroy group overflowed...").

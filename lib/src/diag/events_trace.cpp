@@ -1,12 +1,14 @@
 // events: the sock:inet_sock_set_state tracepoint through a private tracefs instance.
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <charconv>
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <string>
+#include <vector>
 
 #include "socklab/detail/syscall.hpp"
 #include "socklab/events.hpp"
@@ -326,14 +329,98 @@ struct TraceSession::Impl {
     std::string partial;  ///< an incomplete last line from the previous read
     std::chrono::system_clock::duration offset{};
     bool open = false;
+    // The binary records (trace_raw.cpp) when the format file reads: one
+    // trace_pipe_raw per CPU behind one epoll descriptor.
+    std::optional<SetStateLayout> layout;
+    std::vector<Fd> raw;
+    /// Per CPU: a page a short read left incomplete (the kernel hands out whole
+    /// pages; a signal may cut one).
+    std::vector<std::vector<std::byte>> partial_pages;
+    Fd epoll;
+    std::size_t subbuf = 4096;
+    std::uint64_t lost = 0;
 };
+
+namespace {
+
+/// Opens per_cpu/cpuN/trace_pipe_raw for every CPU under one epoll descriptor,
+/// if the event's format file reads; leaves m.layout empty (the text pipe is
+/// used) otherwise.
+void open_raw(TraceSession::Impl& m) {
+    const Fd ffd(::open((m.instance + "/events/sock/inet_sock_set_state/format").c_str(),
+                        O_RDONLY | O_CLOEXEC));
+    if (!ffd) return;
+    const auto text = read_all(ffd.get(), 1 << 16);
+    if (!text) return;
+    const auto format = parse_trace_format(*text);
+    if (!format) return;
+    auto layout = set_state_layout(*format);
+    if (!layout) return;
+    const Fd sfd(::open((m.instance + "/buffer_subbuf_size_kb").c_str(), O_RDONLY | O_CLOEXEC));
+    if (sfd) {
+        const auto kb = read_all(sfd.get(), 64);
+        std::size_t v = 0;
+        if (kb && std::from_chars(kb->data(), kb->data() + kb->size(), v).ec == std::errc() &&
+            v > 0 && v <= 1024)
+            m.subbuf = v * 1024;
+    }
+    m.epoll.reset(::epoll_create1(EPOLL_CLOEXEC));
+    if (!m.epoll) return;
+    for (int cpu = 0; cpu < 4096; ++cpu) {
+        const std::string path =
+            m.instance + "/per_cpu/cpu" + std::to_string(cpu) + "/trace_pipe_raw";
+        Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+        if (!fd) break;
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        if (::epoll_ctl(m.epoll.get(), EPOLL_CTL_ADD, fd.get(), &ev) != 0) return;
+        m.raw.push_back(std::move(fd));
+    }
+    m.partial_pages.resize(m.raw.size());
+    if (!m.raw.empty()) m.layout = std::move(layout).value();
+}
+
+Result<std::vector<StateTransition>> read_raw(TraceSession::Impl& m) {
+    std::vector<StateTransition> out;
+    for (std::size_t cpu = 0; cpu < m.raw.size(); ++cpu) {
+        std::vector<std::byte>& page = m.partial_pages[cpu];
+        int zeros = 0;
+        for (int rounds = 0; rounds < 256; ++rounds) {  // bounded: yield to other sources
+            const std::size_t have = page.size();
+            page.resize(m.subbuf);
+            const ssize_t got =
+                SOCKLAB_SYS(read)(m.raw[cpu].get(), page.data() + have, m.subbuf - have);
+            const int err = errno;
+            page.resize(have + static_cast<std::size_t>(std::max<ssize_t>(got, 0)));
+            if (got < 0 && err == EINTR) continue;
+            if (got < 0 && err == EAGAIN) break;
+            if (got < 0) return errno_error("read " + m.instance + "/per_cpu trace_pipe_raw", err);
+            // The kernel answers 0 to a read shorter than a page (a signal's or
+            // the seam's cut); a few in a row mean it has nothing for us.
+            if (got == 0 && ++zeros > 4) break;
+            if (got > 0) zeros = 0;
+            if (page.size() < m.subbuf) continue;  // the rest of the page follows
+            auto decoded = decode_trace_page(page, *m.layout, m.offset);
+            page.clear();
+            if (decoded.lost) m.lost += std::max<std::uint64_t>(decoded.lost_count, 1);
+            out.insert(out.end(), std::make_move_iterator(decoded.transitions.begin()),
+                       std::make_move_iterator(decoded.transitions.end()));
+        }
+    }
+    return out;
+}
+
+}  // namespace
 
 TraceSession::TraceSession() : impl_(std::make_unique<Impl>()) {}
 TraceSession::~TraceSession() {
     (void)close();
 }
 int TraceSession::fd() const noexcept {
-    return impl_->pipe.get();
+    return impl_->layout ? impl_->epoll.get() : impl_->pipe.get();
+}
+std::uint64_t TraceSession::lost() const noexcept {
+    return impl_->lost;
 }
 const std::string& TraceSession::instance() const noexcept {
     return impl_->instance;
@@ -373,6 +460,8 @@ Result<std::unique_ptr<TraceSession>> TraceSession::open() {
     const std::string enable = m.instance + "/events/sock/inet_sock_set_state/enable";
     if (auto r = write_file(enable, "1"); !r) return r.error();
     m.offset = mono_to_wall();
+    open_raw(m);
+    if (m.layout) return self;
     const std::string pipe = m.instance + "/trace_pipe";
     m.pipe.reset(::open(pipe.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
     if (!m.pipe) return errno_error("open " + pipe);
@@ -381,6 +470,7 @@ Result<std::unique_ptr<TraceSession>> TraceSession::open() {
 
 Result<std::vector<StateTransition>> TraceSession::read() {
     Impl& m = *impl_;
+    if (m.layout) return read_raw(m);
     std::vector<StateTransition> out;
     std::string buf(1 << 16, '\0');
     for (int rounds = 0; rounds < 256; ++rounds) {  // bounded: yield to other sources
@@ -409,6 +499,8 @@ Result<void> TraceSession::close() {
     if (!m.open) return {};
     m.open = false;
     m.pipe.reset();
+    m.raw.clear();
+    m.epoll.reset();
     (void)write_file(m.instance + "/events/sock/inet_sock_set_state/enable", "0");
     const bool removed = ::rmdir(m.instance.c_str()) == 0;
     const int err = errno;

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 namespace socklab::proc {
 namespace {
@@ -181,6 +182,52 @@ void attach_owners(std::span<SocketRecord> records, OwnerMap&& owners) {
         const auto it = owners.find(r.inode);
         if (it != owners.end()) r.owners = std::move(it->second);
     }
+}
+
+OwnerIndex::OwnerIndex(ScanOptions options) : options_(std::move(options)) {
+    options_.all_sockets = false;
+    options_.stop_when_all_found = true;
+}
+
+const std::vector<Owner>* OwnerIndex::find(std::uint64_t inode) const {
+    const auto it = known_.find(inode);
+    return it == known_.end() ? nullptr : &it->second;
+}
+
+ScanStats OwnerIndex::resolve(std::span<const std::uint64_t> inodes, bool retry_misses) {
+    std::unordered_set<std::uint64_t> wanted;
+    for (const std::uint64_t inode : inodes) {
+        if (inode == 0 || known_.count(inode) != 0) continue;
+        if (!retry_misses && missed_.count(inode) != 0) continue;
+        wanted.insert(inode);
+    }
+    ScanStats stats;
+    if (wanted.empty()) return stats;
+    ++scans_;
+    OwnerMap found = scan_owners(wanted, options_, &stats);
+    for (const std::uint64_t inode : wanted) {
+        auto it = found.find(inode);
+        if (it == found.end()) {
+            missed_.insert(inode);
+            continue;
+        }
+        missed_.erase(inode);
+        known_[inode] = std::move(it->second);
+    }
+    return stats;
+}
+
+void OwnerIndex::forget(std::uint64_t inode) {
+    known_.erase(inode);
+    missed_.erase(inode);
+}
+
+std::size_t OwnerIndex::size() const noexcept {
+    return known_.size() + missed_.size();
+}
+
+std::size_t OwnerIndex::scans() const noexcept {
+    return scans_;
 }
 
 }  // namespace socklab::proc

@@ -68,7 +68,34 @@ std::string format_event_json(const Event& event) {
     fmt::format_to(it, R"("state":"{}","source":"{}",)", json_state(event.state),
                    diag::origin_name(event.origin));
     // The socket's own members, written as sockls writes them (one writer).
+    const std::size_t before = b.size();
     append_socket_json(b, event.socket, false);
+    if (!event.identity_known) {
+        // inode, uid and cookie are the writer's last keys: an unknown one is
+        // left out, never written as 0.
+        const std::string_view written(b.data() + before, b.size() - before);
+        const auto at = written.rfind(R"(,"inode":)");
+        if (at != std::string_view::npos) b.resize(before + at);
+    }
+    if (!event.socket.owners.empty()) {
+        const Owner& o = event.socket.owners.front();
+        fmt::format_to(it, R"(,"pid":{},"comm":)", o.pid);
+        append_json_string(b, o.comm);
+    }
+    if (event.created != Clock::time_point{}) {
+        fmt::format_to(it, R"(,"created":"{}")", format_time_us(event.created));
+        if (event.kind == EventKind::gone)
+            fmt::format_to(
+                it, R"(,"lifetime_us":{})",
+                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(
+                                              event.time - event.created)
+                                              .count()));
+    }
+    // tcp_info's traffic (TCPView's sent/received bytes and packets), when known.
+    if (const auto& ti = event.socket.tcp_info) {
+        fmt::format_to(it, R"(,"bytes_sent":{},"bytes_received":{},"segs_out":{},"segs_in":{})",
+                       ti->bytes_acked, ti->bytes_received, ti->segs_out, ti->segs_in);
+    }
     b.push_back('}');
     return fmt::to_string(b);
 }
@@ -175,6 +202,7 @@ MonitorOptions monitor_options(const Selection& sel, std::chrono::nanoseconds in
     mo.query.ipv4 = sel.ipv4;
     mo.query.ipv6 = sel.ipv6;
     mo.query.states = sel.filter.states;
+    mo.query.want_info = sel.tcp;  // bytes and segments each way (tcp_info)
     mo.query.bytecode = filter::compile_bytecode(sel.filter);
     mo.interval = interval;
     mo.source = source;

@@ -5,12 +5,35 @@
 #include <cerrno>
 #include <ctime>
 #include <optional>
+#include <unordered_map>
+#include <unordered_set>
 
+#include <fmt/format.h>
+
+#include "socklab/proc.hpp"
 #include "socklab/watch.hpp"
 
 namespace socklab::watch {
 
 using Steady = std::chrono::steady_clock;
+
+namespace {
+
+/// How long tracepoint records wait before they are applied: the per-CPU
+/// buffers are read one after the other, so a record of one CPU may be read
+/// after a later one of another; within this window they are put in order.
+constexpr auto reorder_window = std::chrono::milliseconds(20);
+
+/// Same ports and addresses on both ends.
+bool same_tuple(const SocketRecord& a, const SocketRecord& b) {
+    return a.local.port == b.local.port && a.peer.port == b.peer.port &&
+           a.local.addr == b.local.addr && a.peer.addr == b.peer.addr;
+}
+
+/// Rows whose owners are remembered at most (like the Tracker's own bounds).
+constexpr std::size_t max_row_owners = 1 << 17;
+
+}  // namespace
 
 struct Monitor::Impl {
     std::unique_ptr<diag::SocketSource> source;
@@ -18,6 +41,22 @@ struct Monitor::Impl {
     Tracker tracker;
     std::unique_ptr<diag::TraceSession> trace;
     std::unique_ptr<diag::DestroyListener> destroy;
+    /// Cookie, inode and uid of tracepoint sockets (which lack them), by 4-tuple.
+    std::unique_ptr<diag::TupleLookup> lookup;
+    /// What the look-up found, by kernel socket address, until the socket closes.
+    std::unordered_map<std::uint64_t, SocketRecord> identities;
+    /// Kernel socket addresses a look-up did not find, until their CLOSE.
+    std::unordered_set<std::uint64_t> unfound;
+    /// Tracepoint records inside the reorder window, in time order.
+    std::vector<diag::StateTransition> pending;
+    /// The owners of every event's inode (pid, comm), found incrementally.
+    proc::OwnerIndex owners;
+    struct RowOwners {
+        std::uint64_t inode = 0;  ///< forgotten in `owners` at the row's GONE
+        std::vector<Owner> owners;
+    };
+    std::unordered_map<std::uint64_t, RowOwners> row_owners;  ///< by Event::row
+    std::uint64_t lost_reported = 0;
     std::vector<std::string> notes;
     Steady::time_point next_poll;
     bool destroy_overflow_reported = false;
@@ -35,13 +74,186 @@ struct Monitor::Impl {
                   std::make_move_iterator(from.end()));
     }
 
-    Result<void> apply_trace(std::vector<Event>& out) {
+    /// The cookie, inode and uid of `tr`'s socket: from an earlier look-up of
+    /// the same kernel socket, else by the newest 4-tuple the window has for it.
+    /// For each of `ready`: the newest tuple of its socket's life from there on
+    /// (up to its CLOSE; after that the kernel may reuse the address for another
+    /// socket, maybe of another namespace), and whether that CLOSE is read. One
+    /// backward pass over the window.
+    struct Life {
+        const diag::StateTransition* best = nullptr;
+        bool ended = false;
+    };
+    std::vector<Life> lives_of(std::span<const diag::StateTransition> ready) const {
+        std::vector<Life> out(ready.size());
+        std::unordered_map<std::uint64_t, Life> state;
+        const auto step = [&](const diag::StateTransition& p) -> Life& {
+            Life& l = state[p.skaddr];
+            const bool usable = p.addresses_known && p.socket.local.port != 0;
+            if (display_state(p.new_state) == TcpState::close)
+                l = Life{usable ? &p : nullptr, true};
+            else if (l.best == nullptr && usable)
+                l.best = &p;
+            return l;
+        };
+        for (auto p = pending.rbegin(); p != pending.rend(); ++p)
+            (void)step(*p);
+        for (std::size_t k = ready.size(); k-- > 0;)
+            out[k] = step(ready[k]);
+        return out;
+    }
+
+    /// The cookie, inode and uid of `tr`'s socket: from an earlier look-up of
+    /// the same kernel socket, else by the newest tuple of its life.
+    void identify(diag::StateTransition& tr, const Life& life) {
+        if (!lookup || tr.skaddr == 0) return;
+        auto it = identities.find(tr.skaddr);
+        // A CLOSE we never saw (events lost): the address now holds another socket.
+        if (it != identities.end() && tr.addresses_known && tr.socket.local.port != 0 &&
+            !same_tuple(it->second, tr.socket)) {
+            identities.erase(it);
+            it = identities.end();
+        }
+        if (it == identities.end()) {
+            const diag::StateTransition* best = life.best;
+            const bool ended = life.ended;
+            // Closed already (its CLOSE is read): the kernel has nothing to find.
+            // Not found before in this life: nor now (a churn would cost a
+            // look-up per transition).
+            if (best == nullptr || ended || unfound.count(tr.skaddr) != 0) {
+                if (display_state(tr.new_state) == TcpState::close) unfound.erase(tr.skaddr);
+                return;
+            }
+            auto found = lookup->find(best->socket);
+            if (found && !*found && unfound.size() < max_row_owners) unfound.insert(tr.skaddr);
+            // The kernel's look-up falls back to a listener, and a socket that
+            // is gone may have left a TIME_WAIT minisocket (another object, with
+            // a cookie of its own): only the full socket of this tuple counts.
+            if (!found || !*found || (*found)->cookie == 0 || !same_tuple(**found, best->socket) ||
+                display_state((*found)->state) == TcpState::time_wait ||
+                (*found)->state == TcpState::new_syn_recv)  // the request, not the child
+                return;
+            // No file: a request socket (sock_diag reports it as SYN_RECV) or
+            // a child not accepted yet. Asked again at its next transition.
+            if ((*found)->inode == 0) return;
+            it = identities.emplace(tr.skaddr, std::move(**found)).first;
+        }
+        apply_identity(tr, it->second);
+        // The kernel may reuse the address for the next socket.
+        if (display_state(tr.new_state) == TcpState::close) identities.erase(it);
+    }
+
+    static void apply_identity(diag::StateTransition& tr, const SocketRecord& found) {
+        tr.socket.cookie = found.cookie;
+        tr.socket.inode = found.inode;
+        tr.socket.uid = found.uid;
+        tr.identity_known = true;
+    }
+
+    /// Reads the trace buffer into the window and applies what is older than
+    /// the window (everything when `flush`), in time order.
+    Result<void> apply_trace(std::vector<Event>& out, bool flush) {
         if (!trace) return {};
         auto got = trace->read();
         if (!got) return got.error();
-        for (const auto& tr : *got)
+        for (auto& tr : *got)
+            pending.push_back(std::move(tr));
+        std::stable_sort(pending.begin(), pending.end(),
+                         [](const auto& a, const auto& b) { return a.time < b.time; });
+        const auto cut = Clock::now() - reorder_window;
+        auto n = pending.begin();
+        while (n != pending.end() && (flush || n->time <= cut))
+            ++n;
+        std::vector<diag::StateTransition> ready(std::make_move_iterator(pending.begin()),
+                                                 std::make_move_iterator(n));
+        pending.erase(pending.begin(), n);
+        const auto lives = lives_of(ready);
+        for (std::size_t i = 0; i < ready.size(); ++i) {
+            identify(ready[i], lives[i]);
+            const diag::StateTransition& tr = ready[i];
             append(out, tracker.apply_transition(tr));
+            const bool to_time_wait =
+                display_state(tr.new_state) == TcpState::close &&
+                (tr.old_state == TcpState::fin_wait1 || tr.old_state == TcpState::fin_wait2 ||
+                 tr.old_state == TcpState::closing);
+            if (to_time_wait) (void)settle_now(tr.socket, tr.time, out);
+        }
         return {};
+    }
+
+    /// A full socket just closed: its TIME_WAIT minisocket, made before the
+    /// close, is in the kernel now or never.
+    std::optional<SocketRecord> find_time_wait(const SocketRecord& tuple) {
+        if (!lookup || tuple.netid != Netid::tcp || tuple.local.port == 0) return std::nullopt;
+        auto found = lookup->find(tuple);
+        if (!found || !*found || !same_tuple(**found, tuple)) return std::nullopt;
+        const TcpState st = display_state((*found)->state);
+        // A minisocket has no inode; FIN_WAIT2 is the substate of an orphan's.
+        if (st != TcpState::time_wait && !(st == TcpState::fin_wait2 && (*found)->inode == 0))
+            return std::nullopt;
+        return std::move(*found);
+    }
+
+    /// Found, the minisocket is a CHANGE at once; true when a row took it.
+    bool settle_now(const SocketRecord& tuple, Clock::time_point t, std::vector<Event>& out) {
+        const auto mini = find_time_wait(tuple);
+        if (!mini) return false;
+        auto events = tracker.apply_time_wait(*mini, t);
+        const bool took = !events.empty();
+        append(out, std::move(events));
+        return took;
+    }
+
+    /// When the oldest record in the window is due.
+    [[nodiscard]] Steady::time_point window_due() const {
+        if (pending.empty()) return Steady::time_point::max();
+        const auto left = pending.front().time + reorder_window - Clock::now();
+        return Steady::now() + std::chrono::duration_cast<Steady::duration>(
+                                   std::max(left, Clock::duration::zero()));
+    }
+
+    /// pid and comm of every event's socket, through its inode (never the task
+    /// that happened to run when the tracepoint fired). A row keeps its owners
+    /// when its inode goes (the TIME_WAIT minisocket has none); GONE forgets both.
+    void attach_owners(std::vector<Event>& events) {
+        std::vector<std::uint64_t> inodes;
+        for (const auto& e : events)
+            if (e.identity_known && e.socket.inode != 0 && e.socket.owners.empty())
+                inodes.push_back(e.socket.inode);
+        if (!inodes.empty()) (void)owners.resolve(inodes);
+        for (auto& e : events) {
+            if (e.socket.owners.empty() && e.identity_known && e.socket.inode != 0) {
+                if (const auto* o = owners.find(e.socket.inode)) e.socket.owners = *o;
+            }
+            if (e.socket.owners.empty()) {
+                const auto it = row_owners.find(e.row);
+                if (it != row_owners.end()) e.socket.owners = it->second.owners;
+            } else if (e.kind != EventKind::gone && row_owners.size() < max_row_owners) {
+                auto& r = row_owners[e.row];
+                r.owners = e.socket.owners;
+                if (e.socket.inode != 0 && e.identity_known) r.inode = e.socket.inode;
+            }
+            if (e.kind == EventKind::gone) {
+                const auto it = row_owners.find(e.row);
+                if (it != row_owners.end()) {
+                    owners.forget(it->second.inode);
+                    row_owners.erase(it);
+                }
+                if (e.socket.inode != 0) owners.forget(e.socket.inode);
+            }
+        }
+    }
+
+    /// Events the kernel overwrote in the trace buffer: said with their count,
+    /// and the next round takes a dump to resynchronise.
+    bool report_loss(Step& step) {
+        if (!trace || trace->lost() == lost_reported) return false;
+        step.warnings.push_back(
+            fmt::format("tracepoint buffer overran: {} events lost; resynchronising from a dump",
+                        trace->lost() - lost_reported));
+        step.lost = trace->lost() - lost_reported;
+        lost_reported = trace->lost();
+        return true;
     }
 
     Result<std::vector<diag::DestroyedSocket>> read_destroy(Step& step) {
@@ -78,13 +290,29 @@ struct Monitor::Impl {
         }
         auto destroyed = read_destroy(step);
         if (!destroyed) return destroyed.error();
-        if (auto r = apply_trace(step.events); !r) return r.error();
+        // A dump or a destroy message comes after the transitions it reflects:
+        // the window is applied whole before them.
+        const bool flush = snap.has_value() || !destroyed->empty();
+        if (auto r = apply_trace(step.events, flush); !r) return r.error();
         if (snap) {
             append(step.events, tracker.apply_snapshot(*snap));
             step.polled = true;
         }
-        for (const auto& d : *destroyed)
+        for (const auto& d : *destroyed) {
+            // The kernel frees an active closer's full socket when its TIME_WAIT
+            // minisocket takes over: without the tracepoint (no root) that
+            // is a CHANGE to TIME_WAIT, not a GONE and a NEW a poll later.
+            // Unknown to the table (born between polls): the destroy message
+            // makes its row, and the minisocket then announces it.
+            // (With the tracepoint its CLOSE did this already.)
+            const auto mini = trace ? std::nullopt : find_time_wait(d.socket);
+            auto settled = mini ? tracker.apply_time_wait(*mini, d.time) : std::vector<Event>{};
+            const bool took = !settled.empty();
+            append(step.events, std::move(settled));
             append(step.events, tracker.apply_destroyed(d));
+            if (mini && !took) append(step.events, tracker.apply_time_wait(*mini, d.time));
+        }
+        if (options.owners) attach_owners(step.events);
         return {};
     }
 };
@@ -129,6 +357,13 @@ Result<std::unique_ptr<Monitor>> Monitor::open(std::unique_ptr<diag::SocketSourc
             m.notes.push_back("destroy groups: " + destroy.error().message());
         }
     }
+    if (m.trace || m.destroy) {
+        auto lookup = diag::TupleLookup::open();
+        if (lookup)
+            m.lookup = std::move(lookup).value();
+        else
+            m.notes.push_back("sock_diag lookup: " + lookup.error().message());
+    }
     m.tracker.confirm_tracepoint_rows(m.trace != nullptr && m.destroy != nullptr);
     return self;
 }
@@ -168,7 +403,7 @@ Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point un
     fds.push_back({destroy_fd, POLLIN, 0});
     for (const int fd : extra_fds)
         fds.push_back({fd, POLLIN, 0});
-    const auto wake = std::min(m.next_poll, until);
+    const auto wake = std::min({m.next_poll, until, m.window_due()});
     const auto wait = std::max(Steady::duration::zero(), wake - Steady::now());
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
     const timespec ts{static_cast<std::time_t>(ns / 1'000'000'000),
@@ -185,6 +420,11 @@ Result<Step> Monitor::step(std::span<const int> extra_fds, Steady::time_point un
         if (m.next_poll <= now) m.next_poll = m.after(now);  // fell behind: no burst
     }
     if (auto r = m.round(poll_due, step); !r) return r.error();
+    // A loss means transitions were never seen: a dump now puts the table right.
+    if (m.report_loss(step)) {
+        if (auto r = m.round(true, step); !r) return r.error();
+        step.polled = true;
+    }
     // Held tracepoint rows are released late, with their own times.
     std::stable_sort(step.events.begin(), step.events.end(),
                      [](const Event& a, const Event& b) { return a.time < b.time; });

@@ -58,6 +58,7 @@ struct TrackerRow {
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
+    Clock::time_point created;  ///< first seen (TCPView's create time)
     std::uint64_t seen_generation = 0;
     int missed = 0;
     /// settling: the full socket left FIN_WAIT1/FIN_WAIT2/CLOSING then (the
@@ -119,10 +120,11 @@ struct TrackerImpl {
         row.held = {};
     }
 
-    TrackerRow& add(const SocketRecord& socket, bool from_snapshot) {
+    TrackerRow& add(const SocketRecord& socket, bool from_snapshot, Clock::time_point seen) {
         const std::uint64_t id = next_id++;
         TrackerRow& row = rows[id];
         row.id = id;
+        row.created = seen;
         row.socket = socket;
         row.state = display_state(socket.state);
         row.in_snapshots = from_snapshot;
@@ -195,6 +197,8 @@ Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, Tcp
     e.old_state = old_state;
     e.state = state;
     e.row = row.id;
+    e.identity_known = row.in_snapshots;
+    e.created = row.created;
     e.socket = row.socket;
     e.socket.state = state;
     return e;
@@ -227,6 +231,7 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
         m.by_cookie[rec.cookie] = row.id;
     }
     const TcpState shown = display_state(rec.state);
+    if (rec.tcp_info) row.socket.tcp_info = rec.tcp_info;  // the traffic, however new the state
     if (row.updated > t) return;  // an event newer than this dump already moved it
     const TcpState old = row.state;
     const bool was_closing = row.settling();
@@ -300,7 +305,12 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
         }
         if (row == nullptr) {
             if (!m.accepts(rec)) continue;
-            TrackerRow& fresh = m.add(rec, true);
+            // Closed after this dump began (an event read after the dump removed
+            // it): the dump is older news, not a new socket.
+            if (const auto g = m.recently_gone.find(rec.cookie);
+                rec.cookie != 0 && g != m.recently_gone.end() && g->second >= t)
+                continue;
+            TrackerRow& fresh = m.add(rec, true, t);
             fresh.updated = t;
             fresh.seen_generation = gen;
             out.push_back(make_event(EventKind::new_, EventOrigin::poll, t, TcpState::unknown,
@@ -326,6 +336,14 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
     const auto t = destroyed.time;
     std::vector<Event> out;
     TrackerRow* row = m.find_id(m.by_cookie, rec.cookie);
+    // The full socket of a connection already in TIME_WAIT, freed after its
+    // minisocket took over (whose cookie may differ: cookies are made on first
+    // use): nothing new.
+    if (row == nullptr && rec.netid == Netid::tcp &&
+        m.find_ports(rec, true, [](const TrackerRow& r) {
+            return r.life == RowLife::live && r.state == TcpState::time_wait;
+        }) != nullptr)
+        return out;
     if (row == nullptr) {
         // The destroy groups report our namespace only: this vouches for a
         // tracepoint row with the same 4-tuple.
@@ -350,11 +368,13 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         if (rec.netid != Netid::tcp) {  // no TIME_WAIT outside TCP: gone now
             m.recently_gone[rec.cookie] = t;
             TrackerRow gone;
+            gone.in_snapshots = true;  // the destroy message told its cookie
+            gone.created = t;
             gone.socket = rec;
             gone.state = display_state(rec.state);
             return {gone_event(EventOrigin::destroy, t, gone)};
         }
-        TrackerRow& fresh = m.add(rec, true);
+        TrackerRow& fresh = m.add(rec, true, t);
         fresh.life = RowLife::settling_unannounced;  // born so: no NEW yet
         fresh.closing_origin = EventOrigin::destroy;
         fresh.closing_time = t;
@@ -369,6 +389,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         row->updated = t;
         return out;
     }
+    if (rec.tcp_info) row->socket.tcp_info = rec.tcp_info;  // the final totals
     out.push_back(gone_event(EventOrigin::destroy, t, *row));
     m.remove(*row, t);
     return out;
@@ -391,8 +412,10 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     const bool fresh = old_shown == TcpState::close || old_shown == TcpState::listen ||
                        old_shown == TcpState::unknown;
     rec.state = fresh ? tr.new_state : tr.old_state;
-    TrackerRow& r = m.add(rec, false);
-    r.confirmed = !m.confirm;
+    // Found by 4-tuple through sock_diag: our namespace's, with its cookie.
+    const bool identified = tr.identity_known && tr.socket.cookie != 0;
+    TrackerRow& r = m.add(rec, identified, t);
+    r.confirmed = !m.confirm || identified;
     r.skaddr = tr.skaddr;
     r.addresses_known = tr.addresses_known;
     r.updated = t;
@@ -411,6 +434,25 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
         r.socket.state = tr.new_state;
     }
     return &r;
+}
+
+/// A sock_diag look-up told a tracepoint row's cookie, inode and uid: it is
+/// ours (the look-up sees our namespace only), so its held events go out.
+void adopt_identity(TrackerImpl& m, TrackerRow& row, const SocketRecord& found,
+                    std::vector<Event>& out) {
+    if (row.in_snapshots && row.socket.cookie != found.cookie) m.by_cookie.erase(row.socket.cookie);
+    row.in_snapshots = true;
+    row.socket.cookie = found.cookie;
+    row.socket.inode = found.inode;
+    row.socket.uid = found.uid;
+    m.by_cookie[found.cookie] = row.id;
+    for (Event& e : row.held) {
+        e.identity_known = true;
+        e.socket.cookie = found.cookie;
+        e.socket.inode = found.inode;
+        e.socket.uid = found.uid;
+    }
+    if (!row.confirmed) m.confirm_row(row, out);
 }
 
 /// Applies one transition to `m`, appending events to `out`; returns the row it
@@ -437,7 +479,11 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
                    r.state == old_shown;
         });
     }
+    const bool identified = tr.identity_known && tr.socket.cookie != 0;
+    if (row == nullptr && identified) row = m.find_id(m.by_cookie, tr.socket.cookie);
     if (row == nullptr) return add_from_transition(m, tr, out);
+    if (identified && (!row->in_snapshots || row->socket.cookie != tr.socket.cookie))
+        adopt_identity(m, *row, tr.socket, out);
     if (row->skaddr == 0 && tr.skaddr != 0) {
         row->skaddr = tr.skaddr;
         m.by_skaddr[tr.skaddr] = row->id;
@@ -499,6 +545,43 @@ std::vector<Event> Tracker::apply_transition(const diag::StateTransition& tr) {
                          std::make_move_iterator(out.end()));
         return {};
     }
+    return out;
+}
+
+std::vector<Event> Tracker::apply_time_wait(const SocketRecord& mini, Clock::time_point t) {
+    Impl& m = *impl_;
+    std::vector<Event> out;
+    // An orphan that leaves FIN_WAIT1 gets a minisocket in FIN_WAIT2 (its
+    // substate), which turns TIME_WAIT later without a transition.
+    const TcpState mini_state = display_state(mini.state);
+    if (mini.netid != Netid::tcp ||
+        (mini_state != TcpState::time_wait && mini_state != TcpState::fin_wait2))
+        return out;
+    TrackerRow* row = m.find_id(m.by_cookie, mini.cookie);
+    if (row == nullptr)
+        row = m.find_ports(mini, true, [](const TrackerRow& r) {
+            return r.life == RowLife::live || r.settling();
+        });
+    if (row == nullptr || (row->life == RowLife::live && row->state == mini_state)) return out;
+    if (!row->confirmed) m.confirm_row(*row, out);  // the look-up sees our namespace only
+    const bool announced = row->life != RowLife::settling_unannounced;
+    const auto when = row->settling() ? row->closing_time : t;
+    const TcpState old = row->state;
+    if (row->life != RowLife::live) m.move_life(*row, RowLife::live);
+    if (mini.cookie != 0 && row->socket.cookie != mini.cookie) {
+        if (row->in_snapshots) m.by_cookie.erase(row->socket.cookie);
+        m.by_cookie[mini.cookie] = row->id;
+    }
+    row->in_snapshots = row->in_snapshots || mini.cookie != 0;
+    row->addresses_known = true;
+    m.unindex_ports(*row);
+    row->socket = mini;
+    m.by_ports.emplace(ports_key(mini), row->id);
+    row->state = mini_state;
+    row->updated = std::max(row->updated, t);
+    if (announced && old == mini_state) return out;  // still FIN_WAIT2: nothing to say
+    out.push_back(make_event(announced ? EventKind::change : EventKind::new_, EventOrigin::poll,
+                             when, announced ? old : TcpState::unknown, mini_state, *row));
     return out;
 }
 
