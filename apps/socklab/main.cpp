@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <variant>
 
 #include "app.hpp"
 #include "socklab/lab.hpp"
@@ -26,6 +27,9 @@ struct Options {
     std::string family = "4";
     std::string color = "auto";
     bool raw_doctor = false;
+    bool segments = false;
+    bool queued_fin = false;
+    std::string pcap;
 };
 
 int fail(const std::string& what, const std::string& why, int code = app::exit_runtime) {
@@ -74,10 +78,29 @@ bool hold_for(const app::StopSignals& stop, milliseconds d) {
     return true;
 }
 
-lab::StartOptions start_options(const Options& o) {
-    lab::StartOptions s;
-    s.family = o.family == "6" ? Family::inet6 : Family::inet;
-    return s;
+/// Starts scenario `id` (in a fresh private network namespace with --segments),
+/// verifies it and prints it, with its ladder; the scenario, or the exit code.
+std::variant<lab::Scenario, int> show(const Options& o, const Session& s, lab::ScenarioId id,
+                                      lab::PrivateNetwork& net, bool full) {
+    const char* what = full ? "run" : "tour";
+    if (o.segments)
+        if (auto r = net.enter(); !r) return fail(what, r.error().message());
+    auto source = report::open_diag();
+    auto sc = lab::Scenario::start(id, {.family = o.family == "6" ? Family::inet6 : Family::inet,
+                                        .segments = o.segments,
+                                        .queued_fin = o.queued_fin});
+    if (!sc) return fail(what, sc.error().message());
+    if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
+        return fail(what, ok.error().message());
+    auto v = report::snapshot(*sc, source.get());
+    auto wire = sc->segments();
+    if (!wire) return fail(what, wire.error().message());
+    v.segments = std::move(wire.value());
+    if (!o.pcap.empty())
+        if (auto r = report::write_pcap(o.pcap, v); !r) return fail("--pcap", r.error().message());
+    if (!s.write(s.printer.scenario(v, full)) || (o.segments && !s.write(s.printer.ladder(v))))
+        return 0;
+    return std::move(sc.value());
 }
 
 int cmd_explain(const Options& o, const Session& s, bool state_given) {
@@ -104,37 +127,33 @@ int cmd_run(const Options& o, const Session& s) {
     if (!id) return fail("run", "unknown state '" + o.state + "' (socklab list shows them)", 2);
     auto hold = parse_secs(o.hold, "--hold");
     if (!hold) return fail("run", hold.error().context, 2);
-    auto source = report::open_diag();
-    auto sc = lab::Scenario::start(*id, start_options(o));
-    if (!sc) return fail("run", sc.error().message());
-    if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
-        return fail("run", ok.error().message());
+    lab::PrivateNetwork net;
+    auto shown = show(o, s, *id, net, true);
+    if (auto* rc = std::get_if<int>(&shown)) return *rc;
+    auto& sc = std::get<lab::Scenario>(shown);
     // A write that fails or is interrupted ends the hold at once; the scenario's
     // destructor releases every socket on the way out.
-    if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), true)) ||
-        !s.write(s.printer.look(sc->info(), sc->sides())) || !s.write(s.printer.holding(*hold)))
+    if ((o.segments && !s.write(s.printer.nsenter(::getpid(), net.user_namespace()))) ||
+        !s.write(s.printer.look(sc.info(), sc.sides())) || !s.write(s.printer.holding(*hold)))
         return 0;
     const bool interrupted = hold_for(s.stop, *hold);
-    sc->release();
-    s.write(s.printer.released(sc->info(), interrupted));
+    sc.release();
+    s.write(s.printer.released(sc.info(), interrupted));
     return 0;
 }
 
 int cmd_tour(const Options& o, const Session& s) {
     auto pause = parse_secs(o.pause, "--pause");
     if (!pause) return fail("tour", pause.error().context, 2);
-    auto source = report::open_diag();
+    lab::PrivateNetwork net;
     std::size_t n = 0;
     for (const auto& info : lab::scenarios()) {
         if (!s.write(s.printer.tour_step(++n, lab::scenarios().size()))) return 0;
-        auto sc = lab::Scenario::start(info.id, start_options(o));
-        if (!sc) return fail("tour", sc.error().message());
-        if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
-            return fail("tour", ok.error().message());
-        if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), false))) return 0;
+        auto shown = show(o, s, info.id, net, false);
+        if (auto* rc = std::get_if<int>(&shown)) return *rc;
         if (pause->count() > 0 && hold_for(s.stop, *pause)) return 0;
         if (app::StopSignals::requested()) return 0;
-        sc->release();
+        std::get<lab::Scenario>(shown).release();
     }
     s.write(s.printer.tour_end());
     return 0;
@@ -172,6 +191,7 @@ int run(int argc, char** argv) {
 
     auto* list = cli.add_subcommand("list", "the states and the scenarios that reproduce them");
     auto* run = cli.add_subcommand("run", "hold one state on loopback and show both ends");
+    auto* tour = cli.add_subcommand("tour", "every state in turn, briefly");
     run->add_option("STATE", o.state, "a state in any spelling (FIN_WAIT_1, fin-wait-1...) or rst")
         ->required();
     run->add_option("--hold", o.hold, "seconds to hold the state (default 30; 0: until Ctrl-C)");
@@ -181,7 +201,14 @@ int run(int argc, char** argv) {
         },
         "4|6");
     run->add_option("--family", o.family, "4 (127.0.0.1, default) or 6 (::1)")->check(family_check);
-    auto* tour = cli.add_subcommand("tour", "every state in turn, briefly");
+    for (auto* c : {run, tour}) {
+        auto* seg = c->add_flag("--segments", o.segments,
+                                "capture the segments in a private namespace, show the ladder");
+        c->add_flag("--queued-fin", o.queued_fin, "keep the FIN queued behind data (no FIN sent)")
+            ->needs(seg);
+        if (c == run)
+            c->add_option("--pcap", o.pcap, "write the segments to FILE (pcap)")->needs(seg);
+    }
     tour->add_option("--pause", o.pause, "seconds to show each state (default 1)");
     tour->add_option("--family", o.family, "4 (default) or 6")->check(family_check);
     auto* explain = cli.add_subcommand("explain", "who enters a state, how it leaves, its sysctls");

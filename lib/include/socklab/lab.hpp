@@ -17,6 +17,7 @@
 #include "socklab/core.hpp"
 #include "socklab/diag.hpp"
 #include "socklab/model.hpp"
+#include "socklab/packet.hpp"
 
 namespace socklab::lab {
 
@@ -83,6 +84,34 @@ struct StartOptions {
     /// How long building may take before it fails (each handshake and transition
     /// is awaited with this deadline; on loopback they take microseconds).
     std::chrono::milliseconds timeout{5000};
+    /// Capture the scenario's segments on lo (needs a private network namespace:
+    /// PrivateNetwork). FIN_WAIT_1, CLOSING and LAST_ACK then send their FIN and a
+    /// socket filter drops its answer; SYN_SENT waits for a SYN retransmission.
+    bool segments = false;
+    /// With `segments`: keep the FIN queued behind data (the default recipes), to show
+    /// the kernel changing state while no FIN has left.
+    bool queued_fin = false;
+};
+
+/// A captured segment of a scenario and what its receiver did with it.
+struct WireSegment {
+    packet::Segment segment;
+    packet::Fate fate = packet::Fate::delivered;
+    std::string why;  ///< for a dropped or ignored segment: by what, and why on purpose
+};
+
+/// A private network namespace for this process (and, without root, a private user
+/// namespace first, where this user is root): a loopback of its own, up, that only
+/// the scenario uses and that vanishes with the process. Needs a single-threaded
+/// process. Each enter() makes a fresh network namespace.
+class PrivateNetwork {
+  public:
+    [[nodiscard]] Result<void> enter();
+    /// True once a user namespace was made (nsenter then needs -U as well).
+    [[nodiscard]] bool user_namespace() const { return user_; }
+
+  private:
+    bool user_ = false;
 };
 
 /// A running scenario: owns every socket it made (RAII) and releases them in an
@@ -107,6 +136,9 @@ class Scenario {
     [[nodiscard]] std::span<const Side> sides() const;
     /// Local ports this scenario uses (listener and clients): for filtering dumps.
     [[nodiscard]] std::vector<std::uint32_t> ports() const;
+    /// The segments of the scenario's ports captured until now, in order, each with
+    /// its fate (empty unless started with `segments`). Reads the capture.
+    [[nodiscard]] Result<std::vector<WireSegment>> segments() const;
 
     /// The state of every side now: TCP_INFO for fd sides; `source` (may be null:
     /// then kernel-only sides are reported as not observed) for the others.

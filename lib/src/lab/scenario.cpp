@@ -116,6 +116,43 @@ void Scenario::Impl::release() noexcept {
     }
 }
 
+Result<void> Scenario::Impl::add_rule(FateRule rule) {
+    if (!capture) return {};
+    if (auto r = capture->drain(); !r) return r;
+    rule.after = capture->segments().size();
+    rules.push_back(std::move(rule));
+    return {};
+}
+
+Result<std::vector<WireSegment>> Scenario::segments() const {
+    std::vector<WireSegment> out;
+    auto& cap = impl_->capture;
+    if (!cap) return out;
+    if (auto r = cap->drain(); !r) return r.error();
+    const auto mine = ports();
+    const auto ours = [&](std::uint32_t port) {
+        return std::binary_search(mine.begin(), mine.end(), port);
+    };
+    const auto& all = cap->segments();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& s = all[i];
+        if (!ours(s.src.port) && !ours(s.dst.port)) continue;
+        WireSegment w{s, packet::Fate::delivered, {}};
+        const bool bare =
+            s.payload == 0 && (s.flags & (packet::syn | packet::fin | packet::rst)) == 0;
+        for (const auto& rule : impl_->rules) {
+            if (i < rule.after || !same_endpoint(s.dst, rule.to)) continue;
+            if (rule.from.port != 0 && !same_endpoint(s.src, rule.from)) continue;
+            if (rule.bare && !bare) continue;
+            w.fate = rule.fate;
+            w.why = rule.why;
+            break;
+        }
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
 Scenario::Scenario(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scenario::Scenario(Scenario&&) noexcept = default;
 Scenario& Scenario::operator=(Scenario&&) noexcept = default;
@@ -125,6 +162,12 @@ Result<Scenario> Scenario::start(ScenarioId id, const StartOptions& options) {
     auto impl = std::make_unique<Impl>();
     impl->info = &scenario_info(id);
     impl->family = options.family;
+    impl->fin_on_wire = options.segments && !options.queued_fin;
+    if (options.segments) {
+        auto cap = packet::Capture::open_loopback();
+        if (!cap) return cap.error();
+        impl->capture.emplace(std::move(cap.value()));
+    }
     const auto deadline = detail::Clock::now() + options.timeout;
     auto built = detail::build(*impl, deadline);
     if (!built) {
