@@ -164,6 +164,21 @@ Result<void> drop_arriving(Scenario::Impl& s, const Fd& who, const Endpoint& at,
     return drop_all_input(who);
 }
 
+/// Waits until the capture holds a segment to `to` since the last rule began: the
+/// answer a socket filter drops (the ACK of a FIN may be delayed by up to 40 ms).
+Result<void> wait_answer(Scenario::Impl& s, const Endpoint& to, Deadline deadline) {
+    if (!s.capture || s.rules.empty()) return {};
+    const std::size_t after = s.rules.back().after;
+    const bool seen = wait_until(deadline, [&] {
+        if (!s.capture->drain()) return false;
+        const auto& g = s.capture->segments();
+        return std::any_of(g.begin() + static_cast<std::ptrdiff_t>(std::min(after, g.size())),
+                           g.end(), [&](const packet::Segment& x) { return x.dst == to; });
+    });
+    if (!seen) return make_error(std::errc::timed_out, "the answer to drop never came");
+    return {};
+}
+
 /// FIN_WAIT_1 with its FIN on the wire: the client's socket filter drops the ACK.
 Result<void> build_fin_wait1_wire(Scenario::Impl& s, Deadline deadline) {
     auto p = connected_pair(s.family, deadline);
@@ -173,6 +188,7 @@ Result<void> build_fin_wait1_wire(Scenario::Impl& s, Deadline deadline) {
     if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
     if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
     if (auto r = wait_state(p->c.client, TcpState::fin_wait1, deadline, "client"); !r) return r;
+    if (auto r = wait_answer(s, p->c.client_at, deadline); !r) return r;
     add_pair(s, *p, "still listening",
              {TcpState::fin_wait1,
               "shutdown(SHUT_WR): its FIN left, and a socket filter on it drops the server's "
@@ -216,6 +232,7 @@ Result<void> build_last_ack_wire(Scenario::Impl& s, Deadline deadline) {
         return r;
     if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
     if (auto r = wait_state(p->c.server, TcpState::last_ack, deadline, "server"); !r) return r;
+    if (auto r = wait_answer(s, p->l.at, deadline); !r) return r;
     add_pair(s, *p, "still listening",
              {TcpState::time_wait,
               "shut down first (FIN_WAIT_2), then got the server's FIN and sent the last ACK: "
