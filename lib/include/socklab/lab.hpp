@@ -160,6 +160,15 @@ class Scenario {
     std::unique_ptr<Impl> impl_;
 };
 
+/// A --hold or --pause value in seconds ("0.5", "2s"...): 0 is "until stopped";
+/// anything above 0 but below 1 ms is 1 ms (it must never turn into 0, forever).
+/// Errors start with `option`.
+[[nodiscard]] Result<std::chrono::milliseconds> parse_hold(std::string_view text,
+                                                           std::string_view option);
+/// Waits `d` (0: forever) or until `stopped()` says so, woken by `stop_fd` becoming
+/// readable (a signal's self-pipe); true when stopped.
+[[nodiscard]] bool hold(int stop_fd, std::chrono::milliseconds d, bool (*stopped)());
+
 /// Finds the record whose local and peer endpoints match (addresses and ports).
 [[nodiscard]] const SocketRecord* find_record(std::span<const SocketRecord> records,
                                               const Endpoint& local, const Endpoint& peer);
@@ -213,6 +222,8 @@ struct Explanation {
 [[nodiscard]] const Explanation* explain(TcpState state);
 /// The abortive close (RST), which `socklab run rst` shows: not a state, a way out.
 [[nodiscard]] const Explanation& explain_rst();
+/// The explanation a word names: a state in any spelling, or rst; null for none.
+[[nodiscard]] const Explanation* explain_word(std::string_view word);
 /// A text state diagram (RFC 9293 section 3.3.2, as Linux implements it).
 [[nodiscard]] std::string_view state_diagram();
 

@@ -52,6 +52,18 @@ struct ScenarioView {
 /// for the rows. Blocks for one dump; errors of the source leave seen or rows empty.
 [[nodiscard]] ScenarioView snapshot(const lab::Scenario& s, diag::SocketSource* source);
 
+/// A started scenario and its view, as `socklab run` and `tour` show it.
+struct Shown {
+    lab::Scenario scenario;
+    ScenarioView view;
+};
+/// Starts `id` (first in a fresh private network namespace from `net` when
+/// `options.segments`), verifies it within `verify` against sock_diag (open_diag(),
+/// opened in the scenario's namespace), and observes it with its captured segments.
+/// Errors name the step; nothing is printed.
+[[nodiscard]] Result<Shown> start_shown(lab::ScenarioId id, const lab::StartOptions& options,
+                                        lab::PrivateNetwork& net, std::chrono::milliseconds verify);
+
 /// Writes the view's segments (the ladder's, in its order) to a pcap file at `path`.
 [[nodiscard]] Result<void> write_pcap(const std::string& path, const ScenarioView& v);
 

@@ -1,5 +1,6 @@
 // lab: the scenario table, and running, observing, verifying and releasing a scenario.
 #include <fmt/format.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <array>
@@ -84,6 +85,41 @@ std::optional<ScenarioId> parse_scenario(std::string_view word) {
     for (const auto& row : kScenarios)
         if (row.id != ScenarioId::rst && row.state == s) return row.id;
     return std::nullopt;
+}
+
+Result<std::chrono::milliseconds> parse_hold(std::string_view text, std::string_view option) {
+    using std::chrono::milliseconds;
+    if (text.empty())
+        return make_error(std::errc::invalid_argument, fmt::format("{}: empty value", option));
+    auto d = parse_duration(text);
+    if (!d)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("{}: {}", option, d.error().message()));
+    auto ms = std::chrono::duration_cast<milliseconds>(*d);
+    if (d->count() > 0 && ms.count() == 0) ms = milliseconds(1);
+    return ms;
+}
+
+bool hold(int stop_fd, std::chrono::milliseconds d, bool (*stopped)()) {
+    using std::chrono::milliseconds;
+    const auto deadline = detail::Clock::now() + d;
+    while (!stopped()) {
+        int wait_ms = -1;
+        if (d.count() > 0) {
+            const auto left = std::chrono::ceil<milliseconds>(deadline - detail::Clock::now());
+            if (left.count() <= 0) return false;
+            wait_ms = static_cast<int>(std::min<long long>(left.count(), 60'000));
+        }
+        pollfd p{stop_fd, POLLIN, 0};
+        ::poll(&p, 1, wait_ms);  // EINTR: the loop looks at the flag again
+    }
+    return true;
+}
+
+const Explanation* explain_word(std::string_view word) {
+    if (parse_scenario(word) == ScenarioId::rst) return &explain_rst();
+    const auto state = parse_state(word);
+    return state ? explain(*state) : nullptr;
 }
 
 const SocketRecord* find_record(std::span<const SocketRecord> records, const Endpoint& local,

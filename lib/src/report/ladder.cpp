@@ -136,6 +136,23 @@ std::string Printer::ladder(const ScenarioView& v) const {
     return out;
 }
 
+Result<Shown> start_shown(lab::ScenarioId id, const lab::StartOptions& options,
+                          lab::PrivateNetwork& net, std::chrono::milliseconds verify) {
+    if (options.segments)
+        if (auto r = net.enter(); !r) return r.error();
+    // After entering: a netlink socket sees the namespace it was made in.
+    const auto owned = open_diag();
+    diag::SocketSource* source = owned.get();
+    auto sc = lab::Scenario::start(id, options);
+    if (!sc) return sc.error();
+    if (auto ok = sc->verify(verify, source); !ok) return ok.error();
+    auto v = snapshot(*sc, source);
+    auto wire = sc->segments();
+    if (!wire) return wire.error();
+    v.segments = std::move(wire.value());
+    return Shown{std::move(sc.value()), std::move(v)};
+}
+
 Result<void> write_pcap(const std::string& path, const ScenarioView& v) {
     std::vector<packet::Segment> segments;
     segments.reserve(v.segments.size());
