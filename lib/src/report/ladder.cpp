@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "report/wrap.hpp"
 #include "socklab/packet.hpp"
 #include "socklab/report.hpp"
 
@@ -126,8 +127,8 @@ std::string Printer::ladder(const ScenarioView& v) const {
                            state_text(ours), kernel, agree ? "agree" : "DIFFER");
         if (!agree) {
             ++differ;
-            out += fmt::format("  {:<{}}  ^ {}\n", "", width,
-                               why_differs(*ours, k ? display_state(*k) : TcpState::close));
+            const auto why = why_differs(*ours, k ? display_state(*k) : TcpState::close);
+            out += detail::wrap(fmt::format("why: {}", why), std::string(width + 4, ' '), 5);
         }
     }
     out += differ == 0 ? "our state machine and the kernel agree on every side\n"

@@ -6,17 +6,17 @@
 #include <algorithm>
 #include <map>
 
+#include "report/wrap.hpp"
 #include "socklab/model.hpp"
 #include "socklab/output.hpp"
 
 namespace socklab::report {
-namespace {
 
-constexpr std::size_t text_width = 78;
-
+namespace detail {
 /// Word-wraps `text` to the width: the first line starts with `indent`, the
 /// others with `indent` and `hang` more spaces (for "- " items).
-std::string wrap(std::string_view text, std::string_view indent, std::size_t hang = 0) {
+std::string wrap(std::string_view text, std::string_view indent, std::size_t hang) {
+    constexpr std::size_t text_width = 78;
     std::string out;
     std::string line(indent);
     const std::string next = std::string(indent) + std::string(hang, ' ');
@@ -38,6 +38,12 @@ std::string wrap(std::string_view text, std::string_view indent, std::size_t han
     out += line + '\n';
     return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::wrap;
 
 std::string family_label(Family f) {
     return f == Family::inet6 ? "IPv6, ::1" : "IPv4, 127.0.0.1";
