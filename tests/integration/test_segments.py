@@ -112,11 +112,29 @@ def check_defining(name, segs, out):
             ok(s["ack"] == "1", f"the SYN-ACK acknowledges J+1: {s['line']}")
 
 
-def read_pcap(path, out, segs):
-    """tcpdump -r and tshark -r see the ladder's segments, same count, same flags."""
+def explain_filter(name):
+    """The tcpdump filter `socklab explain NAME` names ("" for none)."""
+    text = harness.run([harness.tool("socklab"), "explain", name], check=True).stdout
+    m = re.search(r"^segments on a real host.*\n    tcpdump -n -i any '([^']*)'$", text, re.M)
+    return m.group(1) if m else ""
+
+
+def read_pcap(name, path, out, segs):
+    """tcpdump -r and tshark -r see the ladder's segments, same count, same flags; the
+    filter `socklab explain` names picks the segments it says out of them."""
     td = harness.run(["tcpdump", "-nn", "-r", path], check=True).stdout
     letters = re.findall(r"Flags (\[[^\]]*\])", td)
     harness.check_eq(letters, [tcpdump_letters(s["flags"]) for s in segs], f"tcpdump -r\n{out}")
+    flt = explain_filter(name)
+    harness.check(bool(flt) == (name != "closed"), f"{name}: a filter unless CLOSED: {flt!r}")
+    if segs:
+        port = re.search(r"> \S+\.(\d+):", td).group(1)
+        picked = harness.run(["tcpdump", "-nn", "-r", path, flt.replace("PORT", port)],
+                             check=True).stdout
+        want = 0x01 | 0x04 if "tcp-fin" in flt else 0x02 | 0x04 if "tcp-syn" in flt else \
+            0x04 if "tcp-rst" in flt else 0xff
+        harness.check_eq(len(picked.splitlines()), len([s for s in segs if s["flags"] & want]),
+                         f"{name}: tcpdump with {flt!r}\n{picked}\n{out}")
     ts = harness.run(["tshark", "-n", "-r", path, "-T", "fields", "-e", "tcp.flags"],
                      check=True, env=dict(os.environ, HOME=os.path.dirname(path))).stdout
     harness.check_eq([int(v, 16) for v in ts.split()], [s["flags"] for s in segs],
@@ -137,7 +155,7 @@ def one(name, family, prefix, folder):
     harness.check(total and int(total.group(1)) == len(segs), f"{name}: every segment parsed\n{out}")
     check_defining(name, segs, out)
     harness.check(re.search(r"nsenter -t \d+ (-U )?-n ss -tan", out), "the nsenter line")
-    return pcap, out, segs
+    return name, pcap, out, segs
 
 
 def matrix(family, as_nobody):

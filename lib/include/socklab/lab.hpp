@@ -224,6 +224,13 @@ struct Explanation {
 [[nodiscard]] const Explanation& explain_rst();
 /// The explanation a word names: a state in any spelling, or rst; null for none.
 [[nodiscard]] const Explanation* explain_word(std::string_view word);
+/// The tcpdump filter that shows the segments of this state on a real host ("PORT":
+/// the service's port), for IPv4 and IPv6 alike: "tcp port PORT and (tcp[tcpflags] &
+/// (tcp-fin|tcp-rst) != 0 or ip6[53] & (tcp-fin|tcp-rst) != 0)"; empty for CLOSED.
+[[nodiscard]] std::string tcpdump_filter(const Explanation& e);
+/// How `run STATE --segments` builds a scenario whose FIN goes on the wire; empty when
+/// it is built as without --segments.
+[[nodiscard]] std::string_view wire_recipe(ScenarioId id);
 /// A text state diagram (RFC 9293 section 3.3.2, as Linux implements it).
 [[nodiscard]] std::string_view state_diagram();
 

@@ -46,6 +46,8 @@ struct ScenarioView {
     std::vector<SocketRecord> rows;
     /// The scenario's captured segments (socklab run --segments), in capture order.
     std::vector<lab::WireSegment> segments;
+    /// How it was built when not as info->recipe says (the FIN on the wire).
+    std::string_view recipe;
 };
 
 /// Observes `s` now: TCP_INFO for its fd sides, `source` (may be null) for the rest and

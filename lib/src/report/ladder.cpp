@@ -151,6 +151,7 @@ Result<Shown> start_shown(lab::ScenarioId id, const lab::StartOptions& options,
     auto wire = sc->segments();
     if (!wire) return wire.error();
     v.segments = std::move(wire.value());
+    if (options.segments && !options.queued_fin) v.recipe = lab::wire_recipe(id);
     return Shown{std::move(sc.value()), std::move(v)};
 }
 

@@ -121,6 +121,10 @@ std::string Printer::explanation(const lab::Explanation& e,
         out += fmt::format("{}\n", bold(name));
         out += wrap(text, "    ");
     }
+    if (const auto filter = lab::tcpdump_filter(e); !filter.empty()) {
+        out += fmt::format("{}\n", bold("segments on a real host (as root; PORT: the service's)"));
+        out += fmt::format("    tcpdump -n -i any '{}'\n", filter);
+    }
     out += fmt::format("{}\n", bold("sysctls (this host's values)"));
     if (e.sysctls.empty()) out += fmt::format("    none\n");
     for (auto name : e.sysctls) {
@@ -139,7 +143,7 @@ std::string Printer::scenario(const ScenarioView& v, bool full) const {
     const std::string label =
         info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
     out += fmt::format("{} — {} ({})\n", bold(label), info.title, family_label(v.family));
-    if (full) out += wrap(fmt::format("how: {}", info.recipe), "");
+    if (full) out += wrap(fmt::format("how: {}", v.recipe.empty() ? info.recipe : v.recipe), "");
     if (const auto rows = sockls_rows(v.rows); !rows.empty())
         out += fmt::format("\nas sockls -tan shows them:\n{}\n", rows);
     const bool observed = v.seen.size() == v.sides.size();
