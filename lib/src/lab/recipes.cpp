@@ -147,6 +147,16 @@ void add_pair(Scenario::Impl& s, Pair& p, std::string listener_doing, Role clien
           std::move(p.c.server));
 }
 
+/// The client shuts down its sending side: waits for the server's CLOSE_WAIT and for
+/// the client's `client_state` (FIN_WAIT_2 once the FIN is ACKed).
+Result<void> client_shuts(Pair& p, TcpState client_state, Deadline deadline) {
+    if (auto r = shut(p.c.client, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p.c.server, TcpState::close_wait, deadline, "server"); !r) return r;
+    return wait_state(p.c.client, client_state, deadline, "client");
+}
+
+constexpr std::string_view got_fin = "got the FIN and ACKed it; it has not closed yet";
+
 /// How many SYNs (retransmissions included) `from` sent, per the capture.
 std::size_t syns_from(Scenario::Impl& s, const Endpoint& from) {
     if (!s.capture || !s.capture->drain()) return 0;
@@ -185,16 +195,14 @@ Result<void> build_fin_wait1_wire(Scenario::Impl& s, Deadline deadline) {
     if (!p) return p.error();
     if (auto r = drop_arriving(s, p->c.client, p->c.client_at, "a socket filter on the client"); !r)
         return r;
-    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = wait_state(p->c.client, TcpState::fin_wait1, deadline, "client"); !r) return r;
+    if (auto r = client_shuts(*p, TcpState::fin_wait1, deadline); !r) return r;
     if (auto r = wait_answer(s, p->c.client_at, deadline); !r) return r;
     add_pair(s, *p, "still listening",
              {TcpState::fin_wait1,
               "shutdown(SHUT_WR): its FIN left, and a socket filter on it drops the server's "
               "ACK, so it retransmits the FIN and stays in FIN_WAIT_1",
               true},
-             {TcpState::close_wait, "got the FIN and ACKed it; it has not closed yet"});
+             {TcpState::close_wait, std::string(got_fin)});
     return {};
 }
 
@@ -225,9 +233,7 @@ Result<void> build_closing_wire(Scenario::Impl& s, Deadline deadline) {
 Result<void> build_last_ack_wire(Scenario::Impl& s, Deadline deadline) {
     auto p = connected_pair(s.family, deadline);
     if (!p) return p.error();
-    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = wait_state(p->c.client, TcpState::fin_wait2, deadline, "client"); !r) return r;
+    if (auto r = client_shuts(*p, TcpState::fin_wait2, deadline); !r) return r;
     if (auto r = drop_arriving(s, p->c.server, p->l.at, "a socket filter on the server"); !r)
         return r;
     if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
@@ -350,15 +356,13 @@ Result<void> build_fin_wait1(Scenario::Impl& s, Deadline deadline) {
 Result<void> build_fin_wait2(Scenario::Impl& s, Deadline deadline) {
     auto p = connected_pair(s.family, deadline);
     if (!p) return p.error();
-    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = wait_state(p->c.client, TcpState::fin_wait2, deadline, "client"); !r) return r;
+    if (auto r = client_shuts(*p, TcpState::fin_wait2, deadline); !r) return r;
     add_pair(s, *p, "still listening",
              {TcpState::fin_wait2,
               "shutdown(SHUT_WR): its FIN was ACKed; it can still receive. While it keeps its "
               "descriptor FIN_WAIT2 has no time limit (tcp_fin_timeout applies to orphans only)",
               true},
-             {TcpState::close_wait, "got the FIN and ACKed it; it has not closed yet"});
+             {TcpState::close_wait, std::string(got_fin)});
     return {};
 }
 
