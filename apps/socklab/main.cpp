@@ -1,12 +1,11 @@
 // socklab: reproduce any TCP state on loopback, explain it, and diagnose this host.
-#include <poll.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
+#include <csignal>
 #include <string>
+#include <variant>
 
 #include "app.hpp"
 #include "socklab/lab.hpp"
@@ -20,14 +19,9 @@ using std::chrono::milliseconds;
 constexpr std::string_view tool = "socklab";
 
 struct Options {
-    std::string state;
-    std::string hold = "30";
-    std::string pause = "1";
-    std::string family = "4";
-    std::string color = "auto";
-    bool raw_doctor = false;
+    std::string state, hold = "30", pause = "1", family = "4", color = "auto", pcap;
     std::string interval = "1";
-    bool json = false;
+    bool raw_doctor = false, segments = false, queued_fin = false, json = false;
 };
 
 int fail(const std::string& what, const std::string& why, int code = app::exit_runtime) {
@@ -35,108 +29,80 @@ int fail(const std::string& what, const std::string& why, int code = app::exit_r
     return code;
 }
 
-/// A duration option: "0" is "until Ctrl-C"; anything above 0 but below 1 ms is
-/// rounded up to 1 ms (it must never turn into 0, which would mean forever).
-Result<milliseconds> parse_secs(const std::string& text, const char* option) {
-    if (text.empty())
-        return make_error(std::errc::invalid_argument, std::string(option) + ": empty value");
-    auto d = parse_duration(text);
-    if (!d)
-        return make_error(std::errc::invalid_argument,
-                          std::string(option) + ": " + d.error().message());
-    auto ms = std::chrono::duration_cast<milliseconds>(*d);
-    if (d->count() > 0 && ms.count() == 0) ms = milliseconds(1);
-    return ms;
-}
-
-/// Everything a command needs: the printer, checked stdout, and the stop signals.
+/// The printer, checked stdout (write: false on failure) and the stop signals (hold: true).
 struct Session {
     const report::Printer& printer;
     app::Output& out;
     const app::StopSignals& stop;
 
-    /// Writes text; false when stdout failed or a stop signal interrupted the write.
     bool write(const std::string& text) const { return out.write(text); }
+    bool hold(milliseconds d) const {
+        return lab::hold(stop.fd(), d, &app::StopSignals::requested);
+    }
 };
 
-/// Waits `d` (0: forever) or until a stop signal; true when a signal came.
-bool hold_for(const app::StopSignals& stop, milliseconds d) {
-    const auto deadline = std::chrono::steady_clock::now() + d;
-    while (!app::StopSignals::requested()) {
-        int wait_ms = -1;
-        if (d.count() > 0) {
-            const auto left =
-                std::chrono::ceil<milliseconds>(deadline - std::chrono::steady_clock::now());
-            if (left.count() <= 0) return false;
-            wait_ms = static_cast<int>(std::min<long long>(left.count(), 60'000));
-        }
-        pollfd p{stop.fd(), POLLIN, 0};
-        ::poll(&p, 1, wait_ms);  // EINTR: the loop looks at the flag again
-    }
-    return true;
+/// Starts scenario `id`, prints it (with its ladder and --pcap file under --segments);
+/// the scenario, or the exit code.
+std::variant<lab::Scenario, int> show(const Options& o, const Session& s, lab::ScenarioId id,
+                                      lab::PrivateNetwork& net, bool full) {
+    const auto family = o.family == "6" ? Family::inet6 : Family::inet;
+    auto shown = report::start_shown(id, {family, milliseconds(5000), o.segments, o.queued_fin},
+                                     net, milliseconds(2000));
+    if (!shown) return fail(full ? "run" : "tour", shown.error().message());
+    if (!o.pcap.empty())
+        if (auto r = report::write_pcap(o.pcap, shown->view); !r)
+            return fail("--pcap", r.error().message());
+    if (!s.write(s.printer.scenario(shown->view, full)) ||
+        (o.segments && !s.write(s.printer.ladder(shown->view))))
+        return 0;
+    return std::move(shown->scenario);
 }
 
-lab::StartOptions start_options(const Options& o) {
-    lab::StartOptions s;
-    s.family = o.family == "6" ? Family::inet6 : Family::inet;
-    return s;
+/// The usage error of a STATE that names no scenario or explanation.
+int bad_state(const char* what, const std::string& state) {
+    return fail(what,
+                state.empty() ? "empty state name (socklab list shows them)"
+                              : "unknown state '" + state + "' (socklab list shows them)",
+                2);
 }
 
 int cmd_explain(const Options& o, const Session& s, bool state_given) {
-    if (!state_given) {
-        s.write(s.printer.diagram());
-        return 0;
-    }
-    if (o.state.empty()) return fail("explain", "empty state name (socklab list shows them)", 2);
-    const auto scenario = lab::parse_scenario(o.state);
-    const auto state = parse_state(o.state);
-    const lab::Explanation* e = scenario == lab::ScenarioId::rst ? &lab::explain_rst()
-                                : state                          ? lab::explain(*state)
-                                                                 : nullptr;
-    if (e == nullptr)
-        return fail("explain", "unknown state '" + o.state + "' (socklab list shows them)", 2);
-    const auto sysctls = lab::make_proc_sysctl_reader();
-    s.write(s.printer.explanation(*e, *sysctls));
+    const lab::Explanation* e = state_given ? lab::explain_word(o.state) : nullptr;
+    if (state_given && e == nullptr) return bad_state("explain", o.state);
+    s.write(e ? s.printer.explanation(*e, *lab::make_proc_sysctl_reader()) : s.printer.diagram());
     return 0;
 }
 
 int cmd_run(const Options& o, const Session& s) {
-    if (o.state.empty()) return fail("run", "empty state name (socklab list shows them)", 2);
     const auto id = lab::parse_scenario(o.state);
-    if (!id) return fail("run", "unknown state '" + o.state + "' (socklab list shows them)", 2);
-    auto hold = parse_secs(o.hold, "--hold");
+    if (!id) return bad_state("run", o.state);
+    auto hold = lab::parse_hold(o.hold, "--hold");
     if (!hold) return fail("run", hold.error().context, 2);
-    auto source = report::open_diag();
-    auto sc = lab::Scenario::start(*id, start_options(o));
-    if (!sc) return fail("run", sc.error().message());
-    if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
-        return fail("run", ok.error().message());
-    // A write that fails or is interrupted ends the hold at once; the scenario's
-    // destructor releases every socket on the way out.
-    if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), true)) ||
-        !s.write(s.printer.look(sc->info(), sc->sides())) || !s.write(s.printer.holding(*hold)))
+    lab::PrivateNetwork net;
+    auto shown = show(o, s, *id, net, true);
+    if (auto* rc = std::get_if<int>(&shown)) return *rc;
+    auto& sc = std::get<lab::Scenario>(shown);
+    // A failed or interrupted write ends at once; the destructor releases every socket.
+    if ((o.segments && !s.write(s.printer.nsenter(::getpid(), net.user_namespace()))) ||
+        !s.write(s.printer.look(sc.info(), sc.sides())) || !s.write(s.printer.holding(*hold)))
         return 0;
-    const bool interrupted = hold_for(s.stop, *hold);
-    sc->release();
-    s.write(s.printer.released(sc->info(), interrupted));
+    const bool interrupted = s.hold(*hold);
+    sc.release();
+    s.write(s.printer.released(sc.info(), interrupted));
     return 0;
 }
 
 int cmd_tour(const Options& o, const Session& s) {
-    auto pause = parse_secs(o.pause, "--pause");
+    auto pause = lab::parse_hold(o.pause, "--pause");
     if (!pause) return fail("tour", pause.error().context, 2);
-    auto source = report::open_diag();
+    lab::PrivateNetwork net;
     std::size_t n = 0;
     for (const auto& info : lab::scenarios()) {
         if (!s.write(s.printer.tour_step(++n, lab::scenarios().size()))) return 0;
-        auto sc = lab::Scenario::start(info.id, start_options(o));
-        if (!sc) return fail("tour", sc.error().message());
-        if (auto ok = sc->verify(milliseconds(2000), source.get()); !ok)
-            return fail("tour", ok.error().message());
-        if (!s.write(s.printer.scenario(report::snapshot(*sc, source.get()), false))) return 0;
-        if (pause->count() > 0 && hold_for(s.stop, *pause)) return 0;
-        if (app::StopSignals::requested()) return 0;
-        sc->release();
+        auto shown = show(o, s, info.id, net, false);
+        if (auto* rc = std::get_if<int>(&shown)) return *rc;
+        if ((pause->count() > 0 && s.hold(*pause)) || app::StopSignals::requested()) return 0;
+        std::get<lab::Scenario>(shown).release();
     }
     s.write(s.printer.tour_end());
     return 0;
@@ -157,12 +123,8 @@ int cmd_doctor(const Options& o, const Session& s) {
 /// CLI11's help and version text, written through the checked output.
 int print_exit(const CLI::App& cli, const CLI::Error& e, app::Output& out) {
     if (e.get_exit_code() != 0) return fail("usage", e.what(), 2);
-    std::string text;
-    if (dynamic_cast<const CLI::CallForVersion*>(&e) != nullptr)
-        text = std::string(e.what()) + "\n";
-    else
-        text = cli.help();
-    out.write(text);
+    const bool version = dynamic_cast<const CLI::CallForVersion*>(&e) != nullptr;
+    out.write(version ? std::string(e.what()) + "\n" : cli.help());
     return out.finish(tool, app::exit_ok);
 }
 
@@ -178,6 +140,7 @@ int run(int argc, char** argv) {
 
     auto* list = cli.add_subcommand("list", "the states and the scenarios that reproduce them");
     auto* run = cli.add_subcommand("run", "hold one state on loopback and show both ends");
+    auto* tour = cli.add_subcommand("tour", "every state in turn, briefly");
     run->add_option("STATE", o.state, "a state in any spelling (FIN_WAIT_1, fin-wait-1...) or rst")
         ->required();
     run->add_option("--hold", o.hold, "seconds to hold the state (default 30; 0: until Ctrl-C)");
@@ -186,10 +149,17 @@ int run(int argc, char** argv) {
             return v == "4" || v == "6" ? "" : "must be 4 (127.0.0.1) or 6 (::1), not '" + v + "'";
         },
         "4|6");
-    run->add_option("--family", o.family, "4 (127.0.0.1, default) or 6 (::1)")->check(family_check);
-    auto* tour = cli.add_subcommand("tour", "every state in turn, briefly");
+    for (auto* c : {run, tour}) {
+        c->add_option("--family", o.family, "4 (127.0.0.1, default) or 6 (::1)")
+            ->check(family_check);
+        auto* seg = c->add_flag("--segments", o.segments,
+                                "capture the segments in a private namespace, show the ladder");
+        c->add_flag("--queued-fin", o.queued_fin, "keep the FIN queued behind data (no FIN sent)")
+            ->needs(seg);
+        if (c == run)
+            c->add_option("--pcap", o.pcap, "write the segments to FILE (pcap)")->needs(seg);
+    }
     tour->add_option("--pause", o.pause, "seconds to show each state (default 1)");
-    tour->add_option("--family", o.family, "4 (default) or 6")->check(family_check);
     auto* explain = cli.add_subcommand("explain", "who enters a state, how it leaves, its sysctls");
     auto* explain_state =
         explain->add_option("STATE", o.state, "a state in any spelling or rst; none: the diagram");
@@ -207,8 +177,7 @@ int run(int argc, char** argv) {
     if (cli.get_subcommands().empty())
         return fail("usage", "a command is required: list, run, tour, explain or doctor", 2);
 
-    const bool color = app::use_color(o.color, STDOUT_FILENO);
-    const report::Printer printer(color);
+    const report::Printer printer(app::use_color(o.color, STDOUT_FILENO));
     auto stop = app::StopSignals::install();
     if (!stop) return fail("signals", app::reason(std::error_code(errno, std::system_category())));
     const Session s{printer, out, *stop};

@@ -1,4 +1,6 @@
 // Unit tests for the lab module: scenarios on loopback, explanations, doctor rules.
+#include <sys/wait.h>
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -305,4 +307,59 @@ TEST_CASE("the RST close has an explanation of its own", "[lab]") {
     CHECK(e.summary.find("RST") != std::string_view::npos);
     CHECK(e.leaves.find("ECONNRESET") != std::string_view::npos);
     CHECK(&e != lab::explain(TcpState::close));
+}
+
+TEST_CASE("hold and pause values: 0 is forever, a sliver is 1 ms, bad text names the option",
+          "[lab]") {
+    CHECK(lab::parse_hold("0", "--hold").value() == 0ms);
+    CHECK(lab::parse_hold("0.0001", "--hold").value() == 1ms);
+    CHECK(lab::parse_hold("2", "--pause").value() == 2000ms);
+    CHECK(lab::parse_hold("", "--hold").error().context == "--hold: empty value");
+    CHECK(lab::parse_hold("x", "--pause").error().context.rfind("--pause: ", 0) == 0);
+    CHECK(lab::explain_word("rst") == &lab::explain_rst());
+    CHECK(lab::explain_word("FIN-WAIT-1")->state == TcpState::fin_wait1);
+    CHECK(lab::explain_word("nonsense") == nullptr);
+    int never[2];
+    REQUIRE(::pipe(never) == 0);
+    CHECK_FALSE(lab::hold(never[0], 5ms, [] { return false; }));
+    CHECK(lab::hold(never[0], 0ms, [] { return true; }));
+    ::close(never[0]);
+    ::close(never[1]);
+}
+
+namespace {
+
+/// In a forked child (the namespaces are the process's): a private network, the
+/// scenario with its segments, and what the capture holds. Exit 0: all as expected.
+int closing_on_the_wire(Family family) {
+    lab::PrivateNetwork net;
+    if (!net.enter()) return 10;
+    auto s = lab::Scenario::start(lab::ScenarioId::closing, {.family = family, .segments = true});
+    if (!s) return 11;
+    auto wire = s->segments();
+    if (!wire) return 12;
+    int fins = 0;
+    int dropped = 0;
+    for (const auto& w : *wire) {
+        fins += w.segment.has(packet::fin) ? 1 : 0;
+        dropped += w.fate == packet::Fate::dropped ? 1 : 0;
+    }
+    if (fins < 2) return 13;     // both FINs left
+    if (dropped < 2) return 14;  // the client's FIN and its ACK of the server's FIN
+    return 0;
+}
+
+}  // namespace
+
+TEST_CASE("a private namespace captures its scenario: CLOSING sends both FINs", "[lab]") {
+    for (const Family family : {Family::inet, Family::inet6}) {
+        INFO(family_label(family));
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) ::_exit(closing_on_the_wire(family));
+        int status = 0;
+        REQUIRE(::waitpid(pid, &status, 0) == pid);
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
 }

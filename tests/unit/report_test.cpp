@@ -245,3 +245,96 @@ TEST_CASE("read_host finds our own listener with its owner, from both sources", 
         CHECK(it->owners.front().pid == ::getpid());
     }
 }
+
+// ---------------------------------------------------------------- ladders (--segments)
+
+namespace {
+
+constexpr std::uint32_t J = 3000000000U;  // client ISN
+constexpr std::uint32_t K = 12345U;       // server ISN
+
+lab::WireSegment wire(const Endpoint& from, const Endpoint& to, std::uint32_t seq,
+                      std::uint32_t ack, std::uint8_t flags, std::chrono::microseconds t,
+                      packet::Fate fate = packet::Fate::delivered, std::string why = {}) {
+    lab::WireSegment w;
+    w.segment.src = from;
+    w.segment.dst = to;
+    w.segment.seq = seq;
+    w.segment.ack = ack;
+    w.segment.flags = flags;
+    w.segment.window = 512;
+    w.segment.time = t;
+    w.fate = fate;
+    w.why = std::move(why);
+    return w;
+}
+
+/// The handshake between the established view's client (51000) and server (40000).
+std::vector<lab::WireSegment> handshake() {
+    const auto c = at("127.0.0.1", 51000);
+    const auto s = at("127.0.0.1", 40000);
+    return {wire(c, s, J, 0, packet::syn, 0us),
+            wire(s, c, K, J + 1, packet::syn | packet::ack, 7us),
+            wire(c, s, J + 1, K + 1, packet::ack, 12us)};
+}
+
+}  // namespace
+
+TEST_CASE("ladders render as recorded: agreement, drops, retransmissions, a disagreement",
+          "[report]") {
+    const auto c = at("127.0.0.1", 51000);
+    const auto s = at("127.0.0.1", 40000);
+    {
+        auto v = established_view(true, false);
+        v.segments = handshake();
+        check_golden("ladder_established.txt", plain.ladder(v));
+    }
+    {
+        // CLOSING with both FINs on the wire: the server's filter drops what it gets.
+        auto v = established_view(true, false);
+        v.info = &lab::scenario_info(lab::ScenarioId::closing);
+        v.sides[1].expected = TcpState::closing;
+        v.sides[2].expected = TcpState::fin_wait1;
+        v.seen[1].state = TcpState::closing;
+        v.seen[2].state = TcpState::fin_wait1;
+        v.segments = handshake();
+        const auto drop = packet::Fate::dropped;
+        const std::string why = "a socket filter on the server";
+        v.segments.push_back(wire(c, s, J + 1, K + 1, packet::fin | packet::ack, 300us, drop, why));
+        v.segments.push_back(wire(s, c, K + 1, J + 1, packet::fin | packet::ack, 310us));
+        v.segments.push_back(wire(c, s, J + 2, K + 2, packet::ack, 320us, drop, why));
+        v.segments.push_back(
+            wire(c, s, J + 1, K + 2, packet::fin | packet::ack, 204000us, drop, why));
+        check_golden("ladder_closing.txt", plain.ladder(v));
+    }
+    {
+        // The queued FIN: the kernel says FIN_WAIT_1, no FIN left; said and explained.
+        auto v = established_view(true, false);
+        v.info = &lab::scenario_info(lab::ScenarioId::fin_wait1);
+        v.seen[1].state = TcpState::fin_wait1;
+        v.segments = handshake();
+        const auto text = plain.ladder(v);
+        CHECK(text.find("DIFFER") != std::string::npos);
+        check_golden("ladder_queued_fin.txt", text);
+    }
+    {
+        // RST: the sender is gone, as our machine's CLOSED says.
+        auto v = rst_view();
+        const auto rc = at("::1", 51000);
+        const auto rs = at("::1", 40000);
+        v.segments = {wire(rc, rs, J, 0, packet::syn, 0us),
+                      wire(rs, rc, K, J + 1, packet::syn | packet::ack, 5us),
+                      wire(rc, rs, J + 1, K + 1, packet::ack, 9us),
+                      wire(rc, rs, J + 1, K + 1, packet::rst | packet::ack, 50us)};
+        v.seen[1].state = TcpState::close;
+        check_golden("ladder_rst.txt", plain.ladder(v));
+    }
+    {
+        report::ScenarioView v;
+        v.info = &lab::scenario_info(lab::ScenarioId::listen);
+        v.sides = {established_view(false, false).sides[0]};
+        v.seen = {{TcpState::listen, "TCP_INFO"}};
+        check_golden("ladder_listen.txt",
+                     plain.ladder(v) + plain.nsenter(4242, true) + plain.nsenter(4242, false));
+    }
+}

@@ -18,6 +18,7 @@
 #include "socklab/diag.hpp"
 #include "socklab/metrics.hpp"
 #include "socklab/model.hpp"
+#include "socklab/packet.hpp"
 
 namespace socklab::lab {
 
@@ -84,6 +85,34 @@ struct StartOptions {
     /// How long building may take before it fails (each handshake and transition
     /// is awaited with this deadline; on loopback they take microseconds).
     std::chrono::milliseconds timeout{5000};
+    /// Capture the scenario's segments on lo (needs a private network namespace:
+    /// PrivateNetwork). FIN_WAIT_1, CLOSING and LAST_ACK then send their FIN and a
+    /// socket filter drops its answer; SYN_SENT waits for a SYN retransmission.
+    bool segments = false;
+    /// With `segments`: keep the FIN queued behind data (the default recipes), to show
+    /// the kernel changing state while no FIN has left.
+    bool queued_fin = false;
+};
+
+/// A captured segment of a scenario and what its receiver did with it.
+struct WireSegment {
+    packet::Segment segment;
+    packet::Fate fate = packet::Fate::delivered;
+    std::string why;  ///< for a dropped or ignored segment: by what, and why on purpose
+};
+
+/// A private network namespace for this process (and, without root, a private user
+/// namespace first, where this user is root): a loopback of its own, up, that only
+/// the scenario uses and that vanishes with the process. Needs a single-threaded
+/// process. Each enter() makes a fresh network namespace.
+class PrivateNetwork {
+  public:
+    [[nodiscard]] Result<void> enter();
+    /// True once a user namespace was made (nsenter then needs -U as well).
+    [[nodiscard]] bool user_namespace() const { return user_; }
+
+  private:
+    bool user_ = false;
 };
 
 /// A running scenario: owns every socket it made (RAII) and releases them in an
@@ -108,6 +137,9 @@ class Scenario {
     [[nodiscard]] std::span<const Side> sides() const;
     /// Local ports this scenario uses (listener and clients): for filtering dumps.
     [[nodiscard]] std::vector<std::uint32_t> ports() const;
+    /// The segments of the scenario's ports captured until now, in order, each with
+    /// its fate (empty unless started with `segments`). Reads the capture.
+    [[nodiscard]] Result<std::vector<WireSegment>> segments() const;
 
     /// The state of every side now: TCP_INFO for fd sides; `source` (may be null:
     /// then kernel-only sides are reported as not observed) for the others.
@@ -128,6 +160,15 @@ class Scenario {
     explicit Scenario(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> impl_;
 };
+
+/// A --hold or --pause value in seconds ("0.5", "2s"...): 0 is "until stopped";
+/// anything above 0 but below 1 ms is 1 ms (it must never turn into 0, forever).
+/// Errors start with `option`.
+[[nodiscard]] Result<std::chrono::milliseconds> parse_hold(std::string_view text,
+                                                           std::string_view option);
+/// Waits `d` (0: forever) or until `stopped()` says so, woken by `stop_fd` becoming
+/// readable (a signal's self-pipe); true when stopped.
+[[nodiscard]] bool hold(int stop_fd, std::chrono::milliseconds d, bool (*stopped)());
 
 /// Finds the record whose local and peer endpoints match (addresses and ports).
 [[nodiscard]] const SocketRecord* find_record(std::span<const SocketRecord> records,
@@ -172,6 +213,15 @@ struct Explanation {
 [[nodiscard]] const Explanation* explain(TcpState state);
 /// The abortive close (RST), which `socklab run rst` shows: not a state, a way out.
 [[nodiscard]] const Explanation& explain_rst();
+/// The explanation a word names: a state in any spelling, or rst; null for none.
+[[nodiscard]] const Explanation* explain_word(std::string_view word);
+/// The tcpdump filter that shows the segments of this state on a real host ("PORT":
+/// the service's port), for IPv4 and IPv6 alike: "tcp port PORT and (tcp[tcpflags] &
+/// (tcp-fin|tcp-rst) != 0 or ip6[53] & (tcp-fin|tcp-rst) != 0)"; empty for CLOSED.
+[[nodiscard]] std::string tcpdump_filter(const Explanation& e);
+/// How `run STATE --segments` builds a scenario whose FIN goes on the wire; empty when
+/// it is built as without --segments.
+[[nodiscard]] std::string_view wire_recipe(ScenarioId id);
 /// A text state diagram (RFC 9293 section 3.3.2, as Linux implements it).
 [[nodiscard]] std::string_view state_diagram();
 

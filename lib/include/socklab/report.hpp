@@ -56,11 +56,30 @@ struct ScenarioView {
     /// The sockets of the scenario's ports as sock_diag lists them (bound-inactive
     /// included); empty: no source, or nothing found.
     std::vector<SocketRecord> rows;
+    /// The scenario's captured segments (socklab run --segments), in capture order.
+    std::vector<lab::WireSegment> segments;
+    /// How it was built when not as info->recipe says (the FIN on the wire).
+    std::string_view recipe;
 };
 
 /// Observes `s` now: TCP_INFO for its fd sides, `source` (may be null) for the rest and
 /// for the rows. Blocks for one dump; errors of the source leave seen or rows empty.
 [[nodiscard]] ScenarioView snapshot(const lab::Scenario& s, diag::SocketSource* source);
+
+/// A started scenario and its view, as `socklab run` and `tour` show it.
+struct Shown {
+    lab::Scenario scenario;
+    ScenarioView view;
+};
+/// Starts `id` (first in a fresh private network namespace from `net` when
+/// `options.segments`), verifies it within `verify` against sock_diag (open_diag(),
+/// opened in the scenario's namespace), and observes it with its captured segments.
+/// Errors name the step; nothing is printed.
+[[nodiscard]] Result<Shown> start_shown(lab::ScenarioId id, const lab::StartOptions& options,
+                                        lab::PrivateNetwork& net, std::chrono::milliseconds verify);
+
+/// Writes the view's segments (the ladder's, in its order) to a pcap file at `path`.
+[[nodiscard]] Result<void> write_pcap(const std::string& path, const ScenarioView& v);
 
 // ---------------------------------------------------------------------------
 // The renderers: values in, text out. Colour (ANSI bold and green) only when asked.
@@ -82,6 +101,13 @@ class Printer {
     /// The sockls command that shows the scenario's sockets while it holds.
     [[nodiscard]] std::string look(const lab::ScenarioInfo& info,
                                    std::span<const lab::Side> sides) const;
+    /// The segments as a ladder between the ends (time, direction, flags, seq and ack
+    /// relative to each side's ISN, window, length, fate) with the state each end moves
+    /// to per our state machine, then its final states beside the kernel's, every
+    /// disagreement explained.
+    [[nodiscard]] std::string ladder(const ScenarioView& v) const;
+    /// How to see the private namespace's sockets with ss while the scenario holds.
+    [[nodiscard]] std::string nsenter(int pid, bool user_namespace) const;
     /// "holding for N s" (0: until Ctrl-C).
     [[nodiscard]] std::string holding(std::chrono::milliseconds hold) const;
     [[nodiscard]] std::string released(const lab::ScenarioInfo& info, bool interrupted) const;

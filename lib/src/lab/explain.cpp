@@ -1,4 +1,5 @@
 // lab: the state explanations and sysctl notes, as data (RFC 9293 and the Linux source).
+#include <fmt/format.h>
 #include <algorithm>
 #include <array>
 
@@ -277,6 +278,44 @@ const Explanation* explain(TcpState state) {
     const auto it = std::find_if(kExplanations.begin(), kExplanations.end(),
                                  [&](const Explanation& e) { return e.state == s; });
     return it == kExplanations.end() ? nullptr : &*it;
+}
+
+std::string tcpdump_filter(const Explanation& e) {
+    // libpcap's tcp[] reads TCP over IPv4 only: ip6[53] is byte 13 of the TCP header
+    // behind an IPv6 header without extension headers (loopback and most hosts).
+    const auto flags = [](std::string_view set) {
+        return fmt::format("tcp port PORT and (tcp[tcpflags] & {0} != 0 or ip6[53] & {0} != 0)",
+                           set);
+    };
+    if (&e == &kRst) return flags("tcp-rst");
+    switch (e.state) {
+        case TcpState::listen:
+        case TcpState::syn_sent:
+            return flags("(tcp-syn|tcp-rst)");
+        case TcpState::syn_recv:  // the bare final ACK matters too: every segment
+        case TcpState::established:
+            return "tcp port PORT";
+        case TcpState::close:
+            return {};
+        default:
+            return flags("(tcp-fin|tcp-rst)");
+    }
+}
+
+std::string_view wire_recipe(ScenarioId id) {
+    switch (id) {
+        case ScenarioId::fin_wait1:
+            return "the client shuts down; a socket filter on it drops the server's ACK of its "
+                   "FIN";
+        case ScenarioId::closing:
+            return "a socket filter on the server drops all it gets; the client shuts down, then "
+                   "the server: both FINs cross, and the client's ACK is dropped";
+        case ScenarioId::last_ack:
+            return "the client shuts down, then the server; a socket filter on the server drops "
+                   "the client's last ACK";
+        default:
+            return {};
+    }
 }
 
 std::string_view state_diagram() {

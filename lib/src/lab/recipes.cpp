@@ -2,6 +2,8 @@
 #include <fmt/format.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "lab/scenario_impl.hpp"
 
 namespace socklab::lab::detail {
@@ -145,6 +147,110 @@ void add_pair(Scenario::Impl& s, Pair& p, std::string listener_doing, Role clien
           std::move(p.c.server));
 }
 
+/// The client shuts down its sending side: waits for the server's CLOSE_WAIT and for
+/// the client's `client_state` (FIN_WAIT_2 once the FIN is ACKed).
+Result<void> client_shuts(Pair& p, TcpState client_state, Deadline deadline) {
+    if (auto r = shut(p.c.client, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p.c.server, TcpState::close_wait, deadline, "server"); !r) return r;
+    return wait_state(p.c.client, client_state, deadline, "client");
+}
+
+constexpr std::string_view got_fin = "got the FIN and ACKed it; it has not closed yet";
+
+/// How many SYNs (retransmissions included) `from` sent, per the capture.
+std::size_t syns_from(Scenario::Impl& s, const Endpoint& from) {
+    if (!s.capture || !s.capture->drain()) return 0;
+    return static_cast<std::size_t>(std::count_if(
+        s.capture->segments().begin(), s.capture->segments().end(), [&](const packet::Segment& g) {
+            return g.has(packet::syn) && !g.has(packet::ack) && g.src == from;
+        }));
+}
+
+/// From now on every segment arriving at `who` is dropped by a socket filter, and
+/// the capture marks them so.
+Result<void> drop_arriving(Scenario::Impl& s, const Fd& who, const Endpoint& at, std::string why) {
+    if (auto r = s.add_rule({at, {}, 0, packet::Fate::dropped, false, std::move(why)}); !r)
+        return r;
+    return drop_all_input(who);
+}
+
+/// Waits until the capture holds a segment to `to` since the last rule began: the
+/// answer a socket filter drops (the ACK of a FIN may be delayed by up to 40 ms).
+Result<void> wait_answer(Scenario::Impl& s, const Endpoint& to, Deadline deadline) {
+    if (!s.capture || s.rules.empty()) return {};
+    const std::size_t after = s.rules.back().after;
+    const bool seen = wait_until(deadline, [&] {
+        if (!s.capture->drain()) return false;
+        const auto& g = s.capture->segments();
+        return std::any_of(g.begin() + static_cast<std::ptrdiff_t>(std::min(after, g.size())),
+                           g.end(), [&](const packet::Segment& x) { return x.dst == to; });
+    });
+    if (!seen) return make_error(std::errc::timed_out, "the answer to drop never came");
+    return {};
+}
+
+/// FIN_WAIT_1 with its FIN on the wire: the client's socket filter drops the ACK.
+Result<void> build_fin_wait1_wire(Scenario::Impl& s, Deadline deadline) {
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = drop_arriving(s, p->c.client, p->c.client_at, "a socket filter on the client"); !r)
+        return r;
+    if (auto r = client_shuts(*p, TcpState::fin_wait1, deadline); !r) return r;
+    if (auto r = wait_answer(s, p->c.client_at, deadline); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::fin_wait1,
+              "shutdown(SHUT_WR): its FIN left, and a socket filter on it drops the server's "
+              "ACK, so it retransmits the FIN and stays in FIN_WAIT_1",
+              true},
+             {TcpState::close_wait, std::string(got_fin)});
+    return {};
+}
+
+/// CLOSING with both FINs on the wire: the server's filter drops all it gets, so its
+/// FIN does not acknowledge the client's, and the client's ACK of it is lost.
+Result<void> build_closing_wire(Scenario::Impl& s, Deadline deadline) {
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = drop_arriving(s, p->c.server, p->l.at, "a socket filter on the server"); !r)
+        return r;
+    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::fin_wait1, deadline, "client"); !r) return r;
+    if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.client, TcpState::closing, deadline, "client"); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::fin_wait1, deadline, "server"); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::closing,
+              "shutdown(SHUT_WR): its FIN left but never reached the server; then the server's "
+              "FIN came, not acknowledging its own: both FINs crossed, and it waits for the ACK",
+              true},
+             {TcpState::fin_wait1,
+              "a socket filter drops all it gets: shutdown(SHUT_WR) sent its FIN without "
+              "having seen the client's, and the client's ACK of it never arrives"});
+    return {};
+}
+
+/// LAST_ACK with the FIN on the wire: the server's filter drops the client's last ACK.
+Result<void> build_last_ack_wire(Scenario::Impl& s, Deadline deadline) {
+    auto p = connected_pair(s.family, deadline);
+    if (!p) return p.error();
+    if (auto r = client_shuts(*p, TcpState::fin_wait2, deadline); !r) return r;
+    if (auto r = drop_arriving(s, p->c.server, p->l.at, "a socket filter on the server"); !r)
+        return r;
+    if (auto r = shut(p->c.server, SHUT_WR); !r) return r;
+    if (auto r = wait_state(p->c.server, TcpState::last_ack, deadline, "server"); !r) return r;
+    if (auto r = wait_answer(s, p->l.at, deadline); !r) return r;
+    add_pair(s, *p, "still listening",
+             {TcpState::time_wait,
+              "shut down first (FIN_WAIT_2), then got the server's FIN and sent the last ACK: "
+              "TIME_WAIT, held by the kernel",
+              false, Presence::kernel_only},
+             {TcpState::last_ack,
+              "got the client's FIN (CLOSE_WAIT), then shutdown(SHUT_WR): its FIN left, and a "
+              "socket filter on it drops the client's last ACK, so it retransmits the FIN",
+              true});
+    return {};
+}
+
 constexpr std::string_view tiny_window =
     "SO_RCVBUF 4096, so accepted sockets advertise a tiny window";
 
@@ -177,6 +283,10 @@ Result<void> build_syn_sent(Scenario::Impl& s, Deadline deadline) {
         return r.error();
     auto second_at = local_endpoint(*second);
     if (!second_at) return second_at.error();
+    s.rules.push_back({l->at, *second_at, 0, packet::Fate::ignored, false,
+                       "the accept queue is full: the listener drops the SYN"});
+    if (s.capture && !wait_until(deadline, [&] { return syns_from(s, *second_at) >= 2; }))
+        return make_error(std::errc::timed_out, "no SYN retransmission of the second client seen");
     s.add(listener_side(*l, "listen(0), never accept()s: its accept queue holds one connection"),
           std::move(l->fd));
     s.add(side("first client", first->client_at, l->at, TcpState::established,
@@ -198,6 +308,8 @@ Result<void> build_syn_recv(Scenario::Impl& s, Deadline deadline) {
     if (!l) return l.error();
     auto c = open_connection(*l, s.family, deadline, 0, false);
     if (!c) return c.error();
+    s.rules.push_back({l->at, c->client_at, 0, packet::Fate::ignored, true,
+                       "TCP_DEFER_ACCEPT: a bare ACK does not complete the connection"});
     s.add(listener_side(*l,
                         "set TCP_DEFER_ACCEPT: a connection is completed only when data "
                         "arrives, so the bare final ACK is dropped"),
@@ -224,6 +336,7 @@ Result<void> build_established(Scenario::Impl& s, Deadline deadline) {
 }
 
 Result<void> build_fin_wait1(Scenario::Impl& s, Deadline deadline) {
+    if (s.fin_on_wire) return build_fin_wait1_wire(s, deadline);
     auto p = connected_pair(s.family, deadline, SmallWindow::server);
     if (!p) return p.error();
     if (auto r = fin_behind_data(p->c.client, deadline); !r) return r;
@@ -243,15 +356,13 @@ Result<void> build_fin_wait1(Scenario::Impl& s, Deadline deadline) {
 Result<void> build_fin_wait2(Scenario::Impl& s, Deadline deadline) {
     auto p = connected_pair(s.family, deadline);
     if (!p) return p.error();
-    if (auto r = shut(p->c.client, SHUT_WR); !r) return r;
-    if (auto r = wait_state(p->c.server, TcpState::close_wait, deadline, "server"); !r) return r;
-    if (auto r = wait_state(p->c.client, TcpState::fin_wait2, deadline, "client"); !r) return r;
+    if (auto r = client_shuts(*p, TcpState::fin_wait2, deadline); !r) return r;
     add_pair(s, *p, "still listening",
              {TcpState::fin_wait2,
               "shutdown(SHUT_WR): its FIN was ACKed; it can still receive. While it keeps its "
               "descriptor FIN_WAIT2 has no time limit (tcp_fin_timeout applies to orphans only)",
               true},
-             {TcpState::close_wait, "got the FIN and ACKed it; it has not closed yet"});
+             {TcpState::close_wait, std::string(got_fin)});
     return {};
 }
 
@@ -273,6 +384,7 @@ Result<void> build_close_wait(Scenario::Impl& s, Deadline deadline) {
 }
 
 Result<void> build_closing(Scenario::Impl& s, Deadline deadline) {
+    if (s.fin_on_wire) return build_closing_wire(s, deadline);
     auto p = connected_pair(s.family, deadline, SmallWindow::server);
     if (!p) return p.error();
     if (auto r = fin_behind_data(p->c.client, deadline); !r) return r;
@@ -292,6 +404,7 @@ Result<void> build_closing(Scenario::Impl& s, Deadline deadline) {
 }
 
 Result<void> build_last_ack(Scenario::Impl& s, Deadline deadline) {
+    if (s.fin_on_wire) return build_last_ack_wire(s, deadline);
     auto p = connected_pair(s.family, deadline, SmallWindow::client);
     if (!p) return p.error();
     // The server's data fills the client's window first; the client's FIN then

@@ -1,5 +1,6 @@
 // lab: the scenario table, and running, observing, verifying and releasing a scenario.
 #include <fmt/format.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <array>
@@ -86,6 +87,41 @@ std::optional<ScenarioId> parse_scenario(std::string_view word) {
     return std::nullopt;
 }
 
+Result<std::chrono::milliseconds> parse_hold(std::string_view text, std::string_view option) {
+    using std::chrono::milliseconds;
+    if (text.empty())
+        return make_error(std::errc::invalid_argument, fmt::format("{}: empty value", option));
+    auto d = parse_duration(text);
+    if (!d)
+        return make_error(std::errc::invalid_argument,
+                          fmt::format("{}: {}", option, d.error().message()));
+    auto ms = std::chrono::duration_cast<milliseconds>(*d);
+    if (d->count() > 0 && ms.count() == 0) ms = milliseconds(1);
+    return ms;
+}
+
+bool hold(int stop_fd, std::chrono::milliseconds d, bool (*stopped)()) {
+    using std::chrono::milliseconds;
+    const auto deadline = detail::Clock::now() + d;
+    while (!stopped()) {
+        int wait_ms = -1;
+        if (d.count() > 0) {
+            const auto left = std::chrono::ceil<milliseconds>(deadline - detail::Clock::now());
+            if (left.count() <= 0) return false;
+            wait_ms = static_cast<int>(std::min<long long>(left.count(), 60'000));
+        }
+        pollfd p{stop_fd, POLLIN, 0};
+        ::poll(&p, 1, wait_ms);  // EINTR: the loop looks at the flag again
+    }
+    return true;
+}
+
+const Explanation* explain_word(std::string_view word) {
+    if (parse_scenario(word) == ScenarioId::rst) return &explain_rst();
+    const auto state = parse_state(word);
+    return state ? explain(*state) : nullptr;
+}
+
 const SocketRecord* find_record(std::span<const SocketRecord> records, const Endpoint& local,
                                 const Endpoint& peer) {
     for (const auto& r : records)
@@ -116,6 +152,43 @@ void Scenario::Impl::release() noexcept {
     }
 }
 
+Result<void> Scenario::Impl::add_rule(FateRule rule) {
+    if (!capture) return {};
+    if (auto r = capture->drain(); !r) return r;
+    rule.after = capture->segments().size();
+    rules.push_back(std::move(rule));
+    return {};
+}
+
+Result<std::vector<WireSegment>> Scenario::segments() const {
+    std::vector<WireSegment> out;
+    auto& cap = impl_->capture;
+    if (!cap) return out;
+    if (auto r = cap->drain(); !r) return r.error();
+    const auto mine = ports();
+    const auto ours = [&](std::uint32_t port) {
+        return std::binary_search(mine.begin(), mine.end(), port);
+    };
+    const auto& all = cap->segments();
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        const auto& s = all[i];
+        if (!ours(s.src.port) && !ours(s.dst.port)) continue;
+        WireSegment w{s, packet::Fate::delivered, {}};
+        const bool bare =
+            s.payload == 0 && (s.flags & (packet::syn | packet::fin | packet::rst)) == 0;
+        for (const auto& rule : impl_->rules) {
+            if (i < rule.after || !same_endpoint(s.dst, rule.to)) continue;
+            if (rule.from.port != 0 && !same_endpoint(s.src, rule.from)) continue;
+            if (rule.bare && !bare) continue;
+            w.fate = rule.fate;
+            w.why = rule.why;
+            break;
+        }
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
 Scenario::Scenario(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Scenario::Scenario(Scenario&&) noexcept = default;
 Scenario& Scenario::operator=(Scenario&&) noexcept = default;
@@ -125,6 +198,12 @@ Result<Scenario> Scenario::start(ScenarioId id, const StartOptions& options) {
     auto impl = std::make_unique<Impl>();
     impl->info = &scenario_info(id);
     impl->family = options.family;
+    impl->fin_on_wire = options.segments && !options.queued_fin;
+    if (options.segments) {
+        auto cap = packet::Capture::open_loopback();
+        if (!cap) return cap.error();
+        impl->capture.emplace(std::move(cap.value()));
+    }
     const auto deadline = detail::Clock::now() + options.timeout;
     auto built = detail::build(*impl, deadline);
     if (!built) {

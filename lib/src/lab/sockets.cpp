@@ -2,6 +2,7 @@
 #include "lab/sockets.hpp"
 
 #include <fmt/format.h>
+#include <linux/filter.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -58,6 +59,15 @@ Result<Fd> accept_before(const Fd& listener, Deadline deadline) {
 
 Result<void> shut(const Fd& fd, int how) {
     if (::shutdown(fd.get(), how) != 0) return errno_error("shutdown");
+    return {};
+}
+
+Result<void> drop_all_input(const Fd& fd) {
+    // One instruction: "return 0", keep no byte of any packet (socket(7), filter.txt).
+    std::array<sock_filter, 1> code{{{BPF_RET | BPF_K, 0, 0, 0}}};
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0)
+        return errno_error("setsockopt SO_ATTACH_FILTER");
     return {};
 }
 

@@ -29,6 +29,10 @@ using Deadline = Clock::time_point;
 /// Reads and discards until EOF (the peer's FIN) or the deadline.
 [[nodiscard]] Result<void> drain_to_eof(const Fd& fd, Deadline deadline);
 
+/// Attaches a classic BPF socket filter that drops every segment arriving at `fd`
+/// (SO_ATTACH_FILTER, no privilege needed): the answers to what it sends are lost.
+[[nodiscard]] Result<void> drop_all_input(const Fd& fd);
+
 /// Polls `ready` until it is true or the deadline passes; the pause between polls
 /// grows from 1 ms to 20 ms. Returns whether it became true.
 [[nodiscard]] bool wait_until(Deadline deadline, const std::function<bool()>& ready);

@@ -6,17 +6,17 @@
 #include <algorithm>
 #include <map>
 
+#include "report/wrap.hpp"
 #include "socklab/model.hpp"
 #include "socklab/output.hpp"
 
 namespace socklab::report {
-namespace {
 
-constexpr std::size_t text_width = 78;
-
+namespace detail {
 /// Word-wraps `text` to the width: the first line starts with `indent`, the
 /// others with `indent` and `hang` more spaces (for "- " items).
-std::string wrap(std::string_view text, std::string_view indent, std::size_t hang = 0) {
+std::string wrap(std::string_view text, std::string_view indent, std::size_t hang) {
+    constexpr std::size_t text_width = 78;
     std::string out;
     std::string line(indent);
     const std::string next = std::string(indent) + std::string(hang, ' ');
@@ -38,6 +38,12 @@ std::string wrap(std::string_view text, std::string_view indent, std::size_t han
     out += line + '\n';
     return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::wrap;
 
 std::string family_label(Family f) {
     return f == Family::inet6 ? "IPv6, ::1" : "IPv4, 127.0.0.1";
@@ -115,6 +121,10 @@ std::string Printer::explanation(const lab::Explanation& e,
         out += fmt::format("{}\n", bold(name));
         out += wrap(text, "    ");
     }
+    if (const auto filter = lab::tcpdump_filter(e); !filter.empty()) {
+        out += fmt::format("{}\n", bold("segments on a real host (as root; PORT: the service's)"));
+        out += fmt::format("    tcpdump -n -i any '{}'\n", filter);
+    }
     out += fmt::format("{}\n", bold("sysctls (this host's values)"));
     if (e.sysctls.empty()) out += fmt::format("    none\n");
     for (auto name : e.sysctls) {
@@ -133,7 +143,7 @@ std::string Printer::scenario(const ScenarioView& v, bool full) const {
     const std::string label =
         info.id == lab::ScenarioId::rst ? "RST close" : std::string(state_info(info.state).label);
     out += fmt::format("{} — {} ({})\n", bold(label), info.title, family_label(v.family));
-    if (full) out += wrap(fmt::format("how: {}", info.recipe), "");
+    if (full) out += wrap(fmt::format("how: {}", v.recipe.empty() ? info.recipe : v.recipe), "");
     if (const auto rows = sockls_rows(v.rows); !rows.empty())
         out += fmt::format("\nas sockls -tan shows them:\n{}\n", rows);
     const bool observed = v.seen.size() == v.sides.size();
