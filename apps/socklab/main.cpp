@@ -109,12 +109,12 @@ int cmd_tour(const Options& o, const Session& s) {
 }
 
 int cmd_doctor(const Options& o, const Session& s) {
-    auto every = parse_secs(o.interval, "--interval");
+    auto every = lab::parse_hold(o.interval, "--interval");
     if (!every || every->count() == 0)
         return fail("usage", every ? "--interval: must be above 0" : every.error().context, 2);
     const auto sysctls = lab::make_proc_sysctl_reader();
     auto r = report::doctor_host(o.raw_doctor, *every, *sysctls,
-                                 [&](milliseconds d) { return hold_for(s.stop, d); });
+                                 [&](milliseconds d) { return s.hold(d); });
     if (!r) return fail("doctor", r.error().message());
     s.write(o.json ? report::doctor_json(*r) : s.printer.doctor(*r) + s.printer.doctor_rates(*r));
     return r->findings.empty() ? app::exit_ok : app::exit_threshold;
