@@ -10,6 +10,7 @@
 
 #include "app.hpp"
 #include "options.hpp"
+#include "socklab/cli.hpp"
 
 namespace sockcat {
 namespace {
@@ -413,6 +414,8 @@ std::variant<Options, Exit> parse_command_line(int argc, char** argv, bool stdin
     define(app, raw);
     bool version = false;
     app.add_flag("--version", version, "print the version");
+    if (auto script = socklab::cli::completion_request(app, argc, argv, {}))
+        return Exit{0, *script};
     try {
         // CLI11 turns "--keepalive=" into the flag's default; an empty value is a mistake.
         for (int i = 1; i < argc; ++i)

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app.hpp"
+#include "socklab/cli.hpp"
 #include "socklab/lab.hpp"
 #include "socklab/report.hpp"
 
@@ -189,6 +190,8 @@ int run(int argc, char** argv) {
         explain->add_option("STATE", o.state, "a state in any spelling or rst; none: the diagram");
     auto* doctor = cli.add_subcommand("doctor", "per-state counts by port and process, anomalies");
     doctor->add_flag("--procfs", o.raw_doctor, "read /proc/net instead of sock_diag");
+    if (auto script = socklab::cli::completion_request(cli, argc, argv, lab::scenarios()))
+        return out.write(*script), out.finish(tool, app::exit_ok);
 
     try {
         cli.parse(argc, argv);
