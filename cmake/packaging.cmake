@@ -36,12 +36,12 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${SOCKLAB_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${SOCKLAB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "socket lab and ss/netstat/nc replacement")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "socket lab and ss/netstat/nc replacement
- Four tools: sockcat (nc-style connect and listen with explicit control of
- how each connection closes), sockls (ss/netstat-style socket lister over
- sock_diag, with state filters, owners and JSON), sockwatch (a live table
- and event stream of TCP state changes) and socklab (every TCP state on
- demand on loopback, explained, and a host doctor).")
+# CPack writes the summary as the synopsis line; this is the extended description.
+set(CPACK_PACKAGE_DESCRIPTION "Four tools: sockcat (nc-style connect and listen with explicit control of
+how each connection closes), sockls (ss/netstat-style socket lister over
+sock_diag, with state filters, owners and JSON), sockwatch (a live table
+and event stream of TCP state changes) and socklab (every TCP state on
+demand on loopback, explained, and a host doctor).")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
