@@ -9,6 +9,7 @@
 #include <variant>
 
 #include "app.hpp"
+#include "socklab/cli.hpp"
 #include "socklab/net.hpp"
 
 namespace sockcat {
@@ -62,6 +63,8 @@ std::variant<net::CatOptions, Exit> parse_command_line(int argc, char** argv, bo
     define(app, t);
     bool version = false;
     app.add_flag("--version", version, "print the version");
+    if (auto script = socklab::cli::completion_request(app, argc, argv, {}))
+        return Exit{app::exit_ok, *script};
     try {
         // CLI11 turns "--keepalive=" into the flag's default; an empty value is a mistake.
         for (int i = 1; i < argc; ++i)

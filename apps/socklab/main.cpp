@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "app.hpp"
+#include "socklab/cli.hpp"
 #include "socklab/lab.hpp"
 #include "socklab/report.hpp"
 
@@ -167,6 +168,8 @@ int run(int argc, char** argv) {
     doctor->add_flag("--procfs", o.raw_doctor, "read /proc/net instead of sock_diag");
     doctor->add_option("--interval", o.interval, "seconds between the two counter samples (1)");
     doctor->add_flag("--json", o.json, "one JSON object for scripts");
+    if (auto script = socklab::cli::completion_request(cli, argc, argv, lab::scenarios()))
+        return out.write(*script), out.finish(tool, app::exit_ok);
 
     try {
         cli.parse(argc, argv);

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "app.hpp"
+#include "socklab/cli.hpp"
 #include "socklab/listing.hpp"
 
 namespace sockls {
@@ -112,6 +113,8 @@ Parsed parse_options(int argc, char** argv) {
     app.positionals_at_end(false);
     Paths paths;
     add_flags(app, parsed.options, paths);
+    if (auto s = socklab::cli::completion_request(app, argc, argv, socklab::cli::filter_args()))
+        return std::fputs(s->c_str(), stdout), Parsed{{}, 0};
     // CLI11 2.1 reads `--net=` as `--net` and takes the next word as its value
     // (`--net= -t` is the namespace "-t"): an empty `--opt=` is refused first.
     for (int i = 1; i < argc; ++i) {

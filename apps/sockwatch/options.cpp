@@ -8,6 +8,7 @@
 
 #include "app.hpp"
 #include "options.hpp"
+#include "socklab/cli.hpp"
 #include "socklab/metrics.hpp"
 
 namespace sockwatch {
@@ -142,6 +143,8 @@ std::variant<Options, int> parse_options(int argc, char** argv) {
     app.add_flag("-4,--ipv4", raw.v4, "IPv4 only");
     app.add_flag("-6,--ipv6", raw.v6, "IPv6 only");
     app.add_option("filter", o.filter_words, "FILTER: the sockls filter language");
+    if (auto s = socklab::cli::completion_request(app, argc, argv, socklab::cli::filter_args()))
+        return print_and_exit(*s);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {

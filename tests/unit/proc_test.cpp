@@ -119,7 +119,7 @@ TEST_CASE("scan_owners reads every fd once: work grows linearly with the fds", "
             targets.push_back(sock(inode));
             wanted.insert(inode);
         }
-        fake.add_process(1000 + p, "w" + std::to_string(p), targets);
+        fake.add_process(1000 + p, std::string("w").append(std::to_string(p)), targets);
     }
     ScanStats stats;
     const auto owners = scan_owners(wanted, {fake.root(), false}, &stats);

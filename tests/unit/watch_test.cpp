@@ -51,11 +51,14 @@ std::vector<std::string> summary(const std::vector<Event>& events) {
     std::vector<std::string> out;
     for (const Event& e : events) {
         std::string s(event_kind_name(e.kind));
-        if (e.kind == EventKind::new_) s += " " + std::string(state_info(e.state).json);
+        // Appended piece by piece: " " + std::string is a false -Wrestrict at GCC 12 -O3.
+        if (e.kind == EventKind::new_) s.append(" ").append(state_info(e.state).json);
         if (e.kind == EventKind::change)
-            s += " " + std::string(state_info(e.old_state).json) + ">" +
-                 std::string(state_info(e.state).json);
-        if (e.kind == EventKind::gone) s += " " + std::string(state_info(e.old_state).json);
+            s.append(" ")
+                .append(state_info(e.old_state).json)
+                .append(">")
+                .append(state_info(e.state).json);
+        if (e.kind == EventKind::gone) s.append(" ").append(state_info(e.old_state).json);
         out.push_back(s);
     }
     return out;
