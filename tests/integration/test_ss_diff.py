@@ -77,7 +77,16 @@ PLAIN = [["-t"], ["-ta"], ["-u"], ["-ua"], ["-uan"], ["-w"], ["-wa"], ["-uw"], [
          ["-6a"], ["-tn4"], ["-tn6"], ["-tlnH"], ["-uln"], ["-xan"], ["-tunl"], ["-tuna"],
          ["-o", "state", "established"], ["-tao"], ["-t", "-a", "-n", "-o"],
          ["-f", "inet", "-an"], ["-f", "inet6", "-tan"], ["-f", "unix", "-a"],
-         ["-f", "inet", "-tln"]]
+         ["-f", "inet", "-tln"],
+         # ss's -A QUERY: every table word, lists, '!', repeated -A, its long names.
+         ["-A", "tcp", "-an"], ["-A", "udp", "-an"], ["-A", "raw", "-a"], ["-A", "inet", "-an"],
+         ["-A", "all", "-an"], ["-A", "unix", "-a"], ["-A", "unix_dgram", "-a"],
+         ["-A", "unix_stream", "-an"], ["-A", "unix_seqpacket", "-a"], ["-A", "tcp,udp", "-an"],
+         ["-A", "all,!tcp", "-an"], ["-A", "inet,!udp", "-n"], ["-A", "unix,!unix_dgram", "-a"],
+         ["-A", "unix_stream,unix_dgram", "-a"], ["-A", "tcp", "-A", "udp", "-n"],
+         ["--query=tcp", "-ln"], ["--socket", "udp", "-an"], ["-A", "inet", "-4", "-an"],
+         ["-A", "udp", "-t", "-an"], ["-A", "unix_stream", "-l"],
+         ["-A", "foo"], ["-A", "tcp,"], ["-A", "tcp,nosuch", "-an"]]
 
 TIMER = re.compile(r"timer:\([^)]*\)")
 SS_ONLY_NETIDS = ("nl", "p_raw", "p_dgr", "mptcp", "sctp", "dccp", "v_str", "v_dgr", "tipc",
@@ -323,6 +332,26 @@ def test_difference_replay_reads_every_dump_of_an_ss_file():
         ss, ours = both(["-tan"], env=env)
         check(not any("[" in " ".join(r) for r in listing(ss)[2]), "ss shows no IPv6 row")
         check_eq(listing(ours), listing(run(["ss", "-tan"])), "sockls shows both, as live")
+
+
+def test_difference_query_packet_netlink_refused_and_order_free():
+    """-A packet/netlink are refused (sockls lists neither), a query left with no
+    table is an error, and -A adds to the tables -t/-u/-w/-x named before it."""
+    build_hosts()
+    for query in ("packet", "packet_raw", "packet_dgram", "netlink", "tcp,netlink"):
+        ss, ours = both(["-A", query, "-an"])
+        check_eq(ss.returncode, 0, f"ss takes -A {query}")
+        check_eq(ours.returncode, 2, f"-A {query}")
+        check(ours.stderr.startswith("sockls: -A: ") and "not listed" in ours.stderr,
+              ours.stderr)
+    ss, ours = both(["-A", "!tcp", "-an"])
+    check(ss.returncode == 0 and "no socket tables" in ss.stderr, ss.stderr)
+    check_eq(ours.returncode, 2)
+    check_eq(ours.stderr, "sockls: -A: no socket tables to show with such query\n")
+    ss, ours = both(["-t", "-A", "udp", "-an"])
+    check_eq(listing(ss), listing(run(["ss", "-A", "udp", "-an"])), "ss drops -t")
+    check_eq(listing(ours), listing(run(["ss", "-A", "udp,tcp", "-an"])), "sockls keeps it")
+    check(listing(ss) != listing(ours), "the mix tells the two apart")
 
 
 def test_difference_state_closed_lists_bound_sockets():
