@@ -334,6 +334,41 @@ def test_difference_replay_reads_every_dump_of_an_ss_file():
         check_eq(listing(ours), listing(run(["ss", "-tan"])), "sockls shows both, as live")
 
 
+SS_S_PER_NETNS = re.compile(r"^(RAW|UDP|TCP|INET|FRAG)\t|^TCP: .*\(estab (\d+),.*timewait (\d+)\)")
+
+
+def ss_s_numbers(text):
+    """ss -s's per-namespace numbers: the Transport rows, and estab and timewait.
+    Total, the TCP total, closed and orphaned count host-wide sockets (sockls(1))."""
+    out = []
+    for line in text.splitlines():
+        m = SS_S_PER_NETNS.match(line)
+        if m and m.group(2):
+            out.append(("estab", m.group(2), "timewait", m.group(3)))
+        elif m:
+            out.append(tuple(line.split()))
+    return out
+
+
+def test_summary_prints_ss_s_numbers_then_the_histogram():
+    build_hosts()
+    for _ in range(2):  # a mix socket may change state between the two runs
+        ss, ours = both(["-s"])
+        check_eq(ours.returncode, 0, ours.stderr)
+        if ss_s_numbers(ss.stdout) == ss_s_numbers(ours.stdout):
+            break
+    got = ss_s_numbers(ours.stdout)
+    check_eq(got, ss_s_numbers(ss.stdout), "ss -s's per-namespace numbers")
+    check_eq(len(got), 6, f"the TCP line and five Transport rows: {got}")
+    check(any(row[0] == "TCP" and int(row[1]) > 0 for row in got), f"the mix's TCP: {got}")
+    lines = ours.stdout.splitlines()
+    check_eq(lines[:len(ss.stdout.splitlines())][3], "Transport Total     IP        IPv6")
+    hist = [i for i, line in enumerate(lines) if line.split()[:2] == ["State", "Count"]]
+    check_eq(len(hist), 1, f"the histogram follows: {lines}")
+    check(hist[0] > lines.index("Transport Total     IP        IPv6"), "after ss's totals")
+    check(lines[-1].startswith("Total ") and int(lines[-1].split()[1]) > 0, lines[-1])
+
+
 def test_difference_query_packet_netlink_refused_and_order_free():
     """-A packet/netlink are refused (sockls lists neither), a query left with no
     table is an error, and -A adds to the tables -t/-u/-w/-x named before it."""
