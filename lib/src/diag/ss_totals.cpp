@@ -55,19 +55,23 @@ long curr_estab(std::string_view snmp) {
 }  // namespace
 
 SsTotals parse_ss_totals(std::string_view st, std::string_view st6, std::string_view snmp) {
+    // ss's fields: which file (0 sockstat, 1 sockstat6), line head and key.
+    struct Field {
+        long SsTotals::*into;
+        int file;
+        std::string_view head, key;
+    };
+    static constexpr Field kFields[] = {
+        {&SsTotals::socks, 0, "sockets:", "used"},     {&SsTotals::tcp4, 0, "TCP:", "inuse"},
+        {&SsTotals::tcp_orphans, 0, "TCP:", "orphan"}, {&SsTotals::tcp_tws, 0, "TCP:", "tw"},
+        {&SsTotals::tcp_total, 0, "TCP:", "alloc"},    {&SsTotals::udp4, 0, "UDP:", "inuse"},
+        {&SsTotals::raw4, 0, "RAW:", "inuse"},         {&SsTotals::frag4, 0, "FRAG:", "inuse"},
+        {&SsTotals::tcp6, 1, "TCP6:", "inuse"},        {&SsTotals::udp6, 1, "UDP6:", "inuse"},
+        {&SsTotals::raw6, 1, "RAW6:", "inuse"},        {&SsTotals::frag6, 1, "FRAG6:", "inuse"},
+    };
     SsTotals t;
-    t.socks = field(st, "sockets:", "used");
-    t.tcp4 = field(st, "TCP:", "inuse");
-    t.tcp_orphans = field(st, "TCP:", "orphan");
-    t.tcp_tws = field(st, "TCP:", "tw");
-    t.tcp_total = field(st, "TCP:", "alloc");
-    t.udp4 = field(st, "UDP:", "inuse");
-    t.raw4 = field(st, "RAW:", "inuse");
-    t.frag4 = field(st, "FRAG:", "inuse");
-    t.tcp6 = field(st6, "TCP6:", "inuse");
-    t.udp6 = field(st6, "UDP6:", "inuse");
-    t.raw6 = field(st6, "RAW6:", "inuse");
-    t.frag6 = field(st6, "FRAG6:", "inuse");
+    for (const auto& f : kFields)
+        t.*f.into = field(f.file == 0 ? st : st6, f.head, f.key);
     t.tcp_estab = curr_estab(snmp);
     return t;
 }
