@@ -75,6 +75,13 @@ int run(Options& o, app::Output& out) {
     if (!src)
         return fail(app::exit_runtime, o.replay_path || o.tcpdiag_file ? "replay" : "open",
                     why(src.error()));
+    // -s: ss -s's totals of this namespace's /proc first (not for a recorded dump
+    // nor in JSON/CSV).
+    if (o.request.summary && !o.replay_path && o.request.format == output::Format::ss) {
+        auto totals = diag::read_ss_totals();
+        if (!totals) return fail(app::exit_runtime, "-s", why(totals.error()));
+        out.write(diag::format_ss_totals(*totals));
+    }
     listing::Hooks hooks;
     hooks.owners_hidden = report_hidden_owners;
     const auto res = listing::run(

@@ -64,6 +64,10 @@ void add_flags(CLI::App& app, Options& o, Paths& paths) {
         ->check(non_empty);
     keyword(app, socklab::listing::source_keywords(), o.source, "");
     keyword(app, socklab::listing::family_keywords(), o.family, "only sockets of family ");
+    app.add_option("-A,--query,--socket", o.query,
+                   "ss's socket tables: all, inet, tcp, udp, raw, unix, unix_dgram, "
+                   "unix_stream or unix_seqpacket (comma list, ! takes one away)")
+        ->allow_extra_args(false);
     app.add_option("--record", paths.record, "also write the raw netlink dump to FILE")
         ->check(non_empty);
     app.add_option("--replay", paths.replay, "read sockets from a recorded dump")->check(non_empty);
@@ -91,8 +95,9 @@ const char* conflict(const Options& o) {
     return nullptr;
 }
 
-/// The request's values from the words CLI11 checked against the keyword tables.
-void complete(Options& o) {
+/// The request's values from the words CLI11 checked against the keyword tables;
+/// the reason when -A's list is refused.
+std::optional<std::string> complete(Options& o) {
     auto& r = o.request;
     r.format = o.json    ? output::Format::json
                : o.jsonl ? output::Format::jsonl
@@ -102,6 +107,11 @@ void complete(Options& o) {
     r.header = !o.no_header;
     if (!o.family.empty()) socklab::listing::apply_family(o.family, r);
     r.filter_path = *socklab::listing::parse_filter_path(o.filter_path);
+    if (o.query.empty()) return std::nullopt;
+    std::string list;
+    for (const auto& q : o.query)
+        list += (&q == &o.query.front() ? "" : ",") + q;
+    return socklab::listing::apply_query(list, r);
 }
 
 }  // namespace
@@ -140,7 +150,10 @@ Parsed parse_options(int argc, char** argv) {
             socklab::app::error_line("sockls", "usage", clash);
             parsed.exit_code = socklab::app::exit_usage;
         }
-        complete(parsed.options);
+        if (auto bad = complete(parsed.options); bad && !parsed.exit_code) {
+            socklab::app::error_line("sockls", "-A", *bad);
+            parsed.exit_code = socklab::app::exit_usage;
+        }
     } catch (const CLI::CallForHelp& e) {
         std::fputs(app.help().c_str(), stdout);
         parsed.exit_code = 0;

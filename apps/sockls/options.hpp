@@ -20,7 +20,8 @@ struct Options {
     // Given or not (never empty: an empty value is a usage error, not "not given").
     std::optional<std::string> netns;
     std::string source = "auto";
-    std::string family;  ///< -f, empty when not given
+    std::string family;              ///< -f, empty when not given
+    std::vector<std::string> query;  ///< each -A list, in order
     std::optional<std::string> record_path;
     std::optional<std::string> replay_path;
     std::optional<std::string> filter_file;   ///< "-" is stdin

@@ -77,7 +77,16 @@ PLAIN = [["-t"], ["-ta"], ["-u"], ["-ua"], ["-uan"], ["-w"], ["-wa"], ["-uw"], [
          ["-6a"], ["-tn4"], ["-tn6"], ["-tlnH"], ["-uln"], ["-xan"], ["-tunl"], ["-tuna"],
          ["-o", "state", "established"], ["-tao"], ["-t", "-a", "-n", "-o"],
          ["-f", "inet", "-an"], ["-f", "inet6", "-tan"], ["-f", "unix", "-a"],
-         ["-f", "inet", "-tln"]]
+         ["-f", "inet", "-tln"],
+         # ss's -A QUERY: every table word, lists, '!', repeated -A, its long names.
+         ["-A", "tcp", "-an"], ["-A", "udp", "-an"], ["-A", "raw", "-a"], ["-A", "inet", "-an"],
+         ["-A", "all", "-an"], ["-A", "unix", "-a"], ["-A", "unix_dgram", "-a"],
+         ["-A", "unix_stream", "-an"], ["-A", "unix_seqpacket", "-a"], ["-A", "tcp,udp", "-an"],
+         ["-A", "all,!tcp", "-an"], ["-A", "inet,!udp", "-n"], ["-A", "unix,!unix_dgram", "-a"],
+         ["-A", "unix_stream,unix_dgram", "-a"], ["-A", "tcp", "-A", "udp", "-n"],
+         ["--query=tcp", "-ln"], ["--socket", "udp", "-an"], ["-A", "inet", "-4", "-an"],
+         ["-A", "udp", "-t", "-an"], ["-A", "unix_stream", "-l"],
+         ["-A", "foo"], ["-A", "tcp,"], ["-A", "tcp,nosuch", "-an"]]
 
 TIMER = re.compile(r"timer:\([^)]*\)")
 SS_ONLY_NETIDS = ("nl", "p_raw", "p_dgr", "mptcp", "sctp", "dccp", "v_str", "v_dgr", "tipc",
@@ -323,6 +332,61 @@ def test_difference_replay_reads_every_dump_of_an_ss_file():
         ss, ours = both(["-tan"], env=env)
         check(not any("[" in " ".join(r) for r in listing(ss)[2]), "ss shows no IPv6 row")
         check_eq(listing(ours), listing(run(["ss", "-tan"])), "sockls shows both, as live")
+
+
+SS_S_PER_NETNS = re.compile(r"^(RAW|UDP|TCP|INET|FRAG)\t|^TCP: .*\(estab (\d+),.*timewait (\d+)\)")
+
+
+def ss_s_numbers(text):
+    """ss -s's per-namespace numbers: the Transport rows, and estab and timewait.
+    Total, the TCP total, closed and orphaned count host-wide sockets (sockls(1))."""
+    out = []
+    for line in text.splitlines():
+        m = SS_S_PER_NETNS.match(line)
+        if m and m.group(2):
+            out.append(("estab", m.group(2), "timewait", m.group(3)))
+        elif m:
+            out.append(tuple(line.split()))
+    return out
+
+
+def test_summary_prints_ss_s_numbers_then_the_histogram():
+    build_hosts()
+    for _ in range(2):  # a mix socket may change state between the two runs
+        ss, ours = both(["-s"])
+        check_eq(ours.returncode, 0, ours.stderr)
+        if ss_s_numbers(ss.stdout) == ss_s_numbers(ours.stdout):
+            break
+    got = ss_s_numbers(ours.stdout)
+    check_eq(got, ss_s_numbers(ss.stdout), "ss -s's per-namespace numbers")
+    check_eq(len(got), 6, f"the TCP line and five Transport rows: {got}")
+    check(any(row[0] == "TCP" and int(row[1]) > 0 for row in got), f"the mix's TCP: {got}")
+    lines = ours.stdout.splitlines()
+    check_eq(lines[:len(ss.stdout.splitlines())][3], "Transport Total     IP        IPv6")
+    hist = [i for i, line in enumerate(lines) if line.split()[:2] == ["State", "Count"]]
+    check_eq(len(hist), 1, f"the histogram follows: {lines}")
+    check(hist[0] > lines.index("Transport Total     IP        IPv6"), "after ss's totals")
+    check(lines[-1].startswith("Total ") and int(lines[-1].split()[1]) > 0, lines[-1])
+
+
+def test_difference_query_packet_netlink_refused_and_order_free():
+    """-A packet/netlink are refused (sockls lists neither), a query left with no
+    table is an error, and -A adds to the tables -t/-u/-w/-x named before it."""
+    build_hosts()
+    for query in ("packet", "packet_raw", "packet_dgram", "netlink", "tcp,netlink"):
+        ss, ours = both(["-A", query, "-an"])
+        check_eq(ss.returncode, 0, f"ss takes -A {query}")
+        check_eq(ours.returncode, 2, f"-A {query}")
+        check(ours.stderr.startswith("sockls: -A: ") and "not listed" in ours.stderr,
+              ours.stderr)
+    ss, ours = both(["-A", "!tcp", "-an"])
+    check(ss.returncode == 0 and "no socket tables" in ss.stderr, ss.stderr)
+    check_eq(ours.returncode, 2)
+    check_eq(ours.stderr, "sockls: -A: no socket tables to show with such query\n")
+    ss, ours = both(["-t", "-A", "udp", "-an"])
+    check_eq(listing(ss), listing(run(["ss", "-A", "udp", "-an"])), "ss drops -t")
+    check_eq(listing(ours), listing(run(["ss", "-A", "udp,tcp", "-an"])), "sockls keeps it")
+    check(listing(ss) != listing(ours), "the mix tells the two apart")
 
 
 def test_difference_state_closed_lists_bound_sockets():

@@ -920,3 +920,27 @@ TEST_CASE("an ss -D dump (raw replies, no magic) replays through the same decode
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().context.find("no NLMSG_DONE") != std::string::npos);
 }
+
+TEST_CASE("ss -s's totals from sockstat, sockstat6 and snmp, printed as ss prints them", "[diag]") {
+    const auto t = diag::parse_ss_totals(
+        "sockets: used 52\nTCP: inuse 22 orphan 1 tw 2 alloc 42 mem 3\nUDP: inuse 2 mem 1\n"
+        "UDPLITE: inuse 0\nRAW: inuse 1\nFRAG: inuse 0 memory 0\n",
+        "TCP6: inuse 19\nUDP6: inuse 3\nUDPLITE6: inuse 0\nRAW6: inuse 0\nFRAG6: inuse 0 memory "
+        "0\n",
+        "Ip: Forwarding\nIp: 1\nTcp: RtoAlgorithm MaxConn CurrEstab InSegs\n"
+        "Tcp: 1 -1 18 400\n");
+    CHECK(t.socks == 52);
+    CHECK((t.tcp4 == 22 && t.tcp6 == 19 && t.tcp_total == 42 && t.tcp_tws == 2));
+    CHECK((t.udp4 == 2 && t.udp6 == 3 && t.raw4 == 1 && t.tcp_estab == 18 && t.tcp_orphans == 1));
+    CHECK(diag::format_ss_totals(t) ==
+          "Total: 52\nTCP:   44 (estab 18, closed 3, orphaned 1, timewait 2)\n\n"
+          "Transport Total     IP        IPv6\n"
+          "RAW\t  1         1         0        \n"
+          "UDP\t  5         2         3        \n"
+          "TCP\t  41        22        19       \n"
+          "INET\t  47        25        22       \n"
+          "FRAG\t  0         0         0        \n\n");
+    const auto none = diag::parse_ss_totals("", "", "");
+    CHECK((none.socks == 0 && none.tcp_estab == 0));
+    CHECK_FALSE(diag::read_ss_totals("/nonexistent").ok());
+}

@@ -481,6 +481,65 @@ TEST_CASE("windows format with -o scans owners for the PID column", "[listing]")
     CHECK_FALSE(plan_of(r).request.processes);
 }
 
+TEST_CASE("ss's -A QUERY: tables, unix types, '!', refusals", "[listing]") {
+    const auto unix_bit = [](UnixType t) { return 1U << static_cast<unsigned>(t); };
+    Request r;
+    CHECK_FALSE(listing::apply_query("inet", r));
+    CHECK((r.tcp && r.udp && r.raw && !r.unix_));
+    Request d;
+    CHECK_FALSE(listing::apply_query("unix_dgram,unix_seqpacket", d));
+    CHECK((d.unix_ && !d.tcp && !d.udp && !d.raw));
+    CHECK(d.unix_types == (unix_bit(UnixType::dgram) | unix_bit(UnixType::seqpacket)));
+    Request a;
+    CHECK_FALSE(listing::apply_query("all,!tcp,!unix_stream", a));
+    CHECK((!a.tcp && a.udp && a.raw && a.unix_));
+    CHECK(a.unix_types == (listing::kAllUnixTypes & ~unix_bit(UnixType::stream)));
+    Request t;  // -t then -A udp: both tables
+    t.tcp = true;
+    CHECK_FALSE(listing::apply_query("udp", t));
+    CHECK((t.tcp && t.udp && !t.unix_));
+    Request bad;
+    CHECK(listing::apply_query("tcp,nosuch", bad).value_or("").find("\"nosuch\" is not") == 0);
+    CHECK(listing::apply_query("tcp,", bad).value_or("").find("\"\" is not") == 0);
+    CHECK(listing::apply_query("netlink", bad) == "netlink sockets are not listed by sockls");
+    CHECK(listing::apply_query("packet", bad) == "packet sockets are not listed by sockls");
+    Request none;
+    CHECK(listing::apply_query("!tcp", none) == "no socket tables to show with such query");
+}
+
+TEST_CASE("ss -A unix_dgram: the dgram type alone, without a Netid column", "[listing]") {
+    Request r;
+    r.all = true;
+    r.header = true;
+    REQUIRE_FALSE(listing::apply_query("unix_dgram", r));
+    const auto plan = plan_of(r);
+    CHECK_FALSE(listing::render_options(plan, nullptr).show_netid);
+    REQUIRE_FALSE(listing::apply_query("unix_stream", r));
+    CHECK(listing::render_options(plan_of(r), nullptr).show_netid);
+}
+
+TEST_CASE("ss -A unix_seqpacket: no other unix type is listed", "[listing]") {
+    std::vector<SocketRecord> recs;
+    for (const auto t : {UnixType::stream, UnixType::dgram, UnixType::seqpacket}) {
+        SocketRecord u;
+        u.netid = Netid::unix_;
+        u.unix_type = t;
+        u.state = TcpState::close;
+        u.inode = 7 + static_cast<unsigned>(t);
+        recs.push_back(u);
+    }
+    FakeSource src(recs);
+    Request r;
+    r.all = true;
+    REQUIRE_FALSE(listing::apply_query("unix_seqpacket", r));
+    const auto got = run(r, src);
+    CHECK(got.outcome.matched == 1);
+    Request both;
+    both.all = true;
+    REQUIRE_FALSE(listing::apply_query("unix,!unix_dgram", both));
+    CHECK(run(both, src).outcome.matched == 2);
+}
+
 TEST_CASE("ss's -f FAMILY: inet -4, inet6 -6, unix -x", "[listing]") {
     CHECK(listing::family_keywords().text() == "inet, inet6 or unix");
     Request r;

@@ -103,5 +103,19 @@ class TupleLookup {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+/// The numbers `ss -s` prints, from /proc/net/sockstat, sockstat6 and snmp (field
+/// names as ss's). socks, tcp_total (alloc) and tcp_orphans are host-wide counters.
+struct SsTotals {
+    long socks = 0, tcp_total = 0, tcp_tws = 0, tcp_orphans = 0, tcp_estab = 0;
+    long tcp4 = 0, tcp6 = 0, udp4 = 0, udp6 = 0, raw4 = 0, raw6 = 0, frag4 = 0, frag6 = 0;
+};
+/// Reads what ss reads (an absent sockstat6 counts as zeros, as in ss).
+[[nodiscard]] SsTotals parse_ss_totals(std::string_view sockstat, std::string_view sockstat6,
+                                       std::string_view snmp);
+/// parse_ss_totals over proc_root/net/{sockstat,sockstat6,snmp}; an error when
+/// sockstat cannot be read.
+[[nodiscard]] Result<SsTotals> read_ss_totals(const std::string& proc_root = "/proc");
+/// The lines `ss -s` prints for them (Total, TCP, the Transport table, a blank line).
+[[nodiscard]] std::string format_ss_totals(const SsTotals& totals);
 
 }  // namespace socklab::diag

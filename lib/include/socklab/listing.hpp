@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -44,11 +45,18 @@ struct Keywords {
 [[nodiscard]] std::optional<SourceChoice> parse_source(std::string_view word);
 [[nodiscard]] std::optional<FilterPath> parse_filter_path(std::string_view word);
 
+/// Every unix type (stream, dgram, seqpacket) as Request::unix_types bits.
+inline constexpr std::uint8_t kAllUnixTypes = (1U << static_cast<unsigned>(UnixType::stream)) |
+                                              (1U << static_cast<unsigned>(UnixType::dgram)) |
+                                              (1U << static_cast<unsigned>(UnixType::seqpacket));
+
 /// What the user asked for, as plain values (the app fills it from its options).
 struct Request {
     /// Tables and families named on the command line; none named: ss's defaults.
     bool tcp = false, udp = false, unix_ = false, raw = false;
     bool ipv4 = false, ipv6 = false;
+    /// Which unix types the unix table lists (-A unix_stream...): bits 1 << UnixType.
+    std::uint8_t unix_types = kAllUnixTypes;
     bool all = false, listening = false;  ///< -a, -l (the app refuses both)
     output::Format format = output::Format::ss;
     bool header = true, numeric = false, resolve = false, processes = false;
@@ -65,6 +73,13 @@ struct Request {
 
 /// ss's `-f FAMILY`: inet is -4, inet6 is -6, unix is -x (a word of family_keywords()).
 void apply_family(std::string_view word, Request& request);
+
+/// ss's `-A QUERY`: a comma list of all, inet, tcp, udp, raw, unix, unix_dgram,
+/// unix_stream, unix_seqpacket (a word after `!` is taken away), added to the tables
+/// already named. The first call starts from no table, as ss's first -A does.
+/// Returns the reason when a word is unknown or not listed by sockls (packet,
+/// netlink), or when no table is left; the request is then unspecified.
+[[nodiscard]] std::optional<std::string> apply_query(std::string_view list, Request& request);
 
 /// The netstat dialects (netstat, windows) change the default states and table order.
 [[nodiscard]] bool netstat_dialect(output::Format format);

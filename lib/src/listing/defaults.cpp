@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <bit>
 
 #include "socklab/listing.hpp"
 
@@ -75,6 +76,74 @@ Keywords filter_path_keywords() {
 
 Keywords family_keywords() {
     return {"-f,--family", kFamilyWords};
+}
+
+namespace {
+
+/// One -A word: the tables it names (unix ones as unix_types bits).
+struct QueryWord {
+    std::string_view word;
+    bool tcp, udp, raw;
+    std::uint8_t unix_types;
+};
+constexpr std::uint8_t unix_bit(UnixType t) {
+    return static_cast<std::uint8_t>(1U << static_cast<unsigned>(t));
+}
+constexpr std::array<QueryWord, 9> kQueryWords{{
+    {"all", true, true, true, kAllUnixTypes},
+    {"inet", true, true, true, 0},
+    {"tcp", true, false, false, 0},
+    {"udp", false, true, false, 0},
+    {"raw", false, false, true, 0},
+    {"unix", false, false, false, kAllUnixTypes},
+    {"unix_dgram", false, false, false, unix_bit(UnixType::dgram)},
+    {"unix_stream", false, false, false, unix_bit(UnixType::stream)},
+    {"unix_seqpacket", false, false, false, unix_bit(UnixType::seqpacket)},
+}};
+/// ss's words for tables sockls does not list.
+constexpr std::array<std::string_view, 4> kUnlistedQueryWords{"packet", "packet_raw",
+                                                              "packet_dgram", "netlink"};
+
+/// The unix table's types as named so far: all of them when -x named the table.
+std::uint8_t named_unix_types(const Request& r) {
+    return r.unix_ ? r.unix_types : std::uint8_t{0};
+}
+
+}  // namespace
+
+std::optional<std::string> apply_query(std::string_view list, Request& r) {
+    std::uint8_t unix_types = named_unix_types(r);
+    for (std::size_t start = 0;;) {
+        const std::size_t comma = list.find(',', start);
+        std::string_view word = list.substr(start, comma - start);
+        const bool remove = !word.empty() && word.front() == '!';
+        if (remove) word.remove_prefix(1);
+        const QueryWord* found = nullptr;
+        for (const auto& q : kQueryWords)
+            if (q.word == word) found = &q;
+        if (found == nullptr) {
+            for (const auto w : kUnlistedQueryWords)
+                if (w == word) return fmt::format("{} sockets are not listed by sockls", word);
+            std::string known;
+            for (const auto& q : kQueryWords)
+                known += (known.empty() ? "" : ", ") + std::string(q.word);
+            return fmt::format("\"{}\" is not a socket table ({})", word, known);
+        }
+        const auto set = [remove](bool& table, bool named) {
+            if (named) table = !remove;
+        };
+        set(r.tcp, found->tcp);
+        set(r.udp, found->udp);
+        set(r.raw, found->raw);
+        unix_types = remove ? static_cast<std::uint8_t>(unix_types & ~found->unix_types)
+                            : static_cast<std::uint8_t>(unix_types | found->unix_types);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    r.unix_ = unix_types != 0;
+    r.unix_types = r.unix_ ? unix_types : kAllUnixTypes;
+    if (!r.tcp && !r.udp && !r.raw && !r.unix_) return "no socket tables to show with such query";
+    return std::nullopt;
 }
 
 void apply_family(std::string_view word, Request& request) {
@@ -192,7 +261,8 @@ output::RenderOptions render_options(const Plan& plan, const output::Resolver* r
     r.numeric_ports = o.numeric;
     r.resolve_hosts = o.resolve;
     // ss shows the Netid column unless exactly one table (unix counts as three).
-    const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + (q.unix_ ? 3 : 0);
+    const int unix_tables = q.unix_ ? std::popcount(o.unix_types) : 0;
+    const int tables = (q.tcp ? 1 : 0) + (q.udp ? 1 : 0) + (q.raw ? 1 : 0) + unix_tables;
     r.show_netid = tables > 1;
     r.show_state = !single_state(q.states);
     r.netstat_scope = o.all         ? output::NetstatScope::all

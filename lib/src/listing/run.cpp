@@ -24,8 +24,12 @@ struct UserFilter {
     filter::Filter full;
     filter::Filter states_only;  ///< for netlink inet records with --filter-path kernel
     bool trust_kernel = false;
+    std::uint8_t unix_types = kAllUnixTypes;  ///< -A unix_stream...: the unix types listed
 
     [[nodiscard]] bool pass(const SocketRecord& r) const {
+        if (r.netid == Netid::unix_ &&
+            (unix_types & (1U << static_cast<unsigned>(r.unix_type))) == 0)
+            return false;
         const bool kernel_filtered = r.netid != Netid::unix_ && r.netid != Netid::raw;
         return filter::matches(trust_kernel && kernel_filtered ? states_only : full, r);
     }
@@ -183,7 +187,9 @@ struct Runner {
 
 Outcome run(const Plan& plan, diag::SocketSource& source, const output::Sink& sink,
             const Hooks& hooks) {
-    Runner r{plan, source, sink, hooks, nullptr, UserFilter{plan.filter, plan.filter, false}, {}};
+    Runner r{plan,  source,  sink,
+             hooks, nullptr, UserFilter{plan.filter, plan.filter, false, plan.request.unix_types},
+             {}};
     if (!r.hooks.scan_owners)
         r.hooks.scan_owners = [](const std::unordered_set<std::uint64_t>& inodes,
                                  proc::ScanStats& stats) {
