@@ -472,6 +472,12 @@ def capture(sock, escapes=False):
     return tmux(sock, *args).stdout
 
 
+def status_line(sock):
+    """The last non-blank line of the pane: the status line (or the prompt)."""
+    lines = [l for l in capture(sock).splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
 def test_live_screen_in_tmux():
     harness.enter_new_netns()
     harness.need("tmux")
@@ -502,11 +508,33 @@ def test_live_screen_in_tmux():
     tmux(sock, "send-keys", "-t", "w", "Enter")
     harness.wait_for(lambda: "filter state listening" in capture(sock), what="the filter")
     harness.wait_for(lambda: cl not in capture(sock), what="the filter hiding the connection")
+    # The prompt reopens empty, the filter in force shown as a hint only.
     tmux(sock, "send-keys", "-t", "w", "/")
-    tmux(sock, "send-keys", "-t", "w", "C-u")  # not a key we handle: ignored
-    tmux(sock, "send-keys", "-t", "w", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
-         "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
-         "Enter")
+    harness.wait_for(lambda: "now: state listening" in status_line(sock), what="the hint")
+    harness.check(status_line(sock).startswith("/ "), "the prompt opens empty")
+    tmux(sock, "send-keys", "-t", "w", "-l", "dport 7777 x")
+    tmux(sock, "send-keys", "-t", "w", "C-w")
+    harness.wait_for(lambda: status_line(sock).rstrip() == "/dport 7777", what="Ctrl-W a word")
+    tmux(sock, "send-keys", "-t", "w", "C-u")
+    harness.wait_for(lambda: "now: state listening" in status_line(sock), what="Ctrl-U the line")
+    # A bad filter: the one-line error, the old filter kept.
+    tmux(sock, "send-keys", "-t", "w", "-l", "sport nosuchservice")
+    tmux(sock, "send-keys", "-t", "w", "Enter")
+    harness.wait_for(lambda: "| filter: " in status_line(sock), what="the filter error")
+    harness.check("filter state listening" in status_line(sock), "the old filter kept")
+    harness.check(cl not in capture(sock), "the old filter still hides the connection")
+    # Escape cancels: what was typed is not applied.
+    tmux(sock, "send-keys", "-t", "w", "/")
+    tmux(sock, "send-keys", "-t", "w", "-l", "state established")
+    harness.wait_for(lambda: status_line(sock).startswith("/state established"), what="typing")
+    tmux(sock, "send-keys", "-t", "w", "Escape")
+    harness.wait_for(lambda: "filter state listening" in status_line(sock), what="Escape keeps it")
+    harness.check(cl not in capture(sock), "Escape applied nothing")
+    # Empty Enter clears the filter.
+    tmux(sock, "send-keys", "-t", "w", "/")
+    harness.wait_for(lambda: status_line(sock).startswith("/ "), what="the prompt again")
+    tmux(sock, "send-keys", "-t", "w", "Enter")
+    harness.wait_for(lambda: "filter " not in status_line(sock), what="no filter in the status")
     harness.wait_for(lambda: cl in capture(sock), what="the filter cleared")
     tmux(sock, "send-keys", "-t", "w", "p")
     harness.wait_for(lambda: "PAUSED" in capture(sock), what="PAUSED")

@@ -215,7 +215,7 @@ TEST_CASE("arrows, pages, Home and End scroll the table", "[term]") {
     CHECK(first() == top);
 }
 
-TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[term]") {
+TEST_CASE("/ opens an empty prompt, Enter applies, Escape keeps, empty Enter clears", "[term]") {
     LiveTable table;
     table.apply(std::vector{ev(watch::EventKind::new_, 1, 1001, 80, TcpState::established),
                             ev(watch::EventKind::new_, 2, 1002, 0, TcpState::listen)},
@@ -226,7 +226,7 @@ TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[t
     (void)handle_key(letter('/'), table, prompt, status, 5);
     CHECK(prompt.active);
     CHECK(status.message.empty());
-    CHECK(status.prompt == "/");
+    CHECK(status.prompt.rfind("/   (no filter", 0) == 0);
     // While typing, q is text, not quit.
     for (const char c : std::string("state listenq"))
         CHECK(handle_key(letter(c), table, prompt, status, 5) == KeyAction::none);
@@ -237,16 +237,71 @@ TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[t
     CHECK(status.prompt.empty());
     CHECK(table.filter_text() == "state listen");
     CHECK(body(table).front().text.find("LISTEN") != std::string::npos);
-    // Reopened on the current filter; a bad one is reported and the old stays.
+    CHECK(body(table).front().text.find("ESTAB") == std::string::npos);
+    // Reopened empty, the filter in force only as a hint; typing does not append to it.
     (void)handle_key(letter('/'), table, prompt, status, 5);
-    CHECK(prompt.text == "state listen");
+    CHECK(prompt.line.text().empty());
+    CHECK(status.prompt.find("now: state listen") != std::string::npos);
+    for (const char c : std::string("sport 1001"))
+        (void)handle_key(letter(c), table, prompt, status, 5);
+    CHECK(status.prompt == "/sport 1001");
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK(table.filter_text() == "sport 1001");
+    // A bad filter is reported and the old one stays.
+    (void)handle_key(letter('/'), table, prompt, status, 5);
     (void)handle_key(letter('('), table, prompt, status, 5);
     (void)handle_key(key(Key::enter), table, prompt, status, 5);
     CHECK(status.message.rfind("filter: ", 0) == 0);
-    CHECK(table.filter_text() == "state listen");
+    CHECK(table.filter_text() == "sport 1001");
+    // Escape keeps the filter, whatever was typed.
     (void)handle_key(letter('/'), table, prompt, status, 5);
     (void)handle_key(letter('x'), table, prompt, status, 5);
     (void)handle_key(key(Key::escape), table, prompt, status, 5);
     CHECK_FALSE(prompt.active);
-    CHECK(table.filter_text() == "state listen");
+    CHECK(table.filter_text() == "sport 1001");
+    // Empty Enter clears it: both rows again.
+    (void)handle_key(letter('/'), table, prompt, status, 5);
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK(table.filter_text().empty());
+    CHECK(status.message.empty());
+    CHECK(has(body(table), ":1001", Mark::none));
+    CHECK(has(body(table), ":1002", Mark::none));
+}
+
+TEST_CASE("the line editor: characters, Backspace, Ctrl-U, Ctrl-W, Enter, Escape", "[term]") {
+    LineEditor e;
+    const auto type = [&](std::string_view s) {
+        for (const char c : s)
+            CHECK(e.edit(letter(c)) == LineEditor::Outcome::editing);
+    };
+    CHECK(e.edit(key(Key::backspace)) == LineEditor::Outcome::editing);  // empty: nothing
+    CHECK(e.text().empty());
+    type("state est");
+    CHECK(e.text() == "state est");
+    (void)e.edit(key(Key::backspace));
+    CHECK(e.text() == "state es");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text() == "state ");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text().empty());
+    type("dport 80  ");
+    (void)e.edit(key(Key::kill_word));  // trailing blanks go with the word before them
+    CHECK(e.text() == "dport ");
+    (void)e.edit(key(Key::kill_word));
+    (void)e.edit(key(Key::kill_word));  // nothing left: stays empty
+    CHECK(e.text().empty());
+    type("   ");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text().empty());
+    type("sport 7777");
+    (void)e.edit(key(Key::kill_line));
+    CHECK(e.text().empty());
+    type("a");
+    CHECK(e.edit(key(Key::up)) == LineEditor::Outcome::editing);  // unknown keys: no change
+    CHECK(e.text() == "a");
+    CHECK(e.edit(key(Key::enter)) == LineEditor::Outcome::submit);
+    CHECK(e.edit(key(Key::escape)) == LineEditor::Outcome::cancel);
+    CHECK(e.text() == "a");
+    e.clear();
+    CHECK(e.text().empty());
 }

@@ -112,6 +112,8 @@ enum class Key {
     enter,
     escape,
     backspace,
+    kill_line,  ///< Ctrl-U
+    kill_word,  ///< Ctrl-W
     character
 };
 struct KeyPress {
@@ -119,10 +121,27 @@ struct KeyPress {
     char ch = 0;  ///< for Key::character (printable ASCII)
 };
 
-/// The `/` filter prompt of the live screen while the user types.
+/// A one-line editor as a shell reads a line: characters append, Backspace
+/// deletes one, Ctrl-U the whole line, Ctrl-W the word before the end (and the
+/// blanks after it); Enter submits, Escape cancels. Pure, no terminal.
+class LineEditor {
+  public:
+    enum class Outcome : std::uint8_t { editing, submit, cancel };
+    /// Applies one key; keys it does not know leave the line as it is.
+    Outcome edit(const KeyPress& key);
+    void clear() { text_.clear(); }
+    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+
+  private:
+    std::string text_;
+};
+
+/// The `/` filter prompt of the live screen while the user types. It opens
+/// empty; `hint` is the filter in force, shown but not edited.
 struct Prompt {
     bool active = false;
-    std::string text;
+    LineEditor line;
+    std::string hint;
 };
 
 /// What a key asks of the app beyond the table and the status line.
@@ -130,9 +149,10 @@ enum class KeyAction : std::uint8_t { none, quit };
 
 /// The live screen's keys as a pure mapping: arrows, Page Up/Down, Home and End
 /// scroll by one row, by `page` rows or to an end; q quits; p or space pauses;
-/// s cycles the sort; / opens the prompt on the current filter, where Enter
-/// applies it (an error goes to `status.message`, the old filter stays) and
-/// Escape cancels. Updates `status.paused`, `status.message` and `status.prompt`.
+/// s cycles the sort; / opens an empty prompt (the filter in force as a hint)
+/// that edits as a LineEditor: Enter applies what was typed (empty clears the
+/// filter; an error goes to `status.message` and the old filter stays), Escape
+/// keeps the filter. Updates `status.paused`, `status.message` and `status.prompt`.
 [[nodiscard]] KeyAction handle_key(const KeyPress& key, LiveTable& table, Prompt& prompt,
                                    StatusInfo& status, int page);
 
