@@ -551,6 +551,63 @@ def test_live_screen_in_tmux():
     lst.close()
 
 
+def recv_exactly(sock, n):
+    got = 0
+    while got < n:  # bounded: the socket has a 5 s timeout and the peer sends n
+        chunk = sock.recv(min(65536, n - got))
+        harness.check(chunk, "the peer closed early")
+        got += len(chunk)
+
+
+def test_live_screen_sort_by_received_bytes_in_tmux():
+    """> moves the sort to Recv: the connection that received most comes first; r reverses."""
+    harness.enter_new_netns()
+    harness.need("tmux")
+    sock = f"sockwatch-sort-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "180", "-y", "30", "env", "TERM=xterm-256color",
+         "sh", "-c", cmd)
+    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    lst = harness.free_listener()
+    small, small_a = connect_pair(lst)
+    big, big_a = connect_pair(lst)
+    sizes = {"small": 3000, "big": 300000}
+    small_a.sendall(b"s" * sizes["small"])
+    big_a.sendall(b"b" * sizes["big"])
+    recv_exactly(small, sizes["small"])
+    recv_exactly(big, sizes["big"])
+    # A state change makes the next dump's bytes reach the table.
+    small.shutdown(socket.SHUT_WR)
+    big.shutdown(socket.SHUT_WR)
+    sl, _ = tuple_of(small)
+    bl, _ = tuple_of(big)
+    for _ in range(7):  # at most once round the columns
+        if "sort received" in status_line(sock):
+            break
+        before = status_line(sock)
+        tmux(sock, "send-keys", "-t", "w", ">")
+        harness.wait_for(lambda: status_line(sock) != before, what="> moving the sort")
+    harness.check("sort received" in status_line(sock), "> reaches the Recv column")
+
+    def body_rows():
+        return [l for l in capture(sock).splitlines()[1:] if l.startswith("tcp ")]
+
+    def row_of(local):
+        return next((i for i, l in enumerate(body_rows()) if l.split()[1] == local), None)
+
+    harness.wait_for(lambda: row_of(bl) == 0 and row_of(sl) == 1 and
+                     str(sizes["big"]) in body_rows()[0] and str(sizes["small"]) in body_rows()[1],
+                     what="the busiest connection first, with its received bytes")
+    harness.check("Recvv" in capture(sock).splitlines()[0], "the header marks the sort column")
+    tmux(sock, "send-keys", "-t", "w", "r")
+    harness.wait_for(lambda: "sort received reversed" in status_line(sock), what="r reverses")
+    harness.wait_for(lambda: row_of(bl) == len(body_rows()) - 1, what="the busiest connection last")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    for s_ in (small, small_a, big, big_a, lst):
+        s_.close()
+
+
 def test_live_screen_no_color_with_no_color_env():
     harness.enter_new_netns()
     harness.need("tmux")

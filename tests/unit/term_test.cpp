@@ -99,9 +99,11 @@ TEST_CASE("s cycles the sort key and the rows follow it", "[term]") {
     CHECK(t.sort() == SortKey::state);
     b = body(t);
     CHECK(b[0].text.find("ESTABLISHED") != std::string::npos);
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 5; ++i)
         t.cycle_sort();
     CHECK(t.sort() == SortKey::local);
+    t.cycle_sort(-1);
+    CHECK(t.sort() == SortKey::received);
 }
 
 TEST_CASE("the filter hides rows, reports bad input and clears", "[term]") {
@@ -304,4 +306,38 @@ TEST_CASE("the line editor: characters, Backspace, Ctrl-U, Ctrl-W, Enter, Escape
     CHECK(e.text() == "a");
     e.clear();
     CHECK(e.text().empty());
+}
+
+TEST_CASE("sorting by received bytes puts the busiest first; r reverses; the header says",
+          "[term]") {
+    LiveTable t;
+    std::vector<watch::Event> events;
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        auto e = ev(watch::EventKind::new_, i, static_cast<std::uint32_t>(1000 + i), 80,
+                    TcpState::established);
+        TcpInfo ti;
+        ti.bytes_received = i == 2 ? 50000 : i * 10;
+        ti.bytes_acked = 7 * i;
+        e.socket.tcp_info = ti;
+        events.push_back(std::move(e));
+    }
+    t.apply(events, t0, false);
+    Prompt prompt;
+    StatusInfo status;
+    for (int i = 0; i < 6 && t.sort() != SortKey::received; ++i)
+        (void)handle_key(letter('>'), t, prompt, status, 5);
+    REQUIRE(t.sort() == SortKey::received);
+    auto lines = t.render(120, 10, StatusInfo{});
+    CHECK(lines.front().text.find("Recvv") != std::string::npos);
+    CHECK(lines.back().text.find("sort received") != std::string::npos);
+    CHECK(lines.at(1).text.find(":1002") != std::string::npos);
+    CHECK(lines.at(1).text.find(" 50000 ") != std::string::npos);
+    CHECK(lines.at(3).text.find(":1001") != std::string::npos);
+    (void)handle_key(letter('r'), t, prompt, status, 5);
+    lines = t.render(120, 10, StatusInfo{});
+    CHECK(lines.front().text.find("Recv^") != std::string::npos);
+    CHECK(lines.back().text.find("sort received reversed") != std::string::npos);
+    CHECK(lines.at(1).text.find(":1001") != std::string::npos);
+    (void)handle_key(letter('<'), t, prompt, status, 5);
+    CHECK(t.sort() == SortKey::sent);
 }

@@ -32,7 +32,14 @@ KeyAction letter_key(char ch, LiveTable& table, Prompt& prompt, StatusInfo& stat
             status.paused = !status.paused;
             break;
         case 's':
-            table.cycle_sort();
+        case '>':
+            table.cycle_sort(1);
+            break;
+        case '<':
+            table.cycle_sort(-1);
+            break;
+        case 'r':
+            table.reverse_sort();
             break;
         case '/':
             prompt.active = true;
