@@ -608,6 +608,36 @@ def test_live_screen_sort_by_received_bytes_in_tmux():
         s_.close()
 
 
+def test_live_screen_at_80_columns_marks_cut_text_and_fits_the_help():
+    """A long IPv6 address (on lo, in the test's own namespace) is cut with `>`; the help fits."""
+    harness.enter_new_netns()
+    harness.need("tmux")
+    addr = "2001:db8:1234:5678:9abc:def0:1234:5678"
+    harness.run(["ip", "-6", "addr", "add", f"{addr}/128", "dev", "lo", "nodad"], check=True)
+    sock = f"sockwatch-cut-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", "80", "-y", "20", "env", "TERM=xterm-256color",
+         "sh", "-c", cmd)
+    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lst.bind((addr, 0))
+    lst.listen(4)
+    c = socket.create_connection((addr, lst.getsockname()[1]), timeout=5)
+    a, _ = lst.accept()
+    head = f"[{addr}"[:15]
+    harness.wait_for(lambda: len(re.findall(re.escape(head) + ">", capture(sock))) >= 4,
+                     what="the cut addresses marked (connection both ways)")
+    harness.check(f":{lst.getsockname()[1]}" not in capture(sock), "the address really was cut")
+    harness.check(status_line(sock).rstrip().endswith("| q p s</> r /"), "the key help, whole")
+    # Nothing is painted past the pane (ncurses would wrap it onto the next line).
+    for line in capture(sock).splitlines():
+        harness.check(len(line) <= 80, f"a line wider than the pane: {line!r}")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    for s_ in (c, a, lst):
+        s_.close()
+
+
 def test_live_screen_no_color_with_no_color_env():
     harness.enter_new_netns()
     harness.need("tmux")

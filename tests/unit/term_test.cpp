@@ -308,7 +308,7 @@ TEST_CASE("the line editor: characters, Backspace, Ctrl-U, Ctrl-W, Enter, Escape
     CHECK(e.text().empty());
 }
 
-TEST_CASE("sorting by received bytes puts the busiest first; r reverses; the header says",
+TEST_CASE("sorting by received bytes puts the busiest first, r reverses, the header says",
           "[term]") {
     LiveTable t;
     std::vector<watch::Event> events;
@@ -340,4 +340,36 @@ TEST_CASE("sorting by received bytes puts the busiest first; r reverses; the hea
     CHECK(lines.at(1).text.find(":1001") != std::string::npos);
     (void)handle_key(letter('<'), t, prompt, status, 5);
     CHECK(t.sort() == SortKey::sent);
+}
+
+TEST_CASE("cut text shows the mark, addresses are as wide as their content, help fits", "[term]") {
+    LiveTable t;
+    auto e = ev(watch::EventKind::new_, 1, 43210, 9600, TcpState::established);
+    e.socket.family = Family::inet6;
+    e.socket.local.addr = *IpAddr::parse("2001:db8:1234:5678:9abc:def0:1234:5678");
+    e.socket.peer.addr = e.socket.local.addr;
+    t.apply(std::vector{e, ev(watch::EventKind::new_, 2, 80, 0, TcpState::listen)}, t0, false);
+    const StatusInfo status{"destroy+poll", 1s, false, "", ""};
+    auto lines = t.render(80, 6, status);
+    REQUIRE(lines.size() == 6);
+    for (const auto& l : lines)
+        CHECK(l.text.size() == 80);
+    // The long IPv6 address is cut, with the mark; the port is not silently lost.
+    CHECK(has(lines, "[2001:db8:1234:> [2001:db8:1234:> ESTABLISHED", Mark::none));
+    // The key help fits: whole, not cut.
+    CHECK(lines.back().text.ends_with("| q p s</> r /"));
+    CHECK(lines.back().text.find("destroy+poll every 1s") != std::string::npos);
+    // Narrower still: the status text is cut with the mark, the help stays whole.
+    lines = t.render(50, 6, status);
+    CHECK(lines.back().text.ends_with("> | q p s</> r /"));
+    // Wide enough: nothing is cut, the full help shows, the IPv4 rows are not padded to the width.
+    lines = t.render(200, 6, status);
+    CHECK(has(lines, "[2001:db8:1234:5678:9abc:def0:1234:5678]:43210 [", Mark::none));
+    CHECK(lines.back().text.find("q quit p pause s/</> sort r reverse / filter") !=
+          std::string::npos);
+    LiveTable narrow;
+    narrow.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 5000, TcpState::established)}, t0,
+                 false);
+    lines = narrow.render(200, 4, status);
+    CHECK(lines.at(1).text.find("127.0.0.1:80    127.0.0.1:5000") != std::string::npos);
 }

@@ -14,11 +14,19 @@ namespace {
 constexpr int proto_width = 5;
 constexpr int state_width = 11;
 constexpr int min_addr_width = 15;
+constexpr int min_process_width = 8;
 /// Sent and Recv: up to 9 digits (999 MB) before the column is cut.
 constexpr int bytes_width = 9;
 
+/// Marks where text was cut: one ASCII column on every terminal.
+constexpr char cut_mark = '>';
+
+/// `s` padded to `width`, or cut to it with the cut mark as its last column.
 std::string fit(std::string s, std::size_t width) {
-    if (s.size() > width) s.resize(width);
+    if (s.size() > width) {
+        s.resize(width);
+        if (width > 0) s.back() = cut_mark;
+    }
     s.append(width - s.size(), ' ');
     return s;
 }
@@ -28,6 +36,18 @@ std::string right(std::string_view s, std::size_t width) {
     if (s.size() < width) out.append(width - s.size(), ' ');
     out += s.substr(0, width);
     return out;
+}
+
+/// The status text `s` ended by the key help, as long a form of it as fits in
+/// `width`; when only the shortest fits, `s` is cut (with the mark) to leave it room.
+std::string with_help(std::string s, std::size_t width) {
+    constexpr std::array<std::string_view, 2> forms{
+        " | q quit p pause s/</> sort r reverse / filter", " | q p s</> r /"};
+    for (const auto f : forms)
+        if (s.size() + f.size() <= width) return s + std::string(f);
+    const auto room = width > forms.back().size() ? width - forms.back().size() : 0;
+    if (s.size() > room) s = fit(std::move(s), room);
+    return s + std::string(forms.back());
 }
 
 auto endpoint_key(const Endpoint& e) {
@@ -196,9 +216,19 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
     if (width < 20 || height < 3) return lines;
     const auto w = static_cast<std::size_t>(width);
     const int rest = width - proto_width - state_width - 2 * bytes_width - 6;
-    const int process_width = std::max(8, rest / 5);
-    const int addr_width = std::max(min_addr_width, (rest - process_width) / 2);
-    const auto aw = static_cast<std::size_t>(addr_width);
+    const auto shown = visible();
+    // Addresses as wide as the widest shown (within what leaves the process 8
+    // columns); the process takes the rest.
+    std::vector<std::pair<std::string, std::string>> endpoints;
+    endpoints.reserve(shown.size());
+    std::size_t widest = std::string_view("Remote Address^").size();
+    for (const Row* r : shown) {
+        endpoints.emplace_back(watch::format_endpoint(r->socket, r->socket.local),
+                               watch::format_endpoint(r->socket, r->socket.peer));
+        widest = std::max({widest, endpoints.back().first.size(), endpoints.back().second.size()});
+    }
+    const auto aw = std::min(
+        widest, static_cast<std::size_t>(std::max(min_addr_width, (rest - min_process_width) / 2)));
     auto row_text = [&](std::string_view proto, const std::string& local, const std::string& peer,
                         std::string_view state, std::string_view sent, std::string_view received,
                         const std::string& process) {
@@ -216,7 +246,6 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
     lines.push_back(
         {row_text(titles[3], titles[0], titles[1], titles[2], titles[5], titles[6], titles[4]),
          Mark::none, true});
-    const auto shown = visible();
     const long body = height - 2;
     const long max_top = std::max(0L, static_cast<long>(shown.size()) - body);
     const long top = std::min(top_, max_top);
@@ -228,8 +257,8 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
         const std::string_view state =
             r.mark == Mark::closed ? state_info(TcpState::close).json : state_info(r.state).json;
         lines.push_back(
-            {row_text(netid_name(r.socket.netid), watch::format_endpoint(r.socket, r.socket.local),
-                      watch::format_endpoint(r.socket, r.socket.peer), state,
+            {row_text(netid_name(r.socket.netid), endpoints[static_cast<std::size_t>(i)].first,
+                      endpoints[static_cast<std::size_t>(i)].second, state,
                       fmt::format("{}", r.sent), fmt::format("{}", r.received), r.process),
              r.mark, false});
     }
@@ -249,7 +278,7 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
     if (!status.prompt.empty())
         s = status.prompt;
     else
-        s += " | q quit p pause s/</> sort r reverse / filter";
+        s = with_help(std::move(s), w);
     lines.push_back({fit(std::move(s), w), Mark::none, true});
     return lines;
 }
