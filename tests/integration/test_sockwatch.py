@@ -472,6 +472,18 @@ def capture(sock, escapes=False):
     return tmux(sock, *args).stdout
 
 
+def start_live(name, cols, rows):
+    """sockwatch's live screen (poll, 0.1 s) in a detached tmux pane; returns the tmux socket."""
+    harness.need("tmux")
+    sock = f"sockwatch-{name}-{os.getpid()}"
+    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
+    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", str(cols), "-y", str(rows), "env",
+         "TERM=xterm-256color", "sh", "-c", cmd)
+    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    return sock
+
+
 def status_line(sock):
     """The last non-blank line of the pane: the status line (or the prompt)."""
     lines = [l for l in capture(sock).splitlines() if l.strip()]
@@ -480,13 +492,7 @@ def status_line(sock):
 
 def test_live_screen_in_tmux():
     harness.enter_new_netns()
-    harness.need("tmux")
-    sock = f"sockwatch-test-{os.getpid()}"
-    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
-    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
-    tmux(sock, "new-session", "-d", "-s", "w", "-x", "160", "-y", "30", "env", "TERM=xterm-256color",
-         "sh", "-c", cmd)
-    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    sock = start_live("test", 160, 30)
     lst = harness.free_listener()
     lport = lst.getsockname()[1]
     # New rows are green for a moment.
@@ -562,13 +568,7 @@ def recv_exactly(sock, n):
 def test_live_screen_sort_by_received_bytes_in_tmux():
     """> moves the sort to Recv: the connection that received most comes first; r reverses."""
     harness.enter_new_netns()
-    harness.need("tmux")
-    sock = f"sockwatch-sort-{os.getpid()}"
-    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
-    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
-    tmux(sock, "new-session", "-d", "-s", "w", "-x", "180", "-y", "30", "env", "TERM=xterm-256color",
-         "sh", "-c", cmd)
-    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    sock = start_live("sort", 180, 30)
     lst = harness.free_listener()
     small, small_a = connect_pair(lst)
     big, big_a = connect_pair(lst)
@@ -611,15 +611,9 @@ def test_live_screen_sort_by_received_bytes_in_tmux():
 def test_live_screen_at_80_columns_marks_cut_text_and_fits_the_help():
     """A long IPv6 address (on lo, in the test's own namespace) is cut with `>`; the help fits."""
     harness.enter_new_netns()
-    harness.need("tmux")
     addr = "2001:db8:1234:5678:9abc:def0:1234:5678"
     harness.run(["ip", "-6", "addr", "add", f"{addr}/128", "dev", "lo", "nodad"], check=True)
-    sock = f"sockwatch-cut-{os.getpid()}"
-    harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
-    cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
-    tmux(sock, "new-session", "-d", "-s", "w", "-x", "80", "-y", "20", "env", "TERM=xterm-256color",
-         "sh", "-c", cmd)
-    harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    sock = start_live("cut", 80, 20)
     lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     lst.bind((addr, 0))
     lst.listen(4)
