@@ -472,15 +472,27 @@ def capture(sock, escapes=False):
     return tmux(sock, *args).stdout
 
 
-def test_live_screen_in_tmux():
-    harness.enter_new_netns()
+def start_live(name, cols, rows):
+    """sockwatch's live screen (poll, 0.1 s) in a detached tmux pane; returns the tmux socket."""
     harness.need("tmux")
-    sock = f"sockwatch-test-{os.getpid()}"
+    sock = f"sockwatch-{name}-{os.getpid()}"
     harness.on_cleanup(lambda: harness.run(["tmux", "-L", sock, "kill-server"]))
     cmd = f"{harness.tool('sockwatch')} -i 0.1 --source poll"
-    tmux(sock, "new-session", "-d", "-s", "w", "-x", "160", "-y", "30", "env", "TERM=xterm-256color",
-         "sh", "-c", cmd)
+    tmux(sock, "new-session", "-d", "-s", "w", "-x", str(cols), "-y", str(rows), "env",
+         "TERM=xterm-256color", "sh", "-c", cmd)
     harness.wait_for(lambda: "Local Address" in capture(sock), what="the header")
+    return sock
+
+
+def status_line(sock):
+    """The last non-blank line of the pane: the status line (or the prompt)."""
+    lines = [l for l in capture(sock).splitlines() if l.strip()]
+    return lines[-1] if lines else ""
+
+
+def test_live_screen_in_tmux():
+    harness.enter_new_netns()
+    sock = start_live("test", 160, 30)
     lst = harness.free_listener()
     lport = lst.getsockname()[1]
     # New rows are green for a moment.
@@ -502,11 +514,33 @@ def test_live_screen_in_tmux():
     tmux(sock, "send-keys", "-t", "w", "Enter")
     harness.wait_for(lambda: "filter state listening" in capture(sock), what="the filter")
     harness.wait_for(lambda: cl not in capture(sock), what="the filter hiding the connection")
+    # The prompt reopens empty, the filter in force shown as a hint only.
     tmux(sock, "send-keys", "-t", "w", "/")
-    tmux(sock, "send-keys", "-t", "w", "C-u")  # not a key we handle: ignored
-    tmux(sock, "send-keys", "-t", "w", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
-         "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace",
-         "Enter")
+    harness.wait_for(lambda: "now: state listening" in status_line(sock), what="the hint")
+    harness.check(status_line(sock).startswith("/ "), "the prompt opens empty")
+    tmux(sock, "send-keys", "-t", "w", "-l", "dport 7777 x")
+    tmux(sock, "send-keys", "-t", "w", "C-w")
+    harness.wait_for(lambda: status_line(sock).rstrip() == "/dport 7777", what="Ctrl-W a word")
+    tmux(sock, "send-keys", "-t", "w", "C-u")
+    harness.wait_for(lambda: "now: state listening" in status_line(sock), what="Ctrl-U the line")
+    # A bad filter: the one-line error, the old filter kept.
+    tmux(sock, "send-keys", "-t", "w", "-l", "sport nosuchservice")
+    tmux(sock, "send-keys", "-t", "w", "Enter")
+    harness.wait_for(lambda: "| filter: " in status_line(sock), what="the filter error")
+    harness.check("filter state listening" in status_line(sock), "the old filter kept")
+    harness.check(cl not in capture(sock), "the old filter still hides the connection")
+    # Escape cancels: what was typed is not applied.
+    tmux(sock, "send-keys", "-t", "w", "/")
+    tmux(sock, "send-keys", "-t", "w", "-l", "state established")
+    harness.wait_for(lambda: status_line(sock).startswith("/state established"), what="typing")
+    tmux(sock, "send-keys", "-t", "w", "Escape")
+    harness.wait_for(lambda: "filter state listening" in status_line(sock), what="Escape keeps it")
+    harness.check(cl not in capture(sock), "Escape applied nothing")
+    # Empty Enter clears the filter.
+    tmux(sock, "send-keys", "-t", "w", "/")
+    harness.wait_for(lambda: status_line(sock).startswith("/ "), what="the prompt again")
+    tmux(sock, "send-keys", "-t", "w", "Enter")
+    harness.wait_for(lambda: "filter " not in status_line(sock), what="no filter in the status")
     harness.wait_for(lambda: cl in capture(sock), what="the filter cleared")
     tmux(sock, "send-keys", "-t", "w", "p")
     harness.wait_for(lambda: "PAUSED" in capture(sock), what="PAUSED")
@@ -521,6 +555,81 @@ def test_live_screen_in_tmux():
     harness.wait_for(lambda: harness.run(["tmux", "-L", sock, "has-session", "-t", "w"]).returncode != 0,
                      what="q to quit")
     lst.close()
+
+
+def recv_exactly(sock, n):
+    got = 0
+    while got < n:  # bounded: the socket has a 5 s timeout and the peer sends n
+        chunk = sock.recv(min(65536, n - got))
+        harness.check(chunk, "the peer closed early")
+        got += len(chunk)
+
+
+def test_live_screen_sort_by_received_bytes_in_tmux():
+    """> moves the sort to Recv: the connection that received most comes first; r reverses."""
+    harness.enter_new_netns()
+    sock = start_live("sort", 180, 30)
+    lst = harness.free_listener()
+    small, small_a = connect_pair(lst)
+    big, big_a = connect_pair(lst)
+    sizes = {"small": 3000, "big": 300000}
+    small_a.sendall(b"s" * sizes["small"])
+    big_a.sendall(b"b" * sizes["big"])
+    recv_exactly(small, sizes["small"])
+    recv_exactly(big, sizes["big"])
+    # A state change makes the next dump's bytes reach the table.
+    small.shutdown(socket.SHUT_WR)
+    big.shutdown(socket.SHUT_WR)
+    sl, _ = tuple_of(small)
+    bl, _ = tuple_of(big)
+    for _ in range(7):  # at most once round the columns
+        if "sort received" in status_line(sock):
+            break
+        before = status_line(sock)
+        tmux(sock, "send-keys", "-t", "w", ">")
+        harness.wait_for(lambda: status_line(sock) != before, what="> moving the sort")
+    harness.check("sort received" in status_line(sock), "> reaches the Recv column")
+
+    def body_rows():
+        return [l for l in capture(sock).splitlines()[1:] if l.startswith("tcp ")]
+
+    def row_of(local):
+        return next((i for i, l in enumerate(body_rows()) if l.split()[1] == local), None)
+
+    harness.wait_for(lambda: row_of(bl) == 0 and row_of(sl) == 1 and
+                     str(sizes["big"]) in body_rows()[0] and str(sizes["small"]) in body_rows()[1],
+                     what="the busiest connection first, with its received bytes")
+    harness.check("Recvv" in capture(sock).splitlines()[0], "the header marks the sort column")
+    tmux(sock, "send-keys", "-t", "w", "r")
+    harness.wait_for(lambda: "sort received reversed" in status_line(sock), what="r reverses")
+    harness.wait_for(lambda: row_of(bl) == len(body_rows()) - 1, what="the busiest connection last")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    for s_ in (small, small_a, big, big_a, lst):
+        s_.close()
+
+
+def test_live_screen_at_80_columns_marks_cut_text_and_fits_the_help():
+    """A long IPv6 address (on lo, in the test's own namespace) is cut with `>`; the help fits."""
+    harness.enter_new_netns()
+    addr = "2001:db8:1234:5678:9abc:def0:1234:5678"
+    harness.run(["ip", "-6", "addr", "add", f"{addr}/128", "dev", "lo", "nodad"], check=True)
+    sock = start_live("cut", 80, 20)
+    lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    lst.bind((addr, 0))
+    lst.listen(4)
+    c = socket.create_connection((addr, lst.getsockname()[1]), timeout=5)
+    a, _ = lst.accept()
+    head = f"[{addr}"[:15]
+    harness.wait_for(lambda: len(re.findall(re.escape(head) + ">", capture(sock))) >= 4,
+                     what="the cut addresses marked (connection both ways)")
+    harness.check(f":{lst.getsockname()[1]}" not in capture(sock), "the address really was cut")
+    harness.check(status_line(sock).rstrip().endswith("| q p s</> r /"), "the key help, whole")
+    # Nothing is painted past the pane (ncurses would wrap it onto the next line).
+    for line in capture(sock).splitlines():
+        harness.check(len(line) <= 80, f"a line wider than the pane: {line!r}")
+    tmux(sock, "send-keys", "-t", "w", "q")
+    for s_ in (c, a, lst):
+        s_.close()
 
 
 def test_live_screen_no_color_with_no_color_env():

@@ -99,9 +99,11 @@ TEST_CASE("s cycles the sort key and the rows follow it", "[term]") {
     CHECK(t.sort() == SortKey::state);
     b = body(t);
     CHECK(b[0].text.find("ESTABLISHED") != std::string::npos);
-    for (int i = 0; i < 3; ++i)
+    for (int i = 0; i < 5; ++i)
         t.cycle_sort();
     CHECK(t.sort() == SortKey::local);
+    t.cycle_sort(-1);
+    CHECK(t.sort() == SortKey::received);
 }
 
 TEST_CASE("the filter hides rows, reports bad input and clears", "[term]") {
@@ -215,7 +217,7 @@ TEST_CASE("arrows, pages, Home and End scroll the table", "[term]") {
     CHECK(first() == top);
 }
 
-TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[term]") {
+TEST_CASE("/ opens an empty prompt, Enter applies, Escape keeps, empty Enter clears", "[term]") {
     LiveTable table;
     table.apply(std::vector{ev(watch::EventKind::new_, 1, 1001, 80, TcpState::established),
                             ev(watch::EventKind::new_, 2, 1002, 0, TcpState::listen)},
@@ -226,7 +228,7 @@ TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[t
     (void)handle_key(letter('/'), table, prompt, status, 5);
     CHECK(prompt.active);
     CHECK(status.message.empty());
-    CHECK(status.prompt == "/");
+    CHECK(status.prompt.rfind("/   (no filter", 0) == 0);
     // While typing, q is text, not quit.
     for (const char c : std::string("state listenq"))
         CHECK(handle_key(letter(c), table, prompt, status, 5) == KeyAction::none);
@@ -237,16 +239,137 @@ TEST_CASE("/ opens the prompt on the filter, Enter applies, Escape cancels", "[t
     CHECK(status.prompt.empty());
     CHECK(table.filter_text() == "state listen");
     CHECK(body(table).front().text.find("LISTEN") != std::string::npos);
-    // Reopened on the current filter; a bad one is reported and the old stays.
+    CHECK(body(table).front().text.find("ESTAB") == std::string::npos);
+    // Reopened empty, the filter in force only as a hint; typing does not append to it.
     (void)handle_key(letter('/'), table, prompt, status, 5);
-    CHECK(prompt.text == "state listen");
+    CHECK(prompt.line.text().empty());
+    CHECK(status.prompt.find("now: state listen") != std::string::npos);
+    for (const char c : std::string("sport 1001"))
+        (void)handle_key(letter(c), table, prompt, status, 5);
+    CHECK(status.prompt == "/sport 1001");
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK(table.filter_text() == "sport 1001");
+    // A bad filter is reported and the old one stays.
+    (void)handle_key(letter('/'), table, prompt, status, 5);
     (void)handle_key(letter('('), table, prompt, status, 5);
     (void)handle_key(key(Key::enter), table, prompt, status, 5);
     CHECK(status.message.rfind("filter: ", 0) == 0);
-    CHECK(table.filter_text() == "state listen");
+    CHECK(table.filter_text() == "sport 1001");
+    // Escape keeps the filter, whatever was typed.
     (void)handle_key(letter('/'), table, prompt, status, 5);
     (void)handle_key(letter('x'), table, prompt, status, 5);
     (void)handle_key(key(Key::escape), table, prompt, status, 5);
     CHECK_FALSE(prompt.active);
-    CHECK(table.filter_text() == "state listen");
+    CHECK(table.filter_text() == "sport 1001");
+    // Empty Enter clears it: both rows again.
+    (void)handle_key(letter('/'), table, prompt, status, 5);
+    (void)handle_key(key(Key::enter), table, prompt, status, 5);
+    CHECK(table.filter_text().empty());
+    CHECK(status.message.empty());
+    CHECK(has(body(table), ":1001", Mark::none));
+    CHECK(has(body(table), ":1002", Mark::none));
+}
+
+TEST_CASE("the line editor: characters, Backspace, Ctrl-U, Ctrl-W, Enter, Escape", "[term]") {
+    LineEditor e;
+    const auto type = [&](std::string_view s) {
+        for (const char c : s)
+            CHECK(e.edit(letter(c)) == LineEditor::Outcome::editing);
+    };
+    CHECK(e.edit(key(Key::backspace)) == LineEditor::Outcome::editing);  // empty: nothing
+    CHECK(e.text().empty());
+    type("state est");
+    CHECK(e.text() == "state est");
+    (void)e.edit(key(Key::backspace));
+    CHECK(e.text() == "state es");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text() == "state ");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text().empty());
+    type("dport 80  ");
+    (void)e.edit(key(Key::kill_word));  // trailing blanks go with the word before them
+    CHECK(e.text() == "dport ");
+    (void)e.edit(key(Key::kill_word));
+    (void)e.edit(key(Key::kill_word));  // nothing left: stays empty
+    CHECK(e.text().empty());
+    type("   ");
+    (void)e.edit(key(Key::kill_word));
+    CHECK(e.text().empty());
+    type("sport 7777");
+    (void)e.edit(key(Key::kill_line));
+    CHECK(e.text().empty());
+    type("a");
+    CHECK(e.edit(key(Key::up)) == LineEditor::Outcome::editing);  // unknown keys: no change
+    CHECK(e.text() == "a");
+    CHECK(e.edit(key(Key::enter)) == LineEditor::Outcome::submit);
+    CHECK(e.edit(key(Key::escape)) == LineEditor::Outcome::cancel);
+    CHECK(e.text() == "a");
+    e.clear();
+    CHECK(e.text().empty());
+}
+
+TEST_CASE("sorting by received bytes puts the busiest first, r reverses, the header says",
+          "[term]") {
+    LiveTable t;
+    std::vector<watch::Event> events;
+    for (std::uint64_t i = 1; i <= 3; ++i) {
+        auto e = ev(watch::EventKind::new_, i, static_cast<std::uint32_t>(1000 + i), 80,
+                    TcpState::established);
+        TcpInfo ti;
+        ti.bytes_received = i == 2 ? 50000 : i * 10;
+        ti.bytes_acked = 7 * i;
+        e.socket.tcp_info = ti;
+        events.push_back(std::move(e));
+    }
+    t.apply(events, t0, false);
+    Prompt prompt;
+    StatusInfo status;
+    for (int i = 0; i < 6 && t.sort() != SortKey::received; ++i)
+        (void)handle_key(letter('>'), t, prompt, status, 5);
+    REQUIRE(t.sort() == SortKey::received);
+    auto lines = t.render(120, 10, StatusInfo{});
+    CHECK(lines.front().text.find("Recvv") != std::string::npos);
+    CHECK(lines.back().text.find("sort received") != std::string::npos);
+    CHECK(lines.at(1).text.find(":1002") != std::string::npos);
+    CHECK(lines.at(1).text.find(" 50000 ") != std::string::npos);
+    CHECK(lines.at(3).text.find(":1001") != std::string::npos);
+    (void)handle_key(letter('r'), t, prompt, status, 5);
+    lines = t.render(120, 10, StatusInfo{});
+    CHECK(lines.front().text.find("Recv^") != std::string::npos);
+    CHECK(lines.back().text.find("sort received reversed") != std::string::npos);
+    CHECK(lines.at(1).text.find(":1001") != std::string::npos);
+    (void)handle_key(letter('<'), t, prompt, status, 5);
+    CHECK(t.sort() == SortKey::sent);
+}
+
+TEST_CASE("cut text shows the mark, addresses are as wide as their content, help fits", "[term]") {
+    LiveTable t;
+    auto e = ev(watch::EventKind::new_, 1, 43210, 9600, TcpState::established);
+    e.socket.family = Family::inet6;
+    e.socket.local.addr = *IpAddr::parse("2001:db8:1234:5678:9abc:def0:1234:5678");
+    e.socket.peer.addr = e.socket.local.addr;
+    t.apply(std::vector{e, ev(watch::EventKind::new_, 2, 80, 0, TcpState::listen)}, t0, false);
+    const StatusInfo status{"destroy+poll", 1s, false, "", ""};
+    auto lines = t.render(80, 6, status);
+    REQUIRE(lines.size() == 6);
+    for (const auto& l : lines)
+        CHECK(l.text.size() == 80);
+    // The long IPv6 address is cut, with the mark; the port is not silently lost.
+    CHECK(has(lines, "[2001:db8:1234:> [2001:db8:1234:> ESTABLISHED", Mark::none));
+    // The key help fits: whole, not cut.
+    CHECK(lines.back().text.ends_with("| q p s</> r /"));
+    CHECK(lines.back().text.find("destroy+poll every 1s") != std::string::npos);
+    // Narrower still: the status text is cut with the mark, the help stays whole.
+    lines = t.render(50, 6, status);
+    CHECK(lines.back().text.ends_with("> | q p s</> r /"));
+    // Wide enough: nothing is cut, the full help shows, the IPv4 rows are not padded to the width.
+    lines = t.render(200, 6, status);
+    CHECK(has(lines, "[2001:db8:1234:5678:9abc:def0:1234:5678]:43210 [", Mark::none));
+    CHECK(lines.back().text.find("q quit p pause s/</> sort r reverse / filter") !=
+          std::string::npos);
+    LiveTable narrow;
+    narrow.apply(std::vector{ev(watch::EventKind::new_, 1, 80, 5000, TcpState::established)}, t0,
+                 false);
+    lines = narrow.render(200, 4, status);
+    CHECK(lines.at(1).text.find("127.0.0.1:80    127.0.0.1:5000") != std::string::npos);
 }

@@ -23,9 +23,10 @@ using Clock = watch::Clock;
 /// How a row is highlighted: new green, changed yellow, closed red (then removed).
 enum class Mark : std::uint8_t { none, added, changed, closed };
 
-/// The `s` key cycles through these.
-enum class SortKey : std::uint8_t { local, remote, state, proto, process };
-/// "local" "remote" "state" "proto" "process".
+/// The `s` `>` and `<` keys move through these; sent and received (tcp_info's
+/// bytes_acked and bytes_received) sort the largest first.
+enum class SortKey : std::uint8_t { local, remote, state, proto, process, sent, received };
+/// "local" "remote" "state" "proto" "process" "sent" "received".
 [[nodiscard]] std::string_view sort_key_name(SortKey key);
 
 /// One painted line.
@@ -61,8 +62,12 @@ class LiveTable {
     /// Sets the process column of rows by inode ("1234/nginx").
     void set_processes(const std::unordered_map<std::uint64_t, std::string>& by_inode);
 
-    void cycle_sort();
+    /// Moves the sort column by `step` (wrapping): +1 the next, -1 the previous.
+    void cycle_sort(int step = 1);
+    /// Reverses the order of the sort column (again: back to its own order).
+    void reverse_sort() noexcept { reversed_ = !reversed_; }
     [[nodiscard]] SortKey sort() const noexcept { return sort_; }
+    [[nodiscard]] bool sort_reversed() const noexcept { return reversed_; }
     /// Parses `text` as sockls FILTER words (empty clears). On error the old
     /// filter stays and the error says where.
     [[nodiscard]] Result<void> set_filter(std::string_view text);
@@ -82,12 +87,15 @@ class LiveTable {
         Mark mark = Mark::none;
         Clock::time_point mark_until;
         std::string process;
+        std::uint64_t sent = 0;      ///< tcp_info bytes_acked, the last one told
+        std::uint64_t received = 0;  ///< tcp_info bytes_received
     };
     [[nodiscard]] std::vector<const Row*> visible() const;
 
     std::chrono::milliseconds flash_;
     std::unordered_map<std::uint64_t, Row> rows_;
     SortKey sort_ = SortKey::local;
+    bool reversed_ = false;
     filter::Filter filter_;
     bool has_filter_ = false;
     std::string filter_text_;
@@ -112,6 +120,8 @@ enum class Key {
     enter,
     escape,
     backspace,
+    kill_line,  ///< Ctrl-U
+    kill_word,  ///< Ctrl-W
     character
 };
 struct KeyPress {
@@ -119,10 +129,27 @@ struct KeyPress {
     char ch = 0;  ///< for Key::character (printable ASCII)
 };
 
-/// The `/` filter prompt of the live screen while the user types.
+/// A one-line editor as a shell reads a line: characters append, Backspace
+/// deletes one, Ctrl-U the whole line, Ctrl-W the word before the end (and the
+/// blanks after it); Enter submits, Escape cancels. Pure, no terminal.
+class LineEditor {
+  public:
+    enum class Outcome : std::uint8_t { editing, submit, cancel };
+    /// Applies one key; keys it does not know leave the line as it is.
+    Outcome edit(const KeyPress& key);
+    void clear() { text_.clear(); }
+    [[nodiscard]] const std::string& text() const noexcept { return text_; }
+
+  private:
+    std::string text_;
+};
+
+/// The `/` filter prompt of the live screen while the user types. It opens
+/// empty; `hint` is the filter in force, shown but not edited.
 struct Prompt {
     bool active = false;
-    std::string text;
+    LineEditor line;
+    std::string hint;
 };
 
 /// What a key asks of the app beyond the table and the status line.
@@ -130,9 +157,10 @@ enum class KeyAction : std::uint8_t { none, quit };
 
 /// The live screen's keys as a pure mapping: arrows, Page Up/Down, Home and End
 /// scroll by one row, by `page` rows or to an end; q quits; p or space pauses;
-/// s cycles the sort; / opens the prompt on the current filter, where Enter
-/// applies it (an error goes to `status.message`, the old filter stays) and
-/// Escape cancels. Updates `status.paused`, `status.message` and `status.prompt`.
+/// s and > sort by the next column, < by the previous, r reverses; / opens an empty prompt (the
+/// filter in force as a hint) that edits as a LineEditor: Enter applies what was typed (empty
+/// clears the filter; an error goes to `status.message` and the old filter stays), Escape keeps the
+/// filter. Updates `status.paused`, `status.message` and `status.prompt`.
 [[nodiscard]] KeyAction handle_key(const KeyPress& key, LiveTable& table, Prompt& prompt,
                                    StatusInfo& status, int page);
 

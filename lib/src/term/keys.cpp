@@ -4,18 +4,21 @@
 namespace socklab::term {
 namespace {
 
-/// Typing after `/`: Enter applies the filter, Escape cancels, the rest edits.
+/// Typing after `/`: Enter applies the line (empty clears the filter), Escape
+/// keeps the filter, the rest edits the line.
 void prompt_key(const KeyPress& k, LiveTable& table, Prompt& prompt, StatusInfo& status) {
-    if (k.key == Key::enter) {
-        prompt.active = false;
-        auto r = table.set_filter(prompt.text);
-        status.message = r ? std::string() : "filter: " + r.error().context;
-    } else if (k.key == Key::escape) {
-        prompt.active = false;
-    } else if (k.key == Key::backspace) {
-        if (!prompt.text.empty()) prompt.text.pop_back();
-    } else if (k.key == Key::character) {
-        prompt.text += k.ch;
+    switch (prompt.line.edit(k)) {
+        case LineEditor::Outcome::submit: {
+            prompt.active = false;
+            auto r = table.set_filter(prompt.line.text());
+            status.message = r ? std::string() : "filter: " + r.error().context;
+            break;
+        }
+        case LineEditor::Outcome::cancel:
+            prompt.active = false;
+            break;
+        case LineEditor::Outcome::editing:
+            break;
     }
 }
 
@@ -29,11 +32,19 @@ KeyAction letter_key(char ch, LiveTable& table, Prompt& prompt, StatusInfo& stat
             status.paused = !status.paused;
             break;
         case 's':
-            table.cycle_sort();
+        case '>':
+            table.cycle_sort(1);
+            break;
+        case '<':
+            table.cycle_sort(-1);
+            break;
+        case 'r':
+            table.reverse_sort();
             break;
         case '/':
             prompt.active = true;
-            prompt.text = table.filter_text();
+            prompt.line.clear();
+            prompt.hint = table.filter_text();
             status.message.clear();
             break;
         default:
@@ -76,7 +87,14 @@ KeyAction handle_key(const KeyPress& k, LiveTable& table, Prompt& prompt, Status
                 break;
         }
     }
-    status.prompt = prompt.active ? "/" + prompt.text : std::string();
+    status.prompt.clear();
+    if (prompt.active) {
+        status.prompt = "/" + prompt.line.text();
+        if (prompt.line.text().empty())
+            status.prompt += prompt.hint.empty()
+                                 ? "   (no filter; Esc cancels)"
+                                 : "   (now: " + prompt.hint + "; Enter clears, Esc keeps)";
+    }
     return action;
 }
 

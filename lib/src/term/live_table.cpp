@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <tuple>
 
 #include "socklab/term.hpp"
@@ -13,11 +14,40 @@ namespace {
 constexpr int proto_width = 5;
 constexpr int state_width = 11;
 constexpr int min_addr_width = 15;
+constexpr int min_process_width = 8;
+/// Sent and Recv: up to 9 digits (999 MB) before the column is cut.
+constexpr int bytes_width = 9;
 
+/// Marks where text was cut: one ASCII column on every terminal.
+constexpr char cut_mark = '>';
+
+/// `s` padded to `width`, or cut to it with the cut mark as its last column.
 std::string fit(std::string s, std::size_t width) {
-    if (s.size() > width) s.resize(width);
+    if (s.size() > width) {
+        s.resize(width);
+        if (width > 0) s.back() = cut_mark;
+    }
     s.append(width - s.size(), ' ');
     return s;
+}
+
+std::string right(std::string_view s, std::size_t width) {
+    std::string out;
+    if (s.size() < width) out.append(width - s.size(), ' ');
+    out += s.substr(0, width);
+    return out;
+}
+
+/// The status text `s` ended by the key help, as long a form of it as fits in
+/// `width`; when only the shortest fits, `s` is cut (with the mark) to leave it room.
+std::string with_help(std::string s, std::size_t width) {
+    constexpr std::array<std::string_view, 2> forms{
+        " | q quit p pause s/</> sort r reverse / filter", " | q p s</> r /"};
+    for (const auto f : forms)
+        if (s.size() + f.size() <= width) return s + std::string(f);
+    const auto room = width > forms.back().size() ? width - forms.back().size() : 0;
+    if (s.size() > room) s = fit(std::move(s), room);
+    return s + std::string(forms.back());
 }
 
 auto endpoint_key(const Endpoint& e) {
@@ -52,6 +82,10 @@ std::string_view sort_key_name(SortKey key) {
             return "proto";
         case SortKey::process:
             return "process";
+        case SortKey::sent:
+            return "sent";
+        case SortKey::received:
+            return "received";
     }
     return "?";
 }
@@ -74,6 +108,10 @@ void LiveTable::apply(std::span<const watch::Event> events, Clock::time_point no
         row.socket = e.socket;
         row.process = process;
         row.state = e.state;
+        if (const auto& ti = e.socket.tcp_info) {
+            row.sent = ti->bytes_acked;
+            row.received = ti->bytes_received;
+        }
         if (!mark) continue;
         // A row that appeared in this batch stays green through its first changes.
         if (!known || row.mark == Mark::added) {
@@ -108,8 +146,9 @@ void LiveTable::set_processes(const std::unordered_map<std::uint64_t, std::strin
     }
 }
 
-void LiveTable::cycle_sort() {
-    sort_ = static_cast<SortKey>((static_cast<int>(sort_) + 1) % 5);
+void LiveTable::cycle_sort(int step) {
+    const int n = static_cast<int>(SortKey::received) + 1;
+    sort_ = static_cast<SortKey>(((static_cast<int>(sort_) + step) % n + n) % n);
 }
 
 Result<void> LiveTable::set_filter(std::string_view text) {
@@ -158,12 +197,17 @@ std::vector<const LiveTable::Row*> LiveTable::visible() const {
                 return std::tie(a->socket.netid, la, pa) < std::tie(b->socket.netid, lb, pb);
             case SortKey::process:
                 return std::tie(a->process, la, pa) < std::tie(b->process, lb, pb);
+            case SortKey::sent:  // the busiest first
+                return std::tie(b->sent, la, pa) < std::tie(a->sent, lb, pb);
+            case SortKey::received:
+                return std::tie(b->received, la, pa) < std::tie(a->received, lb, pb);
             case SortKey::local:
                 break;
         }
         return std::tie(la, pa) < std::tie(lb, pb);
     };
     std::sort(out.begin(), out.end(), by);
+    if (reversed_) std::reverse(out.begin(), out.end());
     return out;
 }
 
@@ -171,19 +215,37 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
     std::vector<Line> lines;
     if (width < 20 || height < 3) return lines;
     const auto w = static_cast<std::size_t>(width);
-    const int rest = width - proto_width - state_width - 4;
-    const int process_width = std::max(8, rest / 5);
-    const int addr_width = std::max(min_addr_width, (rest - process_width) / 2);
-    const auto aw = static_cast<std::size_t>(addr_width);
+    const int rest = width - proto_width - state_width - 2 * bytes_width - 6;
+    const auto shown = visible();
+    // Addresses as wide as the widest shown (within what leaves the process 8
+    // columns); the process takes the rest.
+    std::vector<std::pair<std::string, std::string>> endpoints;
+    endpoints.reserve(shown.size());
+    std::size_t widest = std::string_view("Remote Address^").size();
+    for (const Row* r : shown) {
+        endpoints.emplace_back(watch::format_endpoint(r->socket, r->socket.local),
+                               watch::format_endpoint(r->socket, r->socket.peer));
+        widest = std::max({widest, endpoints.back().first.size(), endpoints.back().second.size()});
+    }
+    const auto aw = std::min(
+        widest, static_cast<std::size_t>(std::max(min_addr_width, (rest - min_process_width) / 2)));
     auto row_text = [&](std::string_view proto, const std::string& local, const std::string& peer,
-                        std::string_view state, const std::string& process) {
+                        std::string_view state, std::string_view sent, std::string_view received,
+                        const std::string& process) {
         std::string t = fit(std::string(proto), proto_width) + ' ' + fit(local, aw) + ' ' +
-                        fit(peer, aw) + ' ' + fit(std::string(state), state_width) + ' ' + process;
+                        fit(peer, aw) + ' ' + fit(std::string(state), state_width) + ' ' +
+                        right(sent, bytes_width) + ' ' + right(received, bytes_width) + ' ' +
+                        process;
         return fit(std::move(t), w);
     };
-    lines.push_back({row_text("Proto", "Local Address", "Remote Address", "State", "Process"),
-                     Mark::none, true});
-    const auto shown = visible();
+    // The sort column's title carries the direction: v largest/last first, ^ the other way.
+    std::array<std::string, 7> titles{"Local Address", "Remote Address", "State", "Proto",
+                                      "Process",       "Sent",           "Recv"};
+    const bool descending = (sort_ == SortKey::sent || sort_ == SortKey::received) != reversed_;
+    titles.at(static_cast<std::size_t>(sort_)) += descending ? 'v' : '^';
+    lines.push_back(
+        {row_text(titles[3], titles[0], titles[1], titles[2], titles[5], titles[6], titles[4]),
+         Mark::none, true});
     const long body = height - 2;
     const long max_top = std::max(0L, static_cast<long>(shown.size()) - body);
     const long top = std::min(top_, max_top);
@@ -195,8 +257,9 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
         const std::string_view state =
             r.mark == Mark::closed ? state_info(TcpState::close).json : state_info(r.state).json;
         lines.push_back(
-            {row_text(netid_name(r.socket.netid), watch::format_endpoint(r.socket, r.socket.local),
-                      watch::format_endpoint(r.socket, r.socket.peer), state, r.process),
+            {row_text(netid_name(r.socket.netid), endpoints[static_cast<std::size_t>(i)].first,
+                      endpoints[static_cast<std::size_t>(i)].second, state,
+                      fmt::format("{}", r.sent), fmt::format("{}", r.received), r.process),
              r.mark, false});
     }
     while (static_cast<long>(lines.size()) < height - 1)
@@ -206,15 +269,16 @@ std::vector<Line> LiveTable::render(int width, int height, const StatusInfo& sta
         const auto n = counts[static_cast<std::size_t>(st)];
         if (n != 0) s += fmt::format("{} {}  ", state_info(st).json, n);
     }
-    s += fmt::format("| {} rows | {} every {}s | sort {}", shown.size(), status.sources,
-                     std::chrono::duration<double>(status.interval).count(), sort_key_name(sort_));
+    s += fmt::format("| {} rows | {} every {}s | sort {}{}", shown.size(), status.sources,
+                     std::chrono::duration<double>(status.interval).count(), sort_key_name(sort_),
+                     reversed_ ? " reversed" : "");
     if (!filter_text_.empty()) s += " | filter " + filter_text_;
     if (status.paused) s += " | PAUSED";
     if (!status.message.empty()) s += " | " + status.message;
     if (!status.prompt.empty())
         s = status.prompt;
     else
-        s += " | q quit p pause s sort / filter";
+        s = with_help(std::move(s), w);
     lines.push_back({fit(std::move(s), w), Mark::none, true});
     return lines;
 }

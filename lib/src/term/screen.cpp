@@ -119,6 +119,10 @@ KeyPress Screen::read_key() {
             return {Key::enter, 0};
         case 27:
             return {Key::escape, 0};
+        case 21:  // Ctrl-U
+            return {Key::kill_line, 0};
+        case 23:  // Ctrl-W
+            return {Key::kill_word, 0};
         case KEY_BACKSPACE:
         case 127:
         case 8:
