@@ -18,7 +18,10 @@ long field(std::string_view text, std::string_view head, std::string_view key) {
         if (line.substr(0, head.size()) != head || line.size() == head.size() ||
             line[head.size()] != ' ')
             continue;
-        std::size_t k = line.find(" " + std::string(key) + " ");
+        // Built by appends: GCC 12 at -O3 reports a false -Wrestrict for " " + std::string.
+        std::string needle(1, ' ');
+        needle.append(key).push_back(' ');
+        std::size_t k = line.find(needle);
         if (k == std::string_view::npos) return 0;
         k += key.size() + 2;
         long v = 0;

@@ -1,4 +1,5 @@
 // metrics: the kernel's TCP counters from /proc/net/netstat, snmp and sockstat.
+#include <fmt/format.h>
 #include <array>
 
 #include "socklab/metrics.hpp"
@@ -29,7 +30,7 @@ Error bad(std::string what) {
 Result<std::int64_t> number(std::string_view text) {
     const bool negative = !text.empty() && text.front() == '-';
     auto v = parse_uint(negative ? text.substr(1) : text, 0, INT64_MAX);
-    if (!v) return bad("'" + std::string(text.substr(0, 32)) + "' is not a number");
+    if (!v) return bad(fmt::format("'{}' is not a number", text.substr(0, 32)));
     return negative ? -static_cast<std::int64_t>(*v) : static_cast<std::int64_t>(*v);
 }
 
