@@ -84,8 +84,13 @@ class Party:
         for stream, buf, flag in ((self.p.stdout, self.out, "out_eof"), (self.p.stderr, self.err, None)):
             threading.Thread(target=self._drain, args=(stream, buf, flag), daemon=True).start()
         if stdin is not None:
-            self.send(stdin)
-            self.close_stdin()
+            # A tool that ends before it reads (a refused connect) closes the pipe
+            # first: that is its behaviour, which its exit status tells.
+            try:
+                self.send(stdin)
+                self.close_stdin()
+            except BrokenPipeError:
+                self._drop_stdin()
 
     def _drain(self, stream, buf, flag):
         fd = stream.fileno()
@@ -109,6 +114,12 @@ class Party:
     def close_stdin(self):
         if not self.p.stdin.closed:
             self.p.stdin.close()
+
+    def _drop_stdin(self):
+        try:
+            self.p.stdin.close()
+        except BrokenPipeError:
+            pass  # close() flushes what is left and fails the same way; the fd is closed
 
     def out_bytes(self):
         with self.lock:
