@@ -93,9 +93,14 @@ def test_unreadable_counters_exit_1():
     script = (f"mount -t tmpfs none /proc && mkdir /proc/net && cp {bogus} /proc/net/snmp && "
               "printf 'TcpExt: A\\nTcpExt: 1\\n' >/proc/net/netstat && exec "
               + " ".join(doctor_args("--interval", "0.1")))
-    res = harness.run(["unshare", "-m", "-n", "sh", "-c", script], timeout=30)
+    # LeakSanitizer reads /proc itself: with the tmpfs over it, it would fail at exit.
+    asan = [o for o in os.environ.get("ASAN_OPTIONS", "").split(":") if o] + ["detect_leaks=0"]
+    env = dict(os.environ, ASAN_OPTIONS=":".join(asan))
+    res = harness.run(["unshare", "-m", "-n", "sh", "-c", script], timeout=30, env=env)
     check_eq(res.returncode, 1, f"could not look: {res.stdout!r} {res.stderr!r}")
     lines = res.stderr.strip().splitlines()
+    if harness.sanitized():  # the sanitizer's own warnings about the missing /proc/self/exe
+        lines = [line for line in lines if not line.startswith("==")]
     check_eq(len(lines), 1, res.stderr)
     check(lines[0].startswith("socklab: doctor: /proc/net/snmp: line 2: "), lines[0])
     check_eq(res.stdout, "", "no report when it could not look")
