@@ -216,8 +216,7 @@ def bad_input_table(tool, path, timeout=10):
     Every failure is collected and reported together.
     """
     import tempfile
-    tmp = tempfile.mkdtemp(prefix=f"badinput-{tool}-")
-    harness.on_cleanup(lambda: subprocess.run(["rm", "-rf", tmp]))
+    tmp = harness.temp_dir(f"badinput-{tool}-")
     failures = []
     tried = 0
     with open(path, encoding="utf-8") as f:

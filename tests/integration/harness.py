@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import uuid
@@ -85,6 +86,13 @@ def spawn(args, **kw):
 
 def on_cleanup(fn):
     _cleanups.append(fn)
+
+
+def temp_dir(prefix):
+    """A new private directory, removed with everything in it at the end of the test."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    on_cleanup(lambda: shutil.rmtree(path, ignore_errors=True))
+    return path
 
 
 def terminate_at_cleanup(p, timeout=10):

@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 import time
 
 import harness
@@ -85,8 +84,7 @@ def test_unreadable_counters_exit_1():
     # A private mount namespace puts a tmpfs over /proc with a garbage net/snmp:
     # sock_diag still answers, the counters cannot be read.
     harness.need("unshare")
-    tmp = tempfile.mkdtemp(prefix="socklab-doctor-")
-    harness.on_cleanup(lambda: harness.run(["rm", "-rf", tmp]))
+    tmp = harness.temp_dir("socklab-doctor-")
     bogus = os.path.join(tmp, "snmp")
     with open(bogus, "w") as f:
         f.write("Tcp: A B\nUdp: 1\n")

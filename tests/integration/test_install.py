@@ -4,8 +4,6 @@ binaries, the man pages in their sections, one bash completion per tool, the
 docs), the installed binaries run from there, and `man -l` renders every page."""
 import os
 import re
-import shutil
-import tempfile
 
 import harness
 from harness import check, check_eq
@@ -19,8 +17,7 @@ def build_dir():
 
 
 def install(prefix="/usr"):
-    dest = tempfile.mkdtemp(prefix="socklab-install-")
-    harness.on_cleanup(lambda: shutil.rmtree(dest, ignore_errors=True))
+    dest = harness.temp_dir("socklab-install-")
     env = dict(os.environ, DESTDIR=dest)
     res = harness.run([harness.need("cmake"), "--install", build_dir(), "--prefix", prefix],
                       env=env, timeout=120)

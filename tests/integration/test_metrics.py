@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -125,8 +124,7 @@ def promql(query):
 
 def start_prometheus(target_port):
     harness.need("prometheus")
-    tmp = tempfile.mkdtemp(prefix="socklab-prom-")
-    harness.on_cleanup(lambda: subprocess.run(["rm", "-rf", tmp]))
+    tmp = harness.temp_dir("socklab-prom-")
     cfg = os.path.join(tmp, "prometheus.yml")
     with open(cfg, "w") as f:
         f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"

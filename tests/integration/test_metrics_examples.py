@@ -5,7 +5,6 @@ metrics sockwatch --metrics exposes."""
 import json
 import os
 import re
-import tempfile
 
 import harness
 from harness import check, check_eq
@@ -55,8 +54,7 @@ def test_rules_and_dashboard_name_only_exposed_metrics():
     check_eq(unknown, [], "names not in the exposition")
     # Every panel's query parses: promtool checks them as recording rules.
     harness.need("promtool")
-    tmp = tempfile.mkdtemp(prefix="socklab-dash-")
-    harness.on_cleanup(lambda: harness.run(["rm", "-rf", tmp]))
+    tmp = harness.temp_dir("socklab-dash-")
     path = os.path.join(tmp, "panels.yml")
     with open(path, "w") as f:
         f.write("groups:\n  - name: panels\n    rules:\n")

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import tempfile
 
 import harness
 
@@ -68,8 +67,7 @@ def shquote(s):
 def test_every_readme_command_works_as_written():
     cmds = readme_commands()
     harness.check(len(cmds) >= 25, f"found only {len(cmds)} README commands: {cmds}")
-    work = tempfile.mkdtemp(prefix="readme-")
-    harness.on_cleanup(lambda: subprocess.run(["rm", "-rf", work]))
+    work = harness.temp_dir("readme-")
     with open(os.path.join(work, "big.bin"), "wb") as f:
         f.write(os.urandom(1 << 20))
     with open(os.path.join(work, "request"), "wb") as f:

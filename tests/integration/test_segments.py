@@ -9,8 +9,6 @@ Scenarios run side by side to keep the whole matrix fast.
 """
 import os
 import re
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -168,8 +166,7 @@ def matrix(family, as_nobody):
             prefix = NOBODY
     elif os.geteuid() != 0:
         raise harness.Skip("needs root (the nobody variant runs without it)")
-    folder = tempfile.mkdtemp(prefix="socklab-seg-")
-    harness.on_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    folder = harness.temp_dir("socklab-seg-")
     os.chmod(folder, 0o777)
     with ThreadPoolExecutor(max_workers=6) as pool:
         runs = list(pool.map(lambda n: one(n, family, prefix, folder), SCENARIOS))

@@ -5,7 +5,6 @@ import resource
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import faults
@@ -27,8 +26,7 @@ def listener():
 
 
 def scratch():
-    d = tempfile.mkdtemp(prefix="sockls-faults-")
-    harness.on_cleanup(lambda: subprocess.run(["rm", "-rf", d]))
+    d = harness.temp_dir("sockls-faults-")
     return d
 
 

@@ -242,9 +242,7 @@ def test_ssfilter_t_on_ss_dumps_v4_and_v6():
     """ssfilter.t's way: a dump from `ss -D`, replayed by ss (TCPDIAG_FILE) and by
     sockls (TCPDIAG_FILE and --replay), for IPv4 and for IPv6 dumps."""
     build_hosts()
-    tmp = tempfile.mkdtemp(prefix="socklab-ssdump-")
-    harness.on_cleanup(lambda: [os.remove(os.path.join(tmp, f)) for f in os.listdir(tmp)]
-                       and None or os.rmdir(tmp))
+    tmp = harness.temp_dir("socklab-ssdump-")
     v6_exprs = ["", "dport = 22", "src [::1]", "dst [::1]", "src [::/0]", "sport > :1024",
                 "'( dport = :ssh or sport = :ssh )'", "dst [::ffff:0.0.0.0/96]"]
     failures, count = [], 0
