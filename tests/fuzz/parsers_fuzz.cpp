@@ -64,8 +64,11 @@ void fuzz_replay(std::span<const std::byte> data) {
 void fuzz_procfs(std::uint8_t pick, std::span<const std::byte> data) {
     // One scratch tree per process; each input overwrites one of its files.
     static const std::filesystem::path root = [] {
-        char tmpl[] = "/tmp/socklab-fuzz-procXXXXXX";
-        if (::mkdtemp(tmpl) == nullptr) std::abort();
+        // Under TMPDIR when set: scripts/fuzz points it at a directory it removes,
+        // as libFuzzer's exit leaves this tree behind.
+        std::string tmpl =
+            (std::filesystem::temp_directory_path() / "socklab-fuzz-procXXXXXX").string();
+        if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
         std::filesystem::create_directories(std::filesystem::path(tmpl) / "net");
         return std::filesystem::path(tmpl);
     }();
