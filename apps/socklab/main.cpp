@@ -84,8 +84,9 @@ int cmd_run(const Options& o, const Session& s) {
     if (auto* rc = std::get_if<int>(&shown)) return *rc;
     auto& sc = std::get<lab::Scenario>(shown);
     // A failed or interrupted write ends at once; the destructor releases every socket.
+    const auto via = o.segments ? s.printer.nsenter_prefix(::getpid(), net.user_namespace()) : "";
     if ((o.segments && !s.write(s.printer.nsenter(::getpid(), net.user_namespace()))) ||
-        !s.write(s.printer.look(sc.info(), sc.sides())) || !s.write(s.printer.holding(*hold)))
+        !s.write(s.printer.look(sc.info(), sc.sides(), via)) || !s.write(s.printer.holding(*hold)))
         return 0;
     const bool interrupted = s.hold(*hold);
     sc.release();

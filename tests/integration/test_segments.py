@@ -153,6 +153,8 @@ def one(name, family, prefix, folder):
     harness.check(total and int(total.group(1)) == len(segs), f"{name}: every segment parsed\n{out}")
     check_defining(name, segs, out)
     harness.check(re.search(r"nsenter -t \d+ (-U )?-n ss -tan", out), "the nsenter line")
+    harness.check(re.search(r"look: nsenter -t \d+ (-U )?-n sockls -tan ", out),
+                  "the look line enters the namespace too")
     return name, pcap, out, segs
 
 

@@ -98,9 +98,10 @@ class Printer {
     /// The scenario's heading, the sockls rows of its ports and each side; `full`
     /// prints what every side does (run), else only the side in the state (tour).
     [[nodiscard]] std::string scenario(const ScenarioView& v, bool full) const;
-    /// The sockls command that shows the scenario's sockets while it holds.
-    [[nodiscard]] std::string look(const lab::ScenarioInfo& info,
-                                   std::span<const lab::Side> sides) const;
+    /// The sockls command that shows the scenario's sockets while it holds; `via`
+    /// goes before it (nsenter_prefix() when they live in a private namespace).
+    [[nodiscard]] std::string look(const lab::ScenarioInfo& info, std::span<const lab::Side> sides,
+                                   std::string_view via = {}) const;
     /// The segments as a ladder between the ends (time, direction, flags, seq and ack
     /// relative to each side's ISN, window, length, fate) with the state each end moves
     /// to per our state machine, then its final states beside the kernel's, every
@@ -108,6 +109,8 @@ class Printer {
     [[nodiscard]] std::string ladder(const ScenarioView& v) const;
     /// How to see the private namespace's sockets with ss while the scenario holds.
     [[nodiscard]] std::string nsenter(int pid, bool user_namespace) const;
+    /// "nsenter -t PID [-U] -n ": what runs a command in socklab's private namespace.
+    [[nodiscard]] static std::string nsenter_prefix(int pid, bool user_namespace);
     /// "holding for N s" (0: until Ctrl-C).
     [[nodiscard]] std::string holding(std::chrono::milliseconds hold) const;
     [[nodiscard]] std::string released(const lab::ScenarioInfo& info, bool interrupted) const;

@@ -163,11 +163,15 @@ Result<void> write_pcap(const std::string& path, const ScenarioView& v) {
     return packet::write_pcap(path, segments);
 }
 
+std::string Printer::nsenter_prefix(int pid, bool user_namespace) {
+    return fmt::format("nsenter -t {} {}-n ", pid, user_namespace ? "-U " : "");
+}
+
 std::string Printer::nsenter(int pid, bool user_namespace) const {
     return fmt::format(
         "a private network namespace holds these sockets; see them with ss while it holds:\n"
-        "    nsenter -t {} {}-n ss -tan\n",
-        pid, user_namespace ? "-U " : "");
+        "    {}ss -tan\n",
+        nsenter_prefix(pid, user_namespace));
 }
 
 }  // namespace socklab::report

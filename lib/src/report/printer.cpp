@@ -169,7 +169,8 @@ std::string Printer::scenario(const ScenarioView& v, bool full) const {
     return out;
 }
 
-std::string Printer::look(const lab::ScenarioInfo& info, std::span<const lab::Side> sides) const {
+std::string Printer::look(const lab::ScenarioInfo& info, std::span<const lab::Side> sides,
+                          std::string_view via) const {
     std::string out;
     // The port every side shares (the listener's): one filter shows them all.
     std::map<std::uint32_t, int> seen;
@@ -181,7 +182,7 @@ std::string Printer::look(const lab::ScenarioInfo& info, std::span<const lab::Si
                           return a.second < b.second;
                       })->first;
     const bool closed = info.id == lab::ScenarioId::closed;
-    out += fmt::format("look: sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n",
+    out += fmt::format("look: {}sockls -tan {}'( sport = :{} or dport = :{} )'   ({})\n", via,
                        closed ? "state closed " : "", port, port,
                        closed ? "ss lists no closed socket" : "ss takes the same filter");
     return out;
