@@ -203,9 +203,21 @@ struct MonitorOptions {
                                              std::chrono::nanoseconds interval,
                                              SourceChoice source);
 
+/// A live row's traffic counters as a poll read them (tcp_info), told when they
+/// moved while the state did not: the live table's Sent/Recv and rates follow it.
+struct TrafficSample {
+    std::uint64_t row = 0;  ///< Event::row of the socket
+    Clock::time_point time;
+    std::uint64_t bytes_sent = 0;      ///< tcp_info bytes_acked
+    std::uint64_t bytes_received = 0;  ///< tcp_info bytes_received
+    std::uint32_t segs_out = 0, segs_in = 0;
+};
+
 /// What one Monitor::step() produced.
 struct Step {
     std::vector<Event> events;
+    /// Rows whose counters changed without a state change (no event for them).
+    std::vector<TrafficSample> traffic;
     bool polled = false;  ///< a snapshot was applied: counts are fresh
     /// Tracepoint events the kernel overwrote since the last step (then this
     /// step also took a dump to resynchronise); also said in `warnings`.
