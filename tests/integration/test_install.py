@@ -69,6 +69,11 @@ def test_installed_binaries_run():
     check("Local Address:Port" in res.stdout.splitlines()[0], res.stdout[:200])
 
 
+# Pages whose examples still quote event lines longer than 80 columns (sockwatch's own
+# output); every other page must fit.
+WIDE_PAGES = {"sockwatch"}
+
+
 def test_man_renders_every_installed_page():
     dest = install("/usr")
     pages = sorted(f for f in installed_files(dest) if "/share/man/" in f)
@@ -82,6 +87,10 @@ def test_man_renders_every_installed_page():
         check("error" not in res.stderr.lower(), f"man -l {page}: {res.stderr}")
         name = os.path.basename(page)[: -len(".x.gz")]
         check("NAME" in res.stdout and name in res.stdout, f"{page}: {res.stdout[:300]}")
+        # An 80-column terminal shows every line whole (tables and examples included).
+        if name not in WIDE_PAGES:
+            wide = [line for line in res.stdout.splitlines() if len(line) > 80]
+            check(not wide, f"man -l {page}: lines wider than 80 columns:\n" + "\n".join(wide))
 
 
 if __name__ == "__main__":
