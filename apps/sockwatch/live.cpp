@@ -60,6 +60,7 @@ int run_live(socklab::watch::Monitor& monitor, const Options& o, int stop_fd,
             return exit_failure;
         }
         table.apply(step->events, socklab::watch::Clock::now());
+        table.apply_traffic(step->traffic, socklab::watch::Clock::now());
         if (socklab::app::StopSignals::requested() || step->extra_ready.at(0)) break;
         for (auto k = (*screen)->read_key(); k.key != Key::none; k = (*screen)->read_key()) {
             redraw = true;

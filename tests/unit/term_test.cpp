@@ -373,3 +373,26 @@ TEST_CASE("cut text shows the mark, addresses are as wide as their content, help
     lines = narrow.render(200, 4, status);
     CHECK(lines.at(1).text.find("127.0.0.1:80    127.0.0.1:5000") != std::string::npos);
 }
+
+TEST_CASE("traffic samples move Sent/Recv of live rows and re-sort them", "[term]") {
+    LiveTable t;
+    t.apply(std::vector{ev(watch::EventKind::new_, 1, 1001, 80, TcpState::established),
+                        ev(watch::EventKind::new_, 2, 1002, 80, TcpState::established)},
+            t0, false);
+    for (int i = 0; i < 6 && t.sort() != SortKey::received; ++i)
+        t.cycle_sort(1);
+    REQUIRE(t.sort() == SortKey::received);
+    watch::TrafficSample s;
+    s.row = 2;
+    s.time = t0 + 1s;
+    s.bytes_sent = 1234;
+    s.bytes_received = 98765;
+    watch::TrafficSample unknown = s;
+    unknown.row = 99;
+    t.apply_traffic(std::vector{s, unknown}, t0 + 1s);
+    const auto b = body(t);
+    CHECK(b.at(0).text.find(":1002") != std::string::npos);
+    CHECK(b.at(0).text.find(" 98765 ") != std::string::npos);
+    CHECK(b.at(0).text.find(" 1234 ") != std::string::npos);
+    CHECK(t.size() == 2);
+}

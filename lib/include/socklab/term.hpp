@@ -55,6 +55,9 @@ class LiveTable {
 
     /// Applies events; `mark` false for the baseline snapshot (no highlight).
     void apply(std::span<const watch::Event> events, Clock::time_point now, bool mark = true);
+    /// Applies the counters a poll read for rows whose state did not change
+    /// (watch::Step::traffic): Sent/Recv follow them. Unknown rows are ignored.
+    void apply_traffic(std::span<const watch::TrafficSample> samples, Clock::time_point now);
     /// Clears expired highlights and removes closed rows whose moment has passed.
     void expire(Clock::time_point now);
     /// Inodes of rows that have no process name yet (0 never listed).

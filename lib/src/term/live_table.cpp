@@ -123,6 +123,16 @@ void LiveTable::apply(std::span<const watch::Event> events, Clock::time_point no
     }
 }
 
+void LiveTable::apply_traffic(std::span<const watch::TrafficSample> samples,
+                              Clock::time_point /*now*/) {
+    for (const watch::TrafficSample& t : samples) {
+        const auto it = rows_.find(t.row);
+        if (it == rows_.end() || it->second.mark == Mark::closed) continue;
+        it->second.sent = t.bytes_sent;
+        it->second.received = t.bytes_received;
+    }
+}
+
 void LiveTable::expire(Clock::time_point now) {
     std::erase_if(rows_, [&](const auto& kv) {
         return kv.second.mark == Mark::closed && kv.second.mark_until <= now;
