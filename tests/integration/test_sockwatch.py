@@ -85,7 +85,7 @@ def events_for(lines, local, peer):
     for line in lines:
         f = line.split()
         if len(f) >= 6 and f[3] == local and f[4] == peer:
-            out.append((f[1], " ".join(f[5:])))
+            out.append((f[1], " ".join(w for w in f[5:] if "=" not in w)))  # states only
     return out
 
 
