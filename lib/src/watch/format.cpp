@@ -77,8 +77,10 @@ std::string format_event_text(const Event& event) {
     } else {
         line += fmt::format("{} -> {}", json_state(event.old_state), json_state(event.state));
     }
-    // Then key=value words, each when known: time in the old state, lifetime
-    // (GONE), the tcp_info totals and their rates.
+    // Then, on CHANGE and GONE, key=value words, each when known: time in the old
+    // state, lifetime (GONE), the tcp_info totals and their rates. A NEW line
+    // ends with its state (`grep 'LISTEN$'`).
+    if (event.kind == EventKind::new_) return line;
     if (has_state_duration(event)) line += " state=" + seconds_text(event.time - event.state_since);
     if (event.kind == EventKind::gone && event.created != Clock::time_point{} &&
         !never_seen_alive(event))
