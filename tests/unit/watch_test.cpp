@@ -989,8 +989,7 @@ SocketRecord with_traffic(SocketRecord r, std::uint64_t sent, std::uint64_t rece
 
 }  // namespace
 
-TEST_CASE("counters that move while the state stays are traffic samples, not events",
-          "[watch]") {
+TEST_CASE("counters that move while the state stays are traffic samples, not events", "[watch]") {
     Tracker tr;
     const auto est = [](std::uint64_t s, std::uint64_t r, std::uint32_t so, std::uint32_t si) {
         return with_traffic(tcp(5000, 80, TcpState::established, 7), s, r, so, si);
@@ -1016,8 +1015,8 @@ TEST_CASE("counters that move while the state stays are traffic samples, not eve
     CHECK(tr.apply_snapshot(snap(t0 + 3s, {est(1000, 2000, 10, 21)})).empty());
     CHECK(tr.take_traffic().size() == 1);
     // A state change is an event carrying the counters, not a sample.
-    auto ch = tr.apply_snapshot(snap(
-        t0 + 4s, {with_traffic(tcp(5000, 80, TcpState::close_wait, 7), 3000, 4000, 30, 40)}));
+    auto ch = tr.apply_snapshot(
+        snap(t0 + 4s, {with_traffic(tcp(5000, 80, TcpState::close_wait, 7), 3000, 4000, 30, 40)}));
     REQUIRE(summary(ch) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
     CHECK(tr.take_traffic().empty());
     REQUIRE(ch[0].socket.tcp_info);
@@ -1108,8 +1107,8 @@ TEST_CASE("a GONE from a destroy message carries the final totals, a TIME_WAIT t
     (void)tr.apply_snapshot(
         snap(t0, {with_traffic(tcp(5003, 80, TcpState::established, 11), 10, 20, 2, 3),
                   with_traffic(tcp(5004, 80, TcpState::established, 12), 10, 20, 2, 3)}));
-    diag::DestroyedSocket d{t0 + 2s, with_traffic(tcp(5003, 80, TcpState::close, 11), 2010, 4020,
-                                                  9, 9)};
+    diag::DestroyedSocket d{t0 + 2s,
+                            with_traffic(tcp(5003, 80, TcpState::close, 11), 2010, 4020, 9, 9)};
     auto gone = tr.apply_destroyed(d);
     REQUIRE(summary(gone) == std::vector<std::string>{"GONE ESTABLISHED"});
     REQUIRE(gone[0].socket.tcp_info);

@@ -129,8 +129,8 @@ std::string format_event_json(const Event& event) {
                        ti->bytes_acked, ti->bytes_received, ti->segs_out, ti->segs_in);
     }
     if (event.sent_per_s && event.received_per_s)
-        fmt::format_to(it, R"(,"bytes_sent_per_s":{},"bytes_received_per_s":{})",
-                       *event.sent_per_s, *event.received_per_s);
+        fmt::format_to(it, R"(,"bytes_sent_per_s":{},"bytes_received_per_s":{})", *event.sent_per_s,
+                       *event.received_per_s);
     b.push_back('}');
     return fmt::to_string(b);
 }

@@ -41,8 +41,7 @@ std::uint64_t ports_of(const SocketRecord& r) {
 FinalCounters final_counters(std::span<const diag::DestroyedSocket> destroyed) {
     FinalCounters out;
     for (const auto& d : destroyed)
-        if (d.socket.netid == Netid::tcp && d.socket.tcp_info)
-            out.emplace(ports_of(d.socket), &d);
+        if (d.socket.netid == Netid::tcp && d.socket.tcp_info) out.emplace(ports_of(d.socket), &d);
     return out;
 }
 

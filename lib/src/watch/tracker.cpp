@@ -59,7 +59,7 @@ struct TrackerRow {
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
-    Clock::time_point created;  ///< first seen (TCPView's create time)
+    Clock::time_point created;        ///< first seen (TCPView's create time)
     Clock::time_point state_since;    ///< when it entered `state`
     Clock::time_point counters_time;  ///< when socket.tcp_info was read
     /// The counters the rates start from: 0 at the birth of a socket seen from
@@ -232,8 +232,8 @@ Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, Tcp
     if (kind != EventKind::new_ && row.base_known && row.socket.tcp_info && span > 0) {
         const TcpInfo& ti = *row.socket.tcp_info;
         const auto per_s = [&](std::uint64_t now, std::uint64_t base) {
-            return static_cast<std::uint64_t>(static_cast<double>(now - std::min(now, base)) / span +
-                                              0.5);
+            return static_cast<std::uint64_t>(
+                static_cast<double>(now - std::min(now, base)) / span + 0.5);
         };
         e.sent_per_s = per_s(ti.bytes_acked, row.base_sent);
         e.received_per_s = per_s(ti.bytes_received, row.base_received);
@@ -289,8 +289,8 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
     const auto sample = [&] {
         if (!moved || !row.confirmed || row.life != RowLife::live) return;
         const TcpInfo& ti = *row.socket.tcp_info;
-        m.traffic.push_back(TrafficSample{row.id, t, ti.bytes_acked, ti.bytes_received,
-                                          ti.segs_out, ti.segs_in});
+        m.traffic.push_back(
+            TrafficSample{row.id, t, ti.bytes_acked, ti.bytes_received, ti.segs_out, ti.segs_in});
     };
     if (row.updated > t) {  // an event newer than this dump already moved it
         sample();
