@@ -924,7 +924,7 @@ TEST_CASE("an unidentified tracepoint event leaves inode, uid and cookie out of 
     const auto gone = format_event_json(ev[0]);
     CHECK(
         gone.find(
-            R"("lifetime_us":1500,"bytes_sent":100,"bytes_received":200,"segs_out":3,"segs_in":4})") !=
+            R"("lifetime_us":1500,"state_us":1500,"bytes_sent":100,"bytes_received":200,"segs_out":3,"segs_in":4})") !=
         std::string::npos);
 }
 
@@ -973,4 +973,156 @@ TEST_CASE("a dump older than a close does not bring the socket back", "[watch]")
     CHECK(summary(tr.apply_transition(c)) == std::vector<std::string>{"GONE LISTEN"});
     // The dump began at +2 ms, before the close was read.
     CHECK(tr.apply_snapshot(snap(t0 + 2ms, {tcp(7000, 0, TcpState::listen, 5)})).empty());
+}
+
+namespace {
+
+SocketRecord with_traffic(SocketRecord r, std::uint64_t sent, std::uint64_t received,
+                          std::uint32_t segs_out, std::uint32_t segs_in) {
+    auto& ti = r.tcp_info.emplace();
+    ti.bytes_acked = sent;
+    ti.bytes_received = received;
+    ti.segs_out = segs_out;
+    ti.segs_in = segs_in;
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("counters that move while the state stays are traffic samples, not events", "[watch]") {
+    Tracker tr;
+    const auto est = [](std::uint64_t s, std::uint64_t r, std::uint32_t so, std::uint32_t si) {
+        return with_traffic(tcp(5000, 80, TcpState::established, 7), s, r, so, si);
+    };
+    auto e = tr.apply_snapshot(snap(t0, {est(0, 0, 1, 1)}));
+    REQUIRE(e.size() == 1);
+    const std::uint64_t row = e[0].row;
+    CHECK(tr.take_traffic().empty());  // a NEW carries its counters itself
+    CHECK(tr.apply_snapshot(snap(t0 + 1s, {est(1000, 2000, 10, 20)})).empty());
+    auto samples = tr.take_traffic();
+    REQUIRE(samples.size() == 1);
+    CHECK(samples[0].row == row);
+    CHECK(samples[0].time == t0 + 1s);
+    CHECK(samples[0].bytes_sent == 1000);
+    CHECK(samples[0].bytes_received == 2000);
+    CHECK(samples[0].segs_out == 10);
+    CHECK(samples[0].segs_in == 20);
+    CHECK(tr.take_traffic().empty());  // taken once
+    // Nothing moved: no sample.
+    CHECK(tr.apply_snapshot(snap(t0 + 2s, {est(1000, 2000, 10, 20)})).empty());
+    CHECK(tr.take_traffic().empty());
+    // Only a segment count moved (a pure ACK): still a sample.
+    CHECK(tr.apply_snapshot(snap(t0 + 3s, {est(1000, 2000, 10, 21)})).empty());
+    CHECK(tr.take_traffic().size() == 1);
+    // A state change is an event carrying the counters, not a sample.
+    auto ch = tr.apply_snapshot(
+        snap(t0 + 4s, {with_traffic(tcp(5000, 80, TcpState::close_wait, 7), 3000, 4000, 30, 40)}));
+    REQUIRE(summary(ch) == std::vector<std::string>{"CHANGE ESTABLISHED>CLOSE_WAIT"});
+    CHECK(tr.take_traffic().empty());
+    REQUIRE(ch[0].socket.tcp_info);
+    CHECK(ch[0].socket.tcp_info->bytes_acked == 3000);
+    CHECK(ch[0].state_since == t0);  // ESTABLISHED since its first dump
+    // Rates: the watched span t0..t0+4s moved 3000 and 4000 bytes.
+    CHECK(ch[0].sent_per_s == std::optional<std::uint64_t>(750));
+    CHECK(ch[0].received_per_s == std::optional<std::uint64_t>(1000));
+    // Missing from the next dump: GONE with the last polled totals.
+    auto gone = tr.apply_snapshot(snap(t0 + 5s, {}));
+    REQUIRE(summary(gone) == std::vector<std::string>{"GONE CLOSE_WAIT"});
+    REQUIRE(gone[0].socket.tcp_info);
+    CHECK(gone[0].socket.tcp_info->bytes_received == 4000);
+    CHECK(gone[0].state_since == t0 + 4s);
+    CHECK(gone[0].counters_time == t0 + 4s);
+    const auto json = format_event_json(gone[0]);
+    CHECK(json.find(R"("lifetime_us":5000000,"state_us":1000000,"bytes_sent":3000,)") !=
+          std::string::npos);
+    CHECK(json.find(R"(,"bytes_sent_per_s":750,"bytes_received_per_s":1000})") !=
+          std::string::npos);
+    const auto text = format_event_text(gone[0]);
+    CHECK(text.substr(26) ==
+          " GONE tcp 127.0.0.1:5000 127.0.0.1:80 CLOSE_WAIT -> CLOSE state=1.000000s "
+          "lifetime=5.000000s sent=3000 recv=4000 sent/s=750 recv/s=1000");
+    CHECK(tr.take_traffic().empty());
+}
+
+TEST_CASE("rows not vouched for give no traffic samples; the dump that vouches gives one",
+          "[watch]") {
+    Tracker tr;
+    tr.confirm_tracepoint_rows(true);
+    CHECK(tr.apply_transition(trans(t0, 0xa1, 5001, 80, TcpState::close, TcpState::syn_sent))
+              .empty());
+    CHECK(tr.take_traffic().empty());
+    // The held NEW carries no counters: the dump that vouches for the row tells
+    // them as a sample.
+    auto e = tr.apply_snapshot(
+        snap(t0 + 1s, {with_traffic(tcp(5001, 80, TcpState::syn_sent, 9), 0, 0, 1, 0)}));
+    CHECK(summary(e) == std::vector<std::string>{"NEW SYN_SENT"});
+    auto samples = tr.take_traffic();
+    REQUIRE(samples.size() == 1);
+    CHECK(samples[0].row == e[0].row);
+    CHECK(samples[0].segs_out == 1);
+    // A socket the accept predicate refuses is never a row, nor a sample.
+    Tracker only_80([](const SocketRecord& r) { return r.local.port == 80; });
+    (void)only_80.apply_snapshot(
+        snap(t0, {with_traffic(tcp(5005, 80, TcpState::established, 3), 1, 1, 1, 1)}));
+    (void)only_80.apply_snapshot(
+        snap(t0 + 1s, {with_traffic(tcp(5005, 80, TcpState::established, 3), 9, 9, 9, 9)}));
+    CHECK(only_80.take_traffic().empty());
+}
+
+TEST_CASE("a tracepoint lifecycle tells the time spent in each state", "[watch]") {
+    Tracker tr;
+    std::vector<Event> ev;
+    append(ev, tr.apply_transition(trans(t0, 0xc1, 5002, 80, TcpState::close, TcpState::syn_sent)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 3ms, 0xc1, 5002, 80, TcpState::syn_sent, TcpState::established)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 1s, 0xc1, 5002, 80, TcpState::established, TcpState::close_wait)));
+    append(ev, tr.apply_transition(
+                   trans(t0 + 1500ms, 0xc1, 5002, 80, TcpState::close_wait, TcpState::last_ack)));
+    // The Monitor gives the CLOSE the destroy message's final tcp_info.
+    auto close = trans(t0 + 1501ms, 0xc1, 5002, 80, TcpState::last_ack, TcpState::close);
+    close.socket = with_traffic(close.socket, 123457, 123456, 100, 90);
+    append(ev, tr.apply_transition(close));
+    REQUIRE(summary(ev) == std::vector<std::string>{"NEW SYN_SENT", "CHANGE SYN_SENT>ESTABLISHED",
+                                                    "CHANGE ESTABLISHED>CLOSE_WAIT",
+                                                    "CHANGE CLOSE_WAIT>LAST_ACK", "GONE LAST_ACK"});
+    CHECK(format_event_json(ev[1]).find(R"("state_us":3000})") != std::string::npos);
+    CHECK(format_event_json(ev[2]).find(R"("state_us":997000})") != std::string::npos);
+    CHECK(format_event_json(ev[3]).find(R"("state_us":500000})") != std::string::npos);
+    CHECK(format_event_json(ev[0]).find("state_us") == std::string::npos);  // NEW: none
+    const auto gone = format_event_json(ev[4]);
+    CHECK(gone.find(R"("lifetime_us":1501000,"state_us":1000,"bytes_sent":123457,)"
+                    R"("bytes_received":123456,"segs_out":100,"segs_in":90,)") !=
+          std::string::npos);
+    // Seen from its connect(): the rates start at 0 then, the average over its life.
+    CHECK(ev[4].sent_per_s == std::optional<std::uint64_t>(82250));  // 123457 / 1.501 s
+    CHECK(ev[4].received_per_s == std::optional<std::uint64_t>(82249));
+    CHECK_FALSE(ev[2].sent_per_s);  // no counters yet
+    CHECK(tr.invariants_hold());
+}
+
+TEST_CASE("a GONE from a destroy message carries the final totals, a TIME_WAIT the last ones",
+          "[watch]") {
+    Tracker tr;
+    (void)tr.apply_snapshot(
+        snap(t0, {with_traffic(tcp(5003, 80, TcpState::established, 11), 10, 20, 2, 3),
+                  with_traffic(tcp(5004, 80, TcpState::established, 12), 10, 20, 2, 3)}));
+    diag::DestroyedSocket d{t0 + 2s,
+                            with_traffic(tcp(5003, 80, TcpState::close, 11), 2010, 4020, 9, 9)};
+    auto gone = tr.apply_destroyed(d);
+    REQUIRE(summary(gone) == std::vector<std::string>{"GONE ESTABLISHED"});
+    REQUIRE(gone[0].socket.tcp_info);
+    CHECK(gone[0].socket.tcp_info->bytes_acked == 2010);
+    CHECK(gone[0].counters_time == t0 + 2s);
+    CHECK(gone[0].sent_per_s == std::optional<std::uint64_t>(1000));  // from the first dump
+    CHECK(gone[0].received_per_s == std::optional<std::uint64_t>(2000));
+    // An active closer: its minisocket has no tcp_info, the row keeps the last.
+    auto mini = tcp(5004, 80, TcpState::time_wait, 12);
+    auto tw = tr.apply_time_wait(mini, t0 + 3s);
+    REQUIRE(summary(tw) == std::vector<std::string>{"CHANGE ESTABLISHED>TIME_WAIT"});
+    REQUIRE(tw[0].socket.tcp_info);
+    CHECK(tw[0].socket.tcp_info->bytes_received == 20);
+    auto later = tr.apply_snapshot(snap(t0 + 4s, {mini}));
+    CHECK(later.empty());
+    CHECK(tr.take_traffic().empty());
 }

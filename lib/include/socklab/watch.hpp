@@ -44,6 +44,27 @@ struct Event {
     /// time - created is the lifetime (tcplife's), as far as the sources saw it.
     Clock::time_point created;
     SocketRecord socket;  ///< owners: the processes holding its inode, when found
+    /// When the row entered old_state (CHANGE, GONE) or state (NEW): time -
+    /// state_since is the time spent in old_state (bcc tcpstates' duration).
+    Clock::time_point state_since;
+    /// When socket.tcp_info was read: a dump, or the destroy message of a GONE
+    /// (its final totals). The rates are the totals over counters_time - created.
+    Clock::time_point counters_time;
+    /// CHANGE and GONE: bytes sent (bytes_acked) and received per second, the
+    /// average over what the sources watched: from the row's birth (a socket
+    /// seen from its connect() or accept()) or from the first dump that told its
+    /// counters, to counters_time. Absent when that span is empty.
+    std::optional<std::uint64_t> sent_per_s, received_per_s;
+};
+
+/// A live row's traffic counters as a poll read them (tcp_info), told when they
+/// moved while the state did not: the live table's Sent/Recv and rates follow it.
+struct TrafficSample {
+    std::uint64_t row = 0;  ///< Event::row of the socket
+    Clock::time_point time;
+    std::uint64_t bytes_sent = 0;      ///< tcp_info bytes_acked
+    std::uint64_t bytes_received = 0;  ///< tcp_info bytes_received
+    std::uint32_t segs_out = 0, segs_in = 0;
 };
 
 /// Per-state counts (model's one count type).
@@ -100,6 +121,10 @@ class Tracker {
     /// full socket's cookie and 4-tuple, so it is either in this dump in
     /// TIME_WAIT (a CHANGE) or it is gone.
     [[nodiscard]] std::vector<Event> apply_snapshot(const diag::Snapshot& snapshot);
+    /// The traffic samples the snapshots applied since the last call produced:
+    /// one per announced live row whose tcp_info counters (bytes_acked,
+    /// bytes_received, segs_out, segs_in) moved while its state did not.
+    [[nodiscard]] std::vector<TrafficSample> take_traffic();
     /// Applies one destroy message (see diag::DestroyListener).
     [[nodiscard]] std::vector<Event> apply_destroyed(const diag::DestroyedSocket& destroyed);
     /// Applies one tracepoint transition.
@@ -202,16 +227,6 @@ struct MonitorOptions {
 [[nodiscard]] MonitorOptions monitor_options(const Selection& selection,
                                              std::chrono::nanoseconds interval,
                                              SourceChoice source);
-
-/// A live row's traffic counters as a poll read them (tcp_info), told when they
-/// moved while the state did not: the live table's Sent/Recv and rates follow it.
-struct TrafficSample {
-    std::uint64_t row = 0;  ///< Event::row of the socket
-    Clock::time_point time;
-    std::uint64_t bytes_sent = 0;      ///< tcp_info bytes_acked
-    std::uint64_t bytes_received = 0;  ///< tcp_info bytes_received
-    std::uint32_t segs_out = 0, segs_in = 0;
-};
 
 /// What one Monitor::step() produced.
 struct Step {

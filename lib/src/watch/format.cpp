@@ -21,6 +21,29 @@ std::string_view json_state(TcpState s) {
     return state_info(display_state(s)).json;
 }
 
+std::int64_t micros(Clock::duration d) {
+    return std::max<std::int64_t>(0,
+                                  std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+/// "1.234567s": a duration in the text line.
+std::string seconds_text(Clock::duration d) {
+    const std::int64_t us = micros(d);
+    return fmt::format("{}.{:06}s", us / 1'000'000, us % 1'000'000);
+}
+
+/// A GONE of a socket never seen alive (its destroy message says CLOSE).
+bool never_seen_alive(const Event& e) {
+    return e.kind == EventKind::gone && display_state(e.old_state) == TcpState::close;
+}
+
+/// Whether the event tells the time spent in its old state (CHANGE and GONE of
+/// a row seen alive).
+bool has_state_duration(const Event& e) {
+    return e.kind != EventKind::new_ && e.state_since != Clock::time_point{} &&
+           !never_seen_alive(e);
+}
+
 }  // namespace
 
 std::string_view event_kind_name(EventKind kind) {
@@ -49,12 +72,23 @@ std::string format_event_text(const Event& event) {
                                    format_endpoint(event.socket, event.socket.peer));
     // NEW, and GONE of a socket never seen alive (its destroy message says CLOSE):
     // the state alone.
-    if (event.kind == EventKind::new_ ||
-        (event.kind == EventKind::gone && display_state(event.old_state) == TcpState::close)) {
+    if (event.kind == EventKind::new_ || never_seen_alive(event)) {
         line += json_state(event.state);
     } else {
         line += fmt::format("{} -> {}", json_state(event.old_state), json_state(event.state));
     }
+    // Then, on CHANGE and GONE, key=value words, each when known: time in the old
+    // state, lifetime (GONE), the tcp_info totals and their rates. A NEW line
+    // ends with its state (`grep 'LISTEN$'`).
+    if (event.kind == EventKind::new_) return line;
+    if (has_state_duration(event)) line += " state=" + seconds_text(event.time - event.state_since);
+    if (event.kind == EventKind::gone && event.created != Clock::time_point{} &&
+        !never_seen_alive(event))
+        line += " lifetime=" + seconds_text(event.time - event.created);
+    if (const auto& ti = event.socket.tcp_info)
+        line += fmt::format(" sent={} recv={}", ti->bytes_acked, ti->bytes_received);
+    if (event.sent_per_s && event.received_per_s)
+        line += fmt::format(" sent/s={} recv/s={}", *event.sent_per_s, *event.received_per_s);
     return line;
 }
 
@@ -85,17 +119,18 @@ std::string format_event_json(const Event& event) {
     if (event.created != Clock::time_point{}) {
         fmt::format_to(it, R"(,"created":"{}")", format_time_us(event.created));
         if (event.kind == EventKind::gone)
-            fmt::format_to(
-                it, R"(,"lifetime_us":{})",
-                std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(
-                                              event.time - event.created)
-                                              .count()));
+            fmt::format_to(it, R"(,"lifetime_us":{})", micros(event.time - event.created));
     }
+    if (has_state_duration(event))
+        fmt::format_to(it, R"(,"state_us":{})", micros(event.time - event.state_since));
     // tcp_info's traffic (TCPView's sent/received bytes and packets), when known.
     if (const auto& ti = event.socket.tcp_info) {
         fmt::format_to(it, R"(,"bytes_sent":{},"bytes_received":{},"segs_out":{},"segs_in":{})",
                        ti->bytes_acked, ti->bytes_received, ti->segs_out, ti->segs_in);
     }
+    if (event.sent_per_s && event.received_per_s)
+        fmt::format_to(it, R"(,"bytes_sent_per_s":{},"bytes_received_per_s":{})", *event.sent_per_s,
+                       *event.received_per_s);
     b.push_back('}');
     return fmt::to_string(b);
 }

@@ -30,6 +30,21 @@ bool same_tuple(const SocketRecord& a, const SocketRecord& b) {
            a.local.addr == b.local.addr && a.peer.addr == b.peer.addr;
 }
 
+/// The destroy messages of one round by their ports, for the tracepoint's CLOSE of
+/// the same socket: its final tcp_info (the tracepoint carries none).
+using FinalCounters = std::unordered_multimap<std::uint64_t, const diag::DestroyedSocket*>;
+
+std::uint64_t ports_of(const SocketRecord& r) {
+    return (std::uint64_t{r.local.port & 0xffffU} << 16) | std::uint64_t{r.peer.port & 0xffffU};
+}
+
+FinalCounters final_counters(std::span<const diag::DestroyedSocket> destroyed) {
+    FinalCounters out;
+    for (const auto& d : destroyed)
+        if (d.socket.netid == Netid::tcp && d.socket.tcp_info) out.emplace(ports_of(d.socket), &d);
+    return out;
+}
+
 /// Rows whose owners are remembered at most (like the Tracker's own bounds).
 constexpr std::size_t max_row_owners = 1 << 17;
 
@@ -152,7 +167,7 @@ struct Monitor::Impl {
 
     /// Reads the trace buffer into the window and applies what is older than
     /// the window (everything when `flush`), in time order.
-    Result<void> apply_trace(std::vector<Event>& out, bool flush) {
+    Result<void> apply_trace(std::vector<Event>& out, bool flush, const FinalCounters& finals) {
         if (!trace) return {};
         auto got = trace->read();
         if (!got) return got.error();
@@ -170,6 +185,8 @@ struct Monitor::Impl {
         const auto lives = lives_of(ready);
         for (std::size_t i = 0; i < ready.size(); ++i) {
             identify(ready[i], lives[i]);
+            if (display_state(ready[i].new_state) == TcpState::close)
+                attach_final_counters(ready[i], finals);
             const diag::StateTransition& tr = ready[i];
             append(out, tracker.apply_transition(tr));
             const bool to_time_wait =
@@ -179,6 +196,21 @@ struct Monitor::Impl {
             if (to_time_wait) (void)settle_now(tr.socket, tr.time, out);
         }
         return {};
+    }
+
+    /// A CLOSE whose destroy message is in this round (an orphan is freed right
+    /// after its last transition): the kernel's final tcp_info goes with it.
+    static void attach_final_counters(diag::StateTransition& tr, const FinalCounters& finals) {
+        if (!tr.addresses_known || tr.socket.local.port == 0) return;
+        auto [b, e] = finals.equal_range(ports_of(tr.socket));
+        for (auto it = b; it != e; ++it) {
+            const SocketRecord& d = it->second->socket;
+            if (!same_tuple(d, tr.socket)) continue;
+            if (tr.identity_known && tr.socket.cookie != 0 && d.cookie != tr.socket.cookie)
+                continue;
+            tr.socket.tcp_info = d.tcp_info;
+            return;
+        }
     }
 
     /// A full socket just closed: its TIME_WAIT minisocket, made before the
@@ -293,9 +325,12 @@ struct Monitor::Impl {
         // A dump or a destroy message comes after the transitions it reflects:
         // the window is applied whole before them.
         const bool flush = snap.has_value() || !destroyed->empty();
-        if (auto r = apply_trace(step.events, flush); !r) return r.error();
+        if (auto r = apply_trace(step.events, flush, final_counters(*destroyed)); !r)
+            return r.error();
         if (snap) {
             append(step.events, tracker.apply_snapshot(*snap));
+            auto traffic = tracker.take_traffic();
+            step.traffic.insert(step.traffic.end(), traffic.begin(), traffic.end());
             step.polled = true;
         }
         for (const auto& d : *destroyed) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "socklab/watch.hpp"
 
@@ -58,7 +59,27 @@ struct TrackerRow {
     bool addresses_known = true;
     std::uint64_t skaddr = 0;
     Clock::time_point updated;
-    Clock::time_point created;  ///< first seen (TCPView's create time)
+    Clock::time_point created;        ///< first seen (TCPView's create time)
+    Clock::time_point state_since;    ///< when it entered `state`
+    Clock::time_point counters_time;  ///< when socket.tcp_info was read
+    /// The counters the rates start from: 0 at the birth of a socket seen from
+    /// its first transition, else the first ones a dump told (see Event).
+    bool base_known = false;
+    std::uint64_t base_sent = 0, base_received = 0;
+    Clock::time_point base_time;
+
+    /// Reads `info` as the row's counters at `t` (the first ones start the rates).
+    void read_counters(const Box<TcpInfo>& info, Clock::time_point t) {
+        if (!info) return;
+        socket.tcp_info = info;
+        counters_time = t;
+        if (!base_known) {
+            base_known = true;
+            base_sent = info->bytes_acked;
+            base_received = info->bytes_received;
+            base_time = t;
+        }
+    }
     std::uint64_t seen_generation = 0;
     int missed = 0;
     /// settling: the full socket left FIN_WAIT1/FIN_WAIT2/CLOSING then (the
@@ -98,6 +119,8 @@ struct TrackerImpl {
                            host_port(r.peer.addr, std::to_string(r.peer.port)));
     }
     std::unordered_map<std::uint64_t, Clock::time_point> foreign;  ///< skaddr -> when
+    /// Rows whose counters moved without a state change (Tracker::take_traffic()).
+    std::vector<TrafficSample> traffic;
 
     /// Moves RowLife's table (watch.hpp) does not allow: always 0 unless the
     /// Tracker has a bug (Tracker::invariants_hold() reports it to the tests).
@@ -125,7 +148,9 @@ struct TrackerImpl {
         TrackerRow& row = rows[id];
         row.id = id;
         row.created = seen;
+        row.state_since = seen;
         row.socket = socket;
+        row.read_counters(socket.tcp_info, seen);
         row.state = display_state(socket.state);
         row.in_snapshots = from_snapshot;
         if (from_snapshot && socket.cookie != 0) by_cookie[socket.cookie] = id;
@@ -199,9 +224,36 @@ Event make_event(EventKind kind, EventOrigin origin, Clock::time_point time, Tcp
     e.row = row.id;
     e.identity_known = row.in_snapshots;
     e.created = row.created;
+    e.state_since = row.state_since;
+    e.counters_time = row.counters_time;
     e.socket = row.socket;
     e.socket.state = state;
+    const auto span = std::chrono::duration<double>(row.counters_time - row.base_time).count();
+    if (kind != EventKind::new_ && row.base_known && row.socket.tcp_info && span > 0) {
+        const TcpInfo& ti = *row.socket.tcp_info;
+        const auto per_s = [&](std::uint64_t now, std::uint64_t base) {
+            return static_cast<std::uint64_t>(
+                static_cast<double>(now - std::min(now, base)) / span + 0.5);
+        };
+        e.sent_per_s = per_s(ti.bytes_acked, row.base_sent);
+        e.received_per_s = per_s(ti.bytes_received, row.base_received);
+    }
     return e;
+}
+
+/// Moves the row's display state, with the time it entered it.
+void enter_state(TrackerRow& row, TcpState state, Clock::time_point since) {
+    if (row.state != state) row.state_since = since;
+    row.state = state;
+}
+
+/// Whether the traffic counters of `now` differ from `before` (absent reads as 0).
+bool counters_moved(const Box<TcpInfo>& before, const Box<TcpInfo>& now) {
+    if (!now) return false;
+    const TcpInfo zero{};
+    const TcpInfo& b = before ? *before : zero;
+    return b.bytes_acked != now->bytes_acked || b.bytes_received != now->bytes_received ||
+           b.segs_out != now->segs_out || b.segs_in != now->segs_in;
 }
 
 Event gone_event(EventOrigin origin, Clock::time_point time, const TrackerRow& row) {
@@ -231,8 +283,19 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
         m.by_cookie[rec.cookie] = row.id;
     }
     const TcpState shown = display_state(rec.state);
-    if (rec.tcp_info) row.socket.tcp_info = rec.tcp_info;  // the traffic, however new the state
-    if (row.updated > t) return;  // an event newer than this dump already moved it
+    const bool moved = counters_moved(row.socket.tcp_info, rec.tcp_info);
+    row.read_counters(rec.tcp_info, t);  // the traffic, however new the state
+    // A live, announced row whose state stays: its counters go out as a sample.
+    const auto sample = [&] {
+        if (!moved || !row.confirmed || row.life != RowLife::live) return;
+        const TcpInfo& ti = *row.socket.tcp_info;
+        m.traffic.push_back(
+            TrafficSample{row.id, t, ti.bytes_acked, ti.bytes_received, ti.segs_out, ti.segs_in});
+    };
+    if (row.updated > t) {  // an event newer than this dump already moved it
+        sample();
+        return;
+    }
     const TcpState old = row.state;
     const bool was_closing = row.settling();
     const auto since = was_closing ? row.closing_time : t;
@@ -241,17 +304,23 @@ void refresh_row(TrackerImpl& m, TrackerRow& row, const SocketRecord& rec, std::
     row.addresses_known = true;
     const std::uint64_t skaddr = row.skaddr;
     m.unindex_ports(row);
+    const Box<TcpInfo> kept = row.socket.tcp_info;  // a dump without it keeps the last
     row.socket = rec;
+    if (!row.socket.tcp_info) row.socket.tcp_info = kept;
     row.skaddr = skaddr;
     m.by_ports.emplace(ports_key(rec), row.id);
-    row.state = shown;
     row.updated = t;
     if (!announced) {
+        row.state = shown;
+        row.state_since = since;
         out.push_back(
             make_event(EventKind::new_, EventOrigin::poll, since, TcpState::unknown, shown, row));
     } else if (shown != old) {
         out.push_back(make_event(EventKind::change, EventOrigin::poll, since, old, shown, row));
+    } else if (!was_closing) {
+        sample();
     }
+    enter_state(row, shown, since);
 }
 
 /// Rows a dump did not contain: gone, settled, or (tracepoint-only) aged out.
@@ -330,6 +399,10 @@ std::vector<Event> Tracker::apply_snapshot(const diag::Snapshot& snapshot) {
     return out;
 }
 
+std::vector<TrafficSample> Tracker::take_traffic() {
+    return std::exchange(impl_->traffic, {});
+}
+
 std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroyed) {
     Impl& m = *impl_;
     const SocketRecord& rec = destroyed.socket;
@@ -389,7 +462,7 @@ std::vector<Event> Tracker::apply_destroyed(const diag::DestroyedSocket& destroy
         row->updated = t;
         return out;
     }
-    if (rec.tcp_info) row->socket.tcp_info = rec.tcp_info;  // the final totals
+    row->read_counters(rec.tcp_info, t);  // the final totals
     out.push_back(gone_event(EventOrigin::destroy, t, *row));
     m.remove(*row, t);
     return out;
@@ -419,6 +492,11 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     r.skaddr = tr.skaddr;
     r.addresses_known = tr.addresses_known;
     r.updated = t;
+    // Seen from its connect() or its accept(): nothing moved before.
+    if (fresh) {
+        r.base_known = true;
+        r.base_time = t;
+    }
     if (tr.skaddr != 0) m.by_skaddr[tr.skaddr] = r.id;
     if (rec.local.port == 0) {
         r.life = RowLife::waiting_port;  // born so
@@ -430,7 +508,7 @@ TrackerRow* add_from_transition(TrackerImpl& m, const diag::StateTransition& tr,
     if (!fresh) {
         out.push_back(
             make_event(EventKind::change, EventOrigin::tracepoint, t, r.state, new_shown, r));
-        r.state = new_shown;
+        enter_state(r, new_shown, t);
         r.socket.state = tr.new_state;
     }
     return &r;
@@ -504,6 +582,7 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
                                  TcpState::unknown, row->state, *row));
     }
     row->updated = t;
+    row->read_counters(tr.socket.tcp_info, t);  // the destroy message's final totals (Monitor)
     if (new_shown == TcpState::close) {
         if (may_enter_time_wait(row->state)) {
             m.move_life(*row, RowLife::settling);
@@ -529,7 +608,7 @@ TrackerRow* transition(TrackerImpl& m, const diag::StateTransition& tr, std::vec
         out.push_back(make_event(EventKind::change, EventOrigin::tracepoint, t,
                                  old_shown == TcpState::unknown ? row->state : old_shown, new_shown,
                                  *row));
-        row->state = new_shown;
+        enter_state(*row, new_shown, t);
     }
     row->socket.state = tr.new_state;
     return row;
@@ -575,13 +654,19 @@ std::vector<Event> Tracker::apply_time_wait(const SocketRecord& mini, Clock::tim
     row->in_snapshots = row->in_snapshots || mini.cookie != 0;
     row->addresses_known = true;
     m.unindex_ports(*row);
+    const Box<TcpInfo> kept = row->socket.tcp_info;  // a minisocket has no tcp_info
     row->socket = mini;
+    if (!row->socket.tcp_info) row->socket.tcp_info = kept;
     m.by_ports.emplace(ports_key(mini), row->id);
-    row->state = mini_state;
     row->updated = std::max(row->updated, t);
+    if (!announced) {
+        row->state = mini_state;
+        row->state_since = when;
+    }
     if (announced && old == mini_state) return out;  // still FIN_WAIT2: nothing to say
     out.push_back(make_event(announced ? EventKind::change : EventKind::new_, EventOrigin::poll,
                              when, announced ? old : TcpState::unknown, mini_state, *row));
+    enter_state(*row, mini_state, when);
     return out;
 }
 
