@@ -1009,7 +1009,11 @@ TEST_CASE("run_cat connects, narrates through its hooks and relays", "[net]") {
     REQUIRE(said.size() >= 2);
     CHECK(said[0] == fmt::format("Connection to 127.0.0.1 {} port [tcp/{}] succeeded!\n", port,
                                  service_name(port, Proto::tcp)));
-    CHECK(said[1].find("SYN_SENT -> ESTABLISHED (connected)") != std::string::npos);
+    // The first state line is the connect: ESTABLISHED, or CLOSE_WAIT already when
+    // the peer's FIN came in before sockcat looked (a loaded machine).
+    INFO(said[1]);
+    CHECK((said[1].find("SYN_SENT -> ESTABLISHED (connected)") != std::string::npos ||
+           said[1].find("SYN_SENT -> CLOSE_WAIT") != std::string::npos));
     for (const auto& line : said) {  // every --show-state line names both ends
         INFO(line);
         CHECK((line.rfind("Connection", 0) == 0 ||
